@@ -1,0 +1,156 @@
+"""Target profiles: the shipped ones validate, and every kind of bad profile is rejected
+with one line naming the file, the field and the problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edgekit import resources
+from edgekit.errors import UserError
+from edgekit.targets import list_targets, load_target
+
+SHIPPED = list_targets()
+
+
+def test_shipped_profiles_cover_the_issue():
+    for name in ["cortex-m4", "cortex-m4-small", "cortex-m7", "cortex-m33", "cortex-m55",
+                 "cortex-m55-ethos-u55", "cortex-m55-ethos-u65", "snapdragon-htp"]:
+        assert name in SHIPPED
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_profile_is_valid_and_complete(name):
+    t = load_target(name)
+    assert t.budgets.flash_kb <= t.memory.flash_kb
+    assert t.energy.source
+    assert t.active_power_mw() > 0
+    if t.runtime.name == "edgekit-micro":
+        assert t.emulator.kind == "qemu" and t.emulator.machine.startswith("mps")
+
+
+def test_qemu_machines_match_the_cores():
+    assert load_target("cortex-m4").emulator.machine == "mps2-an386"
+    assert load_target("cortex-m7").emulator.machine == "mps2-an500"
+    assert load_target("cortex-m33").emulator.machine == "mps2-an505"
+    m55 = load_target("cortex-m55")
+    assert m55.emulator.machine == "mps3-an547" and "mve" in m55.core.features
+
+
+def test_inheritance_overrides_and_keeps_parent_fields():
+    small = load_target("cortex-m4-small")
+    base = load_target("cortex-m4")
+    assert small.extends == "cortex-m4"
+    assert small.memory.ram_kb == 128 < base.memory.ram_kb
+    assert small.core.features == base.core.features  # inherited
+    assert small.emulator == base.emulator
+
+
+def test_energy_model_derives_active_power():
+    t = load_target("cortex-m4")  # 52 uA/MHz * 64 MHz * 3.0 V = 9.98 mW
+    assert t.active_power_mw() == pytest.approx(52 * 64 * 3.0 / 1000)
+
+
+@pytest.fixture
+def tdir(tmp_path):
+    d = tmp_path / "targets"
+    d.mkdir()
+    shutil.copy(resources.targets_dir() / "cortex-m4.yaml", d / "base.yaml")
+    return d
+
+
+def write(d: Path, name: str, data) -> Path:
+    p = d / f"{name}.yaml"
+    p.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return p
+
+
+def base(d: Path) -> dict:
+    return yaml.safe_load((d / "base.yaml").read_text())
+
+
+def error_of(d: Path, name: str) -> str:
+    with pytest.raises(UserError) as exc:
+        load_target(name, d)
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_unknown_key(tdir):
+    b = base(tdir)
+    b["memory"]["flsh_kb"] = 10
+    write(tdir, "bad", b)
+    msg = error_of(tdir, "bad")
+    assert "bad.yaml" in msg and "memory.flsh_kb" in msg and "unknown field" in msg
+
+
+def test_wrong_type(tdir):
+    b = base(tdir)
+    b["core"]["clock_mhz"] = "fast"
+    write(tdir, "bad", b)
+    msg = error_of(tdir, "bad")
+    assert "core.clock_mhz" in msg and "'fast'" in msg
+
+
+def test_missing_field(tdir):
+    b = base(tdir)
+    del b["budgets"]["latency_p99_ms"]
+    write(tdir, "bad", b)
+    msg = error_of(tdir, "bad")
+    assert "budgets.latency_p99_ms" in msg and "missing" in msg
+
+
+def test_budget_larger_than_memory(tdir):
+    b = base(tdir)
+    b["budgets"]["ram_kb"] = 4096
+    write(tdir, "bad", b)
+    msg = error_of(tdir, "bad")
+    assert "budgets.ram_kb" in msg and "larger than" in msg
+
+
+def test_inheritance_cycle(tdir):
+    write(tdir, "a", {"extends": "b"})
+    write(tdir, "b", {"extends": "a"})
+    msg = error_of(tdir, "a")
+    assert "cycle" in msg and "a -> b -> a" in msg
+
+
+def test_unknown_parent(tdir):
+    write(tdir, "child", {"extends": "nosuch"})
+    msg = error_of(tdir, "child")
+    assert "child.yaml" in msg and "extends" in msg and "nosuch" in msg
+
+
+def test_child_override_is_validated(tdir):
+    write(tdir, "child", {"extends": "base", "budgets": {"flash_kb": -1}})
+    msg = error_of(tdir, "child")
+    assert "child.yaml" in msg and "budgets.flash_kb" in msg
+
+
+def test_not_yaml(tdir):
+    write(tdir, "broken", "core: [unclosed\n")
+    msg = error_of(tdir, "broken")
+    assert "broken.yaml" in msg and "not valid YAML" in msg
+
+
+def test_dsp_kernels_need_dsp_feature(tdir):
+    b = base(tdir)
+    b["core"]["features"] = ["fpu"]
+    write(tdir, "bad", b)
+    assert "runtime.kernels" in error_of(tdir, "bad")
+
+
+def test_malformed_profile_on_the_command_line(run_cli, tdir):
+    b = base(tdir)
+    b["budgets"]["flash_kb"] = "lots"
+    p = write(tdir, "bad", b)
+    proc = run_cli("targets", "show", str(p))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert str(p) in lines[0] and "budgets.flash_kb" in lines[0]
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,68 @@
+"""What every command shares: the --json flag, output helpers and progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from typing import Any, Iterable, Iterator
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+JSON_HELP = "Print machine-readable JSON on stdout instead of tables."
+JsonOption = typer.Option(False, "--json", help=JSON_HELP)
+
+# Piped output is not wrapped at 80 columns: tables stay one row per line for grep and logs.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+
+def to_jsonable(obj: Any) -> Any:
+    if isinstance(obj, BaseModel):
+        return obj.model_dump(mode="json")
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return obj.item()
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
+
+
+def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for i, c in enumerate(columns):
+        t.add_column(c, overflow="fold", no_wrap=(i == 0))
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    return t
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator["Progress"]:
+    """A rich progress display on stderr; silent when disabled (--json) or not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    show = enabled and err_console.is_terminal
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not show,
+        transient=True,
+    ) as p:
+        yield p
