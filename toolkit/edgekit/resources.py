@@ -55,3 +55,8 @@ def cache_dir() -> Path:
     if env:
         return Path(env).resolve()
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "edgekit"
+
+
+def stage_dir(target: str, model: str) -> Path:
+    """build/<target>/<model>/: every stage for this pair writes here."""
+    return build_dir() / target / model
