@@ -6,10 +6,21 @@ from typing import Optional
 
 import typer
 
-from edgekit.cli._common import JsonOption
-from edgekit.errors import UserError
+from edgekit.cli._common import JsonOption, console, print_json, progress, table
 
 app = typer.Typer(help="Prepare datasets with cohort metadata.", no_args_is_help=True)
+
+
+def progress_callback(p):
+    """Adapt a rich Progress to the library's progress(description, done, total) callable."""
+    tasks: dict[str, int] = {}
+
+    def update(description: str, done: int, total: int) -> None:
+        if description not in tasks:
+            tasks[description] = p.add_task(description, total=total)
+        p.update(tasks[description], completed=done, total=total)
+
+    return update
 
 
 @app.command("prepare")
@@ -21,4 +32,28 @@ def prepare_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Synthesize (KWS, espeak-ng) or render (Fashion-MNIST camera bench) a dataset; cached afterwards."""
-    raise UserError("`edgekit data prepare` is not implemented yet (issue #3)")
+    import time
+
+    from edgekit import data as data_lib
+    from edgekit.errors import UserError
+    from edgekit.models import load_model
+
+    if limit is not None and limit <= 0:
+        raise UserError(f"--limit {limit}: must be a positive number of samples per split")
+    spec = load_model(model)
+    t0 = time.monotonic()
+    with progress(not json_out) as p:
+        ds = data_lib.prepare(spec, seed=seed, limit=limit, skip_bad=skip_bad, progress=progress_callback(p))
+    summary = data_lib.summarize(spec, ds)
+    summary["seconds"] = round(time.monotonic() - t0, 1)
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"[bold]{spec.name}[/bold]: {summary['n']} samples in {ds.root} "
+                  f"(seed {summary['seed']}, data hash {summary['data_hash']}, {summary['seconds']} s)")
+    console.print(table("splits", ["split", "samples"], summary["counts"].items()))
+    console.print(table("per label", ["label", *data_lib.SPLITS],
+                        [(lab, *(c.get(s, 0) for s in data_lib.SPLITS)) for lab, c in summary["per_label"].items()]))
+    for field, groups in summary["per_cohort"].items():
+        console.print(table(f"per {field}", [field, *data_lib.SPLITS],
+                            [(v, *(c.get(s, 0) for s in data_lib.SPLITS)) for v, c in groups.items()]))
