@@ -1,0 +1,276 @@
+/* The device app: serves the host protocol (ek_protocol.h) over the board's UART.
+ * It counts the model (ek_model_invoke) and the frontend separately, with the board timer
+ * (instructions under QEMU, cycles on silicon), and the stack high-water mark of each
+ * inference. The model is only seen through ek_model.h. */
+#include <stdint.h>
+#include <string.h>
+
+#include "board_config.h"
+#include "ek_board.h"
+#include "ek_app_frontend.h"
+#include "ek_model.h"
+#include "ek_protocol.h"
+
+#ifndef EK_FIRMWARE_VERSION
+#define EK_FIRMWARE_VERSION "edgekit-app 0.1"
+#endif
+
+static uint8_t rx_payload[EK_MAX_PAYLOAD];
+static uint32_t crc_table[256];
+
+static uint64_t last_frontend, last_model;
+static uint32_t last_stack, invocations, raw_loaded;
+static const uint8_t *raw_source; /* a preloaded raw item (batch mode), else the raw buffer */
+
+static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; ++i) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, size_t n) {
+    crc = ~crc;
+    while (n--) crc = crc_table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+static void put_u16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put_u32(uint8_t *p, uint32_t v) { put_u16(p, v); put_u16(p + 2, v >> 16); }
+static void put_u64(uint8_t *p, uint64_t v) { put_u32(p, (uint32_t)v); put_u32(p + 4, (uint32_t)(v >> 32)); }
+static uint32_t get_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* A frame whose payload is two parts (a fixed header and a body), so outputs are sent
+ * straight from the model's buffer without a copy. */
+static void send_frame2(uint8_t type, uint8_t seq, const void *a, size_t na, const void *b, size_t nb) {
+    uint8_t head[6] = {EK_SYNC0, EK_SYNC1, type, seq, 0, 0};
+    put_u16(head + 4, (uint32_t)(na + nb));
+    uint32_t crc = crc_update(0, head + 2, 4);
+    crc = crc_update(crc, (const uint8_t *)a, na);
+    crc = crc_update(crc, (const uint8_t *)b, nb);
+    uint8_t tail[4];
+    put_u32(tail, crc);
+    ek_uart_write(head, 6);
+    ek_uart_write(a, na);
+    ek_uart_write(b, nb);
+    ek_uart_write(tail, 4);
+}
+
+static void send_frame(uint8_t type, uint8_t seq, const void *p, size_t n) { send_frame2(type, seq, p, n, 0, 0); }
+
+static void send_error(uint8_t seq, uint8_t code, uint8_t req, const char *msg) {
+    uint8_t hdr[2] = {code, req};
+    send_frame2(EK_T_ERROR, seq, hdr, 2, msg, strlen(msg));
+}
+
+static size_t append(char *buf, size_t pos, size_t cap, const char *s) {
+    while (*s && pos + 1 < cap) buf[pos++] = *s++;
+    buf[pos] = 0;
+    return pos;
+}
+
+static size_t append_uint(char *buf, size_t pos, size_t cap, uint32_t v) {
+    char tmp[11];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n && pos + 1 < cap) buf[pos++] = tmp[--n];
+    buf[pos] = 0;
+    return pos;
+}
+
+static size_t info_text(char *buf, size_t cap) {
+    const ek_model_info_t *m = ek_model_info();
+    size_t n = 0;
+    n = append(buf, n, cap, "protocol=");
+    n = append_uint(buf, n, cap, EK_PROTOCOL_VERSION);
+    n = append(buf, n, cap, "\nfirmware=" EK_FIRMWARE_VERSION "\nboard=" EK_BOARD_NAME "\nmodel=");
+    n = append(buf, n, cap, m->name ? m->name : "");
+    n = append(buf, n, cap, "\nmodel_hash=");
+    n = append(buf, n, cap, m->hash ? m->hash : "");
+    n = append(buf, n, cap, "\npreprocessing=");
+    n = append(buf, n, cap, ek_frontend_variant ? ek_frontend_variant() : "none");
+    n = append(buf, n, cap, "\narena_bytes=");
+    n = append_uint(buf, n, cap, (uint32_t)m->arena_bytes);
+    n = append(buf, n, cap, "\ninput_bytes=");
+    n = append_uint(buf, n, cap, (uint32_t)m->input.bytes);
+    n = append(buf, n, cap, "\noutput_bytes=");
+    n = append_uint(buf, n, cap, (uint32_t)m->output.bytes);
+    n = append(buf, n, cap, "\nn_ops=");
+    n = append_uint(buf, n, cap, m->n_ops);
+    n = append(buf, n, cap, "\ntimer_unit=");
+    n = append(buf, n, cap, ek_timer_unit());
+    n = append(buf, n, cap, "\npreload_base=");
+    n = append_uint(buf, n, cap, EK_PRELOAD_BASE);
+    n = append(buf, n, cap, "\npreload_bytes=");
+    n = append_uint(buf, n, cap, EK_PRELOAD_BYTES);
+    n = append(buf, n, cap, "\n");
+    return n;
+}
+
+/* Runs one inference on whatever is in the model input (or the raw buffer). */
+static int run_inference(int kind) {
+    const ek_model_info_t *m = ek_model_info();
+    ek_stack_reset_mark();
+    last_frontend = 0;
+    if (kind == EK_KIND_RAW) {
+        size_t cap = 0;
+        const uint8_t *raw = raw_source ? raw_source : ek_frontend_raw_buffer(&cap);
+        uint64_t t0 = ek_timer_now();
+        int frc = ek_frontend_run(raw, raw_loaded, (int8_t *)ek_model_input());
+        last_frontend = ek_timer_elapsed(t0, ek_timer_now());
+        if (frc != 0) return -2;
+    }
+    uint64_t t1 = ek_timer_now();
+    int rc = ek_model_invoke();
+    uint64_t t2 = ek_timer_now();
+    (void)m;
+    last_model = ek_timer_elapsed(t1, t2);
+    last_stack = ek_stack_high_water();
+    invocations++;
+    return rc;
+}
+
+static void pack_counters(uint8_t *p, int32_t status) {
+    put_u32(p, (uint32_t)status);
+    put_u64(p + 4, last_frontend);
+    put_u64(p + 12, last_model);
+    put_u32(p + 20, last_stack);
+}
+
+static int frontend_present(void) { return ek_frontend_run && ek_frontend_raw_buffer; }
+
+static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
+    const ek_model_info_t *m = ek_model_info();
+    uint8_t out[32];
+    switch (type) {
+    case EK_T_PING:
+        send_frame(type | EK_T_REPLY, seq, p, n);
+        return;
+    case EK_T_INFO: {
+        static char text[512];
+        size_t len = info_text(text, sizeof text);
+        send_frame(type | EK_T_REPLY, seq, text, len);
+        return;
+    }
+    case EK_T_LOAD: {
+        if (n < 5) { send_error(seq, EK_E_ARGS, type, "load: needs kind u8 and offset u32"); return; }
+        uint32_t off = get_u32(p + 1), len = n - 5;
+        uint8_t *dst;
+        size_t cap;
+        if (p[0] == EK_KIND_FEATURES) {
+            dst = (uint8_t *)ek_model_input();
+            cap = m->input.bytes;
+        } else if (p[0] == EK_KIND_RAW) {
+            if (!frontend_present()) { send_error(seq, EK_E_UNSUPPORTED, type, "raw input: no on-device frontend in this firmware"); return; }
+            dst = ek_frontend_raw_buffer(&cap);
+        } else { send_error(seq, EK_E_ARGS, type, "load: unknown kind"); return; }
+        if (off > cap || len > cap - off) { send_error(seq, EK_E_ARGS, type, "load: beyond the input buffer"); return; }
+        memcpy(dst + off, p + 5, len);
+        if (p[0] == EK_KIND_RAW) raw_loaded = off + len;
+        put_u32(out, off + len);
+        send_frame(type | EK_T_REPLY, seq, out, 4);
+        return;
+    }
+    case EK_T_INVOKE: {
+        int kind = n >= 1 ? p[0] : EK_KIND_FEATURES;
+        if (kind == EK_KIND_RAW && !frontend_present()) { send_error(seq, EK_E_UNSUPPORTED, type, "raw input: no on-device frontend in this firmware"); return; }
+        int rc = run_inference(kind);
+        if (rc != 0) { send_error(seq, EK_E_MODEL, type, rc == -2 ? "frontend failed" : "ek_model_invoke failed"); return; }
+        pack_counters(out, rc);
+        send_frame(type | EK_T_REPLY, seq, out, 24);
+        return;
+    }
+    case EK_T_READ_OUTPUT: {
+        if (n < 6) { send_error(seq, EK_E_ARGS, type, "read_output: needs offset u32 and len u16"); return; }
+        uint32_t off = get_u32(p), len = (uint32_t)p[4] | ((uint32_t)p[5] << 8);
+        if (len == 0) len = (uint32_t)m->output.bytes - (off < m->output.bytes ? off : (uint32_t)m->output.bytes);
+        if (off > m->output.bytes || len > m->output.bytes - off) { send_error(seq, EK_E_ARGS, type, "read_output: beyond the output"); return; }
+        send_frame(type | EK_T_REPLY, seq, (const uint8_t *)ek_model_output() + off, len);
+        return;
+    }
+    case EK_T_COUNTERS:
+        put_u64(out, last_frontend);
+        put_u64(out + 8, last_model);
+        put_u32(out + 16, last_stack);
+        put_u32(out + 20, invocations);
+        send_frame(type | EK_T_REPLY, seq, out, 24);
+        return;
+    case EK_T_BATCH: {
+        if (n < 8) { send_error(seq, EK_E_ARGS, type, "batch: needs first u32 and count u32"); return; }
+        const ek_batch_header_t *h = (const ek_batch_header_t *)(uintptr_t)EK_PRELOAD_BASE;
+        uint32_t first = get_u32(p), count = get_u32(p + 4);
+        if (h->magic != EK_BATCH_MAGIC) { send_error(seq, EK_E_PRELOAD, type, "batch: nothing preloaded"); return; }
+        if (first > h->n_items || count > h->n_items - first) { send_error(seq, EK_E_PRELOAD, type, "batch: index out of range"); return; }
+        if (h->kind == EK_KIND_RAW && !frontend_present()) { send_error(seq, EK_E_UNSUPPORTED, type, "raw input: no on-device frontend in this firmware"); return; }
+        if (h->kind != EK_KIND_RAW && h->item_bytes != m->input.bytes) { send_error(seq, EK_E_PRELOAD, type, "batch: item size differs from the model input"); return; }
+        for (uint32_t i = first; i < first + count; ++i) {
+            const uint8_t *item_ptr = (const uint8_t *)h + h->data_offset + (size_t)i * h->stride;
+            /* Raw items are read in place by the frontend; features are copied into the
+             * model's input tensor (inside the arena). */
+            if (h->kind == EK_KIND_RAW) raw_source = item_ptr;
+            else memcpy(ek_model_input(), item_ptr, h->item_bytes);
+            raw_loaded = h->item_bytes;
+            int rc = run_inference((int)h->kind);
+            raw_source = 0;
+            uint8_t item[28];
+            put_u32(item, i);
+            pack_counters(item + 4, rc);
+            send_frame2(EK_T_BATCH_ITEM, seq, item, 28, ek_model_output(), rc == 0 ? m->output.bytes : 0);
+        }
+        put_u32(out, count);
+        send_frame(EK_T_BATCH_DONE, seq, out, 4);
+        return;
+    }
+    case EK_T_RESET:
+        send_frame(type | EK_T_REPLY, seq, 0, 0);
+        /* SCB->AIRCR: VECTKEY | SYSRESETREQ */
+        *(volatile uint32_t *)0xE000ED0Cu = (0x5FAu << 16) | (1u << 2);
+        for (;;) {}
+    default:
+        send_error(seq, EK_E_UNKNOWN, type, "unknown request type");
+    }
+}
+
+/* Receives one frame; hunts for the sync bytes, so garbage on the line is skipped. */
+static int receive_frame(uint8_t *type, uint8_t *seq, uint32_t *len) {
+    for (;;) {
+        if (ek_uart_getc() != EK_SYNC0) continue;
+        int c = ek_uart_getc();
+        while (c == EK_SYNC0) c = ek_uart_getc();
+        if (c != EK_SYNC1) continue;
+        uint8_t head[4];
+        for (int i = 0; i < 4; ++i) head[i] = (uint8_t)ek_uart_getc();
+        *type = head[0];
+        *seq = head[1];
+        *len = (uint32_t)head[2] | ((uint32_t)head[3] << 8);
+        if (*len > EK_MAX_PAYLOAD) {
+            send_error(*seq, EK_E_LENGTH, *type, "payload longer than EK_MAX_PAYLOAD");
+            continue;  /* resync on the next sync bytes */
+        }
+        for (uint32_t i = 0; i < *len; ++i) rx_payload[i] = (uint8_t)ek_uart_getc();
+        uint8_t t[4];
+        for (int i = 0; i < 4; ++i) t[i] = (uint8_t)ek_uart_getc();
+        uint32_t crc = crc_update(crc_update(0, head, 4), rx_payload, *len);
+        if (crc != get_u32(t)) {
+            send_error(*seq, EK_E_CRC, *type, "crc mismatch");
+            continue;
+        }
+        return 0;
+    }
+}
+
+int main(void) {
+    crc_init();
+    static char text[512];
+    size_t len = info_text(text, sizeof text);
+    send_frame(EK_T_HELLO, 0, text, len);
+    for (;;) {
+        uint8_t type, seq;
+        uint32_t n;
+        receive_frame(&type, &seq, &n);
+        handle(type, seq, rx_payload, n);
+    }
+}

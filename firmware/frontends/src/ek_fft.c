@@ -1,0 +1,90 @@
+/* Radix-2 real FFT, float and Q15. See ek_fft.h for the packing. */
+#include "../include/ek_fft.h"
+
+/* In-place bit-reversal permutation of m interleaved complex values. */
+#define EK_BITREV(T)                                                                   \
+    static void bitrev_##T(T *z, int m) {                                              \
+        int j = 0;                                                                     \
+        for (int i = 0; i < m - 1; i++) {                                              \
+            if (i < j) {                                                               \
+                T tr = z[2 * i], ti = z[2 * i + 1];                                    \
+                z[2 * i] = z[2 * j]; z[2 * i + 1] = z[2 * j + 1];                      \
+                z[2 * j] = tr; z[2 * j + 1] = ti;                                      \
+            }                                                                          \
+            int k = m >> 1;                                                            \
+            while (k <= j) { j -= k; k >>= 1; }                                        \
+            j += k;                                                                    \
+        }                                                                              \
+    }
+EK_BITREV(float)
+EK_BITREV(int16_t)
+
+void ek_rfft_f32(float *buf, const float *tw, int log2n) {
+    const int n = 1 << log2n, m = n >> 1;
+    bitrev_float(buf, m);
+    /* m-point complex DIT FFT; the twiddle for span len, index j is tw[j * n / len]. */
+    for (int len = 2; len <= m; len <<= 1) {
+        const int half = len >> 1, step = n / len;
+        for (int start = 0; start < m; start += len) {
+            for (int j = 0; j < half; j++) {
+                const float wr = tw[2 * j * step], wi = tw[2 * j * step + 1];
+                float *a = buf + 2 * (start + j), *b = buf + 2 * (start + j + half);
+                const float tr = wr * b[0] - wi * b[1];
+                const float ti = wr * b[1] + wi * b[0];
+                b[0] = a[0] - tr; b[1] = a[1] - ti;
+                a[0] += tr;       a[1] += ti;
+            }
+        }
+    }
+    /* Split step: X[k] = E + W^k O and X[m-k] = conj(E - W^k O), with
+     * E = (Z[k] + conj Z[m-k]) / 2 and O = -i (Z[k] - conj Z[m-k]) / 2. */
+    const float z0r = buf[0], z0i = buf[1];
+    buf[0] = z0r + z0i;
+    buf[1] = z0r - z0i;
+    for (int k = 1; k <= m / 2; k++) {
+        float *p = buf + 2 * k, *q = buf + 2 * (m - k);
+        const float er = 0.5f * (p[0] + q[0]), ei = 0.5f * (p[1] - q[1]);
+        const float or_ = 0.5f * (p[1] + q[1]), oi = -0.5f * (p[0] - q[0]);
+        const float wr = tw[2 * k], wi = tw[2 * k + 1];
+        const float tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
+        p[0] = er + tr;  p[1] = ei + ti;
+        q[0] = er - tr;  q[1] = -(ei - ti);
+    }
+}
+
+/* Q15 multiply, truncating like most hand-written fixed-point firmware does. */
+static inline int32_t mul_q15(int32_t a, int32_t b) { return (a * b) >> 15; }
+
+void ek_rfft_q15(int16_t *buf, const int16_t *tw, int log2n) {
+    const int n = 1 << log2n, m = n >> 1;
+    bitrev_int16_t(buf, m);
+    for (int len = 2; len <= m; len <<= 1) {
+        const int half = len >> 1, step = n / len;
+        for (int start = 0; start < m; start += len) {
+            for (int j = 0; j < half; j++) {
+                const int32_t wr = tw[2 * j * step], wi = tw[2 * j * step + 1];
+                int16_t *a = buf + 2 * (start + j), *b = buf + 2 * (start + j + half);
+                const int32_t tr = mul_q15(wr, b[0]) - mul_q15(wi, b[1]);
+                const int32_t ti = mul_q15(wr, b[1]) + mul_q15(wi, b[0]);
+                /* Scale by 1/2 every stage so nothing overflows: costs one bit per stage. */
+                const int32_t ar = a[0], ai = a[1];
+                a[0] = (int16_t)((ar + tr) >> 1); a[1] = (int16_t)((ai + ti) >> 1);
+                b[0] = (int16_t)((ar - tr) >> 1); b[1] = (int16_t)((ai - ti) >> 1);
+            }
+        }
+    }
+    /* Z is now (complex FFT)/m; one more halving in the split step gives X/n. */
+    const int32_t z0r = buf[0], z0i = buf[1];
+    buf[0] = (int16_t)((z0r + z0i) >> 1);
+    buf[1] = (int16_t)((z0r - z0i) >> 1);
+    for (int k = 1; k <= m / 2; k++) {
+        int16_t *p = buf + 2 * k, *q = buf + 2 * (m - k);
+        const int32_t er = (p[0] + q[0]) >> 1, ei = (p[1] - q[1]) >> 1;
+        const int32_t or_ = (p[1] + q[1]) >> 1, oi = -((p[0] - q[0]) >> 1);
+        const int32_t wr = tw[2 * k], wi = tw[2 * k + 1];
+        const int32_t tr = mul_q15(wr, or_) - mul_q15(wi, oi);
+        const int32_t ti = mul_q15(wr, oi) + mul_q15(wi, or_);
+        p[0] = (int16_t)((er + tr) >> 1);  p[1] = (int16_t)((ei + ti) >> 1);
+        q[0] = (int16_t)((er - tr) >> 1);  q[1] = (int16_t)(-((ei - ti) >> 1));
+    }
+}

@@ -1,0 +1,88 @@
+"""Randomized single-op cases (deterministic: a fixed seed drives every choice)."""
+
+from __future__ import annotations
+
+import random
+
+
+def _rng_range(r: random.Random) -> list[float]:
+    # Asymmetric input ranges give zero points across the int8 range.
+    lo = r.choice([-4.0, -1.0, -0.5, 0.0, 0.2])
+    return [lo, lo + r.choice([0.5, 1.0, 3.0, 8.0])]
+
+
+def random_cases(seed: int = 2026, per_op: int = 5) -> list[dict]:
+    r = random.Random(seed)
+    cases: list[dict] = []
+    s = 100
+    for _ in range(per_op):
+        s += 1
+        dil = r.choice([[1, 1], [1, 1], [2, 1], [2, 2]])
+        stride = [1, 1] if dil != [1, 1] else r.choice([[1, 1], [2, 2], [2, 1], [1, 3]])
+        cases.append({"op": "conv", "seed": s, "in_shape": [r.randint(3, 12), r.randint(3, 11), r.randint(1, 9)],
+                      "kernel": [r.randint(1, 4), r.randint(1, 4)], "cout": r.randint(1, 9),
+                      "stride": stride, "dilation": dil, "padding": r.choice(["SAME", "VALID"]),
+                      "act": r.choice(["none", "relu", "relu6"]), "in_range": _rng_range(r)})
+        s += 1
+        dil = r.choice([[1, 1], [1, 1], [2, 2], [1, 2]])
+        stride = [1, 1] if dil != [1, 1] else r.choice([[1, 1], [2, 2], [1, 2]])
+        cases.append({"op": "dwconv", "seed": s, "in_shape": [r.randint(3, 10), r.randint(3, 10), r.randint(1, 11)],
+                      "kernel": [r.randint(1, 4), r.randint(1, 4)], "dm": r.choice([1, 1, 2]),
+                      "stride": stride, "dilation": dil, "padding": r.choice(["SAME", "VALID"]),
+                      "act": r.choice(["none", "relu", "relu6"]), "in_range": _rng_range(r)})
+        s += 1
+        cases.append({"op": "fc", "seed": s, "in_shape": [r.randint(1, 70)], "units": r.randint(1, 13),
+                      "act": r.choice(["none", "relu"]), "in_range": _rng_range(r)})
+        s += 1
+        cases.append({"op": "add", "seed": s, "in_shape": [r.randint(2, 7), r.randint(2, 7), r.randint(1, 6)],
+                      "act": r.choice(["none", "relu"]), "in_range": _rng_range(r)})
+        s += 1
+        k = [r.randint(1, 4), r.randint(1, 4)]
+        cases.append({"op": r.choice(["avgpool", "maxpool"]), "seed": s,
+                      "in_shape": [r.randint(4, 10), r.randint(4, 10), r.randint(1, 5)],
+                      "kernel": k, "stride": [r.randint(1, 3), r.randint(1, 3)],
+                      "padding": r.choice(["SAME", "VALID"]), "in_range": _rng_range(r)})
+        s += 1
+        cases.append({"op": "mean", "seed": s, "in_shape": [r.randint(1, 9), r.randint(1, 9), r.randint(1, 12)],
+                      "keepdims": r.choice([True, False]), "in_range": _rng_range(r)})
+        s += 1
+        cases.append({"op": "softmax", "seed": s, "in_shape": [r.randint(2, 40)],
+                      "beta": r.choice([1.0, 0.5, 2.0]), "in_range": [-r.choice([1, 5, 20]), r.choice([1, 5, 20])]})
+        s += 1
+        cases.append({"op": "pad", "seed": s, "in_shape": [r.randint(1, 5), r.randint(1, 5), r.randint(1, 4)],
+                      "pads": [[0, 0], [r.randint(0, 2), r.randint(0, 2)], [r.randint(0, 2), r.randint(0, 2)], [0, 0]],
+                      "in_range": _rng_range(r)})
+    for c in cases:
+        _fit_valid(c)
+    return cases
+
+
+def _fit_valid(c: dict) -> None:
+    """Grow the input so that VALID padding leaves at least one output pixel."""
+    if "kernel" not in c:
+        return
+    dil = c.get("dilation", [1, 1])
+    for d in range(2):
+        eff = (c["kernel"][d] - 1) * dil[d] + 1
+        c["in_shape"][d] = max(c["in_shape"][d], eff)
+
+
+# A few fixed cases that pin the shapes of the two reference models' layers.
+FIXED_CASES = [
+    # KWS first layer: 10x4 kernel, stride 2, on 49x10 MFCC.
+    {"op": "conv", "seed": 1, "in_shape": [49, 10, 1], "kernel": [10, 4], "cout": 16,
+     "stride": [2, 2], "padding": "SAME", "act": "relu", "in_range": [-3.0, 2.0]},
+    # DS-CNN depthwise + pointwise on 25x5x16 (channel count a multiple of 4: DSP fast path).
+    {"op": "dwconv", "seed": 2, "in_shape": [25, 5, 16], "kernel": [3, 3], "stride": [1, 1],
+     "padding": "SAME", "act": "relu", "in_range": [0.0, 3.0]},
+    {"op": "conv", "seed": 3, "in_shape": [7, 5, 16], "kernel": [1, 1], "cout": 24,
+     "stride": [1, 1], "padding": "SAME", "act": "relu6", "in_range": [0.0, 6.0]},
+    {"op": "fc", "seed": 4, "in_shape": [64], "units": 12, "in_range": [0.0, 2.0]},
+    {"op": "softmax", "seed": 5, "in_shape": [12], "in_range": [-8.0, 8.0]},
+    {"op": "mean", "seed": 6, "in_shape": [25, 5, 16], "in_range": [0.0, 4.0]},
+    # Float in/out: QUANTIZE and DEQUANTIZE around a conv.
+    {"op": "conv", "seed": 7, "in_shape": [6, 6, 3], "kernel": [3, 3], "cout": 5, "stride": [2, 2],
+     "padding": "SAME", "io": "float"},
+    # A small CNN: conv, depthwise, pointwise, residual ADD, max pool, MEAN, FC, softmax.
+    {"op": "cnn", "seed": 8, "in_shape": [16, 10, 1], "channels": 8, "units": 6},
+]

@@ -1,0 +1,82 @@
+"""Compile generated model C + the runtime kernels with the host gcc and run a batch.
+
+Both kernel variants are built: reference, and DSP (-DEK_KERNELS_DSP=1, whose SMLAD/SXTB16
+are portable emulations on x86). ASan/UBSan catch out-of-bounds accesses and overflows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+RUNTIME = REPO / "firmware" / "runtime"
+
+MAIN_C = r"""
+#include <stdio.h>
+#include "ek_model.h"
+int main(int argc, char **argv)
+{
+    if (argc != 3) return 2;
+    const ek_model_info_t *mi = ek_model_info();
+    FILE *fi = fopen(argv[1], "rb"), *fo = fopen(argv[2], "wb");
+    if (!fi || !fo) return 2;
+    while (fread(ek_model_input(), 1, mi->input.bytes, fi) == mi->input.bytes) {
+        if (ek_model_invoke() != 0) return 3;
+        fwrite(ek_model_output(), 1, mi->output.bytes, fo);
+    }
+    fclose(fi);
+    fclose(fo);
+    return 0;
+}
+"""
+
+CFLAGS = ["-std=c99", "-O1", "-g", "-Wall", "-Werror", "-Wno-unused-function",
+          "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
+
+
+_KERNEL_OBJECTS: dict[str, Path] = {}
+
+
+def kernel_object(variant: str) -> Path:
+    """ek_kernels.c compiled once per test process and variant (the slow part of a build)."""
+    if variant not in _KERNEL_OBJECTS:
+        import tempfile
+        out = Path(tempfile.mkdtemp(prefix="ek-kernels-")) / f"ek_kernels_{variant}.o"
+        defines = ["-DEK_KERNELS_DSP=1"] if variant == "dsp" else []
+        cmd = ["gcc", *CFLAGS, *defines, f"-I{RUNTIME / 'include'}", "-c",
+               str(RUNTIME / "src" / "ek_kernels.c"), "-o", str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AssertionError(f"kernel compile failed:\n{proc.stderr[-3000:]}")
+        _KERNEL_OBJECTS[variant] = out
+    return _KERNEL_OBJECTS[variant]
+
+
+def build(gen_dir: Path, variant: str) -> Path:
+    """Executable for the generated model in gen_dir with 'ref' or 'dsp' kernels."""
+    main = gen_dir / "host_main.c"
+    main.write_text(MAIN_C)
+    exe = gen_dir / f"model_{variant}"
+    defines = ["-DEK_KERNELS_DSP=1"] if variant == "dsp" else []
+    cmd = ["gcc", *CFLAGS, *defines, f"-I{gen_dir}", f"-I{RUNTIME / 'include'}",
+           str(gen_dir / "model.c"), str(gen_dir / "model_data.c"),
+           str(kernel_object(variant)), str(main), "-lm", "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"host compile failed:\n{proc.stderr[-3000:]}")
+    return exe
+
+
+def run(exe: Path, x: np.ndarray, out_dtype, out_shape) -> np.ndarray:
+    fin = exe.with_suffix(".in")
+    fout = exe.with_suffix(".out")
+    np.ascontiguousarray(x).tofile(fin)
+    proc = subprocess.run([str(exe), str(fin), str(fout)], capture_output=True, text=True,
+                          timeout=300)
+    if proc.returncode != 0:
+        raise AssertionError(f"{exe.name} exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    y = np.fromfile(fout, dtype=out_dtype)
+    return y.reshape(len(x), *out_shape)

@@ -1,0 +1,205 @@
+"""Tiny single-op (and small multi-op) int8 .tflite models, built with TF's converter.
+
+Run as a script in a subprocess (`python tests/codegen/tiny_models.py cases.json`) so the
+test process never imports TensorFlow; models are cached by a hash of their case spec under
+edgekit's cache dir, so only the first run pays for the converter.
+
+A case is a dict: {"op": ..., "seed": int, ...op parameters...}.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+BUILDER_VERSION = "4"
+
+
+def cache_root() -> Path:
+    sys.path.insert(0, str(REPO / "toolkit"))
+    from edgekit import resources
+    return resources.cache_dir() / "test-models" / "codegen"
+
+
+def case_key(case: dict) -> str:
+    blob = json.dumps({"v": BUILDER_VERSION, **case}, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def model_path(case: dict) -> Path:
+    return cache_root() / f"{case['op']}-{case_key(case)}.tflite"
+
+
+def ensure_models(cases: list[dict], timeout: float = 1800) -> list[Path]:
+    """Paths of the cached models for cases, building the missing ones in one subprocess."""
+    paths = [model_path(c) for c in cases]
+    missing = [c for c, p in zip(cases, paths) if not p.is_file()]
+    if missing:
+        cache_root().mkdir(parents=True, exist_ok=True)
+        spec = cache_root() / f".todo-{os.getpid()}.json"
+        spec.write_text(json.dumps(missing))
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+        proc = subprocess.run([sys.executable, __file__, str(spec)], capture_output=True,
+                              text=True, timeout=timeout, env=env)
+        spec.unlink(missing_ok=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"building test models failed:\n{proc.stderr[-4000:]}")
+    return paths
+
+
+def input_shape(case: dict) -> list[int]:
+    return [1, *case["in_shape"]]
+
+
+# -- TF side (only in the subprocess) ------------------------------------------------------------
+
+def _build(case: dict) -> bytes:
+    import tensorflow as tf
+
+    rng = np.random.default_rng(case["seed"])
+    op = case["op"]
+    shape = input_shape(case)
+    lo, hi = case.get("in_range", [-1.0, 1.0])
+
+    def act(y, name):
+        return {"none": y, "relu": tf.nn.relu(y), "relu6": tf.nn.relu6(y)}[name]
+
+    def weights(*s, scale=0.5):
+        # Per-channel scales differ a lot: exercise per-channel requantization.
+        w = rng.normal(0, scale, s).astype(np.float32)
+        if len(s) >= 2:
+            w *= rng.uniform(0.05, 2.0, s[-1]).astype(np.float32)
+        return tf.constant(w)
+
+    if op == "conv":
+        kh, kw = case["kernel"]
+        cin, cout = shape[-1], case["cout"]
+        w = weights(kh, kw, cin, cout)
+        b = tf.constant(rng.normal(0, 0.3, cout).astype(np.float32))
+
+        def f(x):
+            y = tf.nn.conv2d(x, w, strides=[1, *case["stride"], 1], padding=case["padding"],
+                             dilations=[1, *case.get("dilation", [1, 1]), 1])
+            return act(y + b, case.get("act", "none"))
+    elif op == "dwconv":
+        kh, kw = case["kernel"]
+        cin, dm = shape[-1], case.get("dm", 1)
+        w = weights(kh, kw, cin, dm)
+        b = tf.constant(rng.normal(0, 0.3, cin * dm).astype(np.float32))
+
+        def f(x):
+            y = tf.nn.depthwise_conv2d(x, w, strides=[1, *case["stride"], 1],
+                                       padding=case["padding"],
+                                       dilations=case.get("dilation", [1, 1]))
+            return act(y + b, case.get("act", "none"))
+    elif op == "fc":
+        cin, units = int(np.prod(shape[1:])), case["units"]
+        w = weights(cin, units, scale=0.3)
+        b = tf.constant(rng.normal(0, 0.3, units).astype(np.float32))
+
+        def f(x):
+            return act(tf.matmul(tf.reshape(x, [1, cin]), w) + b, case.get("act", "none"))
+    elif op == "add":
+        cin = shape[-1]
+        w = weights(3, 3, cin, 1)
+
+        def f(x):
+            y = tf.nn.depthwise_conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
+            return act(y + x, case.get("act", "none"))
+    elif op in ("avgpool", "maxpool"):
+        pool_fn = tf.nn.avg_pool2d if op == "avgpool" else tf.nn.max_pool2d
+
+        def f(x):
+            return act(pool_fn(x, ksize=case["kernel"], strides=case["stride"],
+                          padding=case["padding"]), case.get("act", "none"))
+    elif op == "mean":
+        def f(x):
+            return tf.reduce_mean(x, axis=[1, 2], keepdims=case.get("keepdims", False))
+    elif op == "softmax":
+        def f(x):
+            # beta is set on the SOFTMAX op after conversion (TF would emit a MUL instead).
+            return tf.nn.softmax(tf.reshape(x, [1, -1]))
+    elif op == "pad":
+        def f(x):
+            return tf.pad(x, case["pads"])
+    elif op == "reshape_fc":
+        units = case["units"]
+        w = weights(int(np.prod(shape[1:])), units, scale=0.3)
+
+        def f(x):
+            return tf.nn.softmax(tf.matmul(tf.reshape(x, [1, -1]), w))
+    elif op == "cnn":
+        # A small DS-CNN-like network: conv, depthwise, pointwise, residual add, pooling, FC.
+        c = case["channels"]
+        w0 = weights(3, 3, shape[-1], c)
+        b0 = tf.constant(rng.normal(0, 0.2, c).astype(np.float32))
+        wd = weights(3, 3, c, 1)
+        wp = weights(1, 1, c, c, scale=0.3)
+        wf = weights(c, case["units"], scale=0.3)
+
+        def f(x):
+            y = tf.nn.relu(tf.nn.conv2d(x, w0, strides=[1, 2, 2, 1], padding="SAME") + b0)
+            z = tf.nn.relu6(tf.nn.depthwise_conv2d(y, wd, strides=[1, 1, 1, 1], padding="SAME"))
+            z = tf.nn.conv2d(z, wp, strides=[1, 1, 1, 1], padding="VALID")
+            y = tf.nn.relu(y + z)
+            y = tf.nn.max_pool2d(y, ksize=2, strides=1, padding="VALID")
+            y = tf.reduce_mean(y, axis=[1, 2])
+            return tf.nn.softmax(tf.matmul(y, wf))
+    else:
+        raise ValueError(op)
+
+    spec = tf.TensorSpec(shape, tf.float32)
+    fn = tf.function(f, input_signature=[spec])
+    conc = fn.get_concrete_function()
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([conc])
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+
+    def rep():
+        for _ in range(32):
+            yield [rng.uniform(lo, hi, shape).astype(np.float32)]
+
+    conv.representative_dataset = rep
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io = case.get("io", "int8")
+    conv.inference_input_type = tf.int8 if io == "int8" else tf.float32
+    conv.inference_output_type = tf.int8 if io == "int8" else tf.float32
+    data = conv.convert()
+    if op == "softmax" and case.get("beta", 1.0) != 1.0:
+        data = _set_softmax_beta(data, case["beta"])
+    return data
+
+
+def _set_softmax_beta(data: bytes, beta: float) -> bytes:
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as S
+
+    m = S.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    for op in m.subgraphs[0].operators:
+        oc = m.operatorCodes[op.opcodeIndex]
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == 25:
+            op.builtinOptions.beta = beta
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _main(spec_path: str) -> int:
+    cases = json.loads(Path(spec_path).read_text())
+    for case in cases:
+        data = _build(case)
+        out = model_path(case)
+        tmp = out.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1]))

@@ -1,0 +1,179 @@
+"""Device sessions on real QEMU with the hand-written test model (tests/firmware/testmodel),
+including failure paths: crash, emulator killed, silence, garbage and CRC errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from edgekit.devices import DeviceError, open_device, parse_device_spec
+from edgekit.devices.session import QemuTransport
+from edgekit.errors import UserError
+from edgekit.firmware import build_elf
+from edgekit.targets import load_target
+from tests.firmware import testmodel as tm
+
+
+@pytest.fixture(scope="module")
+def target():
+    return load_target("cortex-m4")
+
+
+@pytest.fixture(scope="module")
+def image(target, tmp_path_factory):
+    return build_elf(target, [tm.SOURCE], [], None, tmp_path_factory.mktemp("fw"), app="protocol")
+
+
+def _inputs(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(-128, 128, 16, dtype=np.int8).tobytes() for _ in range(n)]
+
+
+def test_info_infer_and_counters(target, image):
+    with open_device("qemu", target, image) as dev:
+        info = dev.info()
+        assert info.model == "testmodel" and info.model_hash == "0123456789abcdef"
+        assert info.timer_unit == "instructions (emulated)" and info.preprocessing == "none"
+        assert (info.input_bytes, info.output_bytes, info.arena_bytes) == (16, 4, 20)
+        for x in _inputs(5):
+            r = dev.infer(x, "features")
+            assert r.output == tm.reference(x)
+            assert r.unit == "instructions (emulated)"
+            assert 100 < r.model_count < 5000 and r.frontend_count == 0
+            assert 0 < r.stack_high_water < 4096
+
+
+def test_batch_preloaded_matches_single_inferences(target, image):
+    xs = _inputs(300, seed=1)
+    with open_device("qemu", target, image) as dev:
+        batch = dev.infer_batch(xs)
+        single = [dev.infer(x) for x in xs[:10]]
+    assert [r.output for r in batch] == [tm.reference(x) for x in xs]
+    assert [r.output for r in single] == [r.output for r in batch[:10]]
+    # Same program, same input: the emulated instruction count repeats exactly.
+    assert [r.model_count for r in single] == [r.model_count for r in batch[:10]]
+
+
+def test_raw_input_without_frontend_is_refused(target, image):
+    with open_device("qemu", target, image) as dev:
+        with pytest.raises(DeviceError, match="no on-device frontend") as e:
+            dev.infer(bytes(100), "raw")
+        assert e.value.reason == "protocol"
+        assert dev.infer(bytes(16)).output == tm.reference(bytes(16))  # still serving
+
+
+def test_crash_is_reported_with_the_fault_and_restart_recovers(target, image):
+    with open_device("qemu", target, image) as dev:
+        with pytest.raises(DeviceError) as e:
+            dev.infer(tm.CRASH_INPUT)
+        assert e.value.reason == "crash"
+        assert "EK-FAULT" in str(e.value) and "exit code 99" in str(e.value)
+        dev.restart()
+        assert dev.infer(bytes(16)).output == tm.reference(bytes(16))
+
+
+def test_silent_device_times_out_and_restart_recovers(target, image):
+    with open_device("qemu", target, image, inference_timeout_s=1.0) as dev:
+        t0 = time.monotonic()
+        with pytest.raises(DeviceError) as e:
+            dev.infer(tm.HANG_INPUT)
+        assert e.value.reason == "timeout" and time.monotonic() - t0 < 5
+        dev.restart()
+        assert dev.infer(bytes(16)).output == tm.reference(bytes(16))
+
+
+def test_emulator_killed_mid_run_is_a_crash(target, image):
+    with open_device("qemu", target, image, inference_timeout_s=30.0) as dev:
+        pid = dev.transport.pid
+        threading.Timer(0.5, lambda: os.killpg(pid, signal.SIGKILL)).start()
+        with pytest.raises(DeviceError) as e:
+            dev.infer(tm.HANG_INPUT)
+        assert e.value.reason == "crash" and "signal 9" in str(e.value)
+
+
+class _Faulty(QemuTransport):
+    """Injects host-side faults into a real QEMU session."""
+
+    def __init__(self, *a, corrupt_writes=0, corrupt_reads=0, garbage=b"", **kw):
+        super().__init__(*a, **kw)
+        self.corrupt_writes, self.corrupt_reads, self.garbage = corrupt_writes, corrupt_reads, garbage
+
+    def write(self, data):
+        if self.corrupt_writes and len(data) > 8 and data[:2] == b"\xec\x5a":
+            self.corrupt_writes -= 1
+            data = data[:7] + bytes([data[7] ^ 0xFF]) + data[8:]
+        super().write(data)
+
+    def read(self, timeout):
+        data = super().read(timeout)
+        if data and self.garbage:
+            data, self.garbage = self.garbage + data, b""
+        if data and self.corrupt_reads and len(data) > 8:
+            self.corrupt_reads -= 1
+            data = data[:8] + bytes([data[8] ^ 0x55]) + data[9:]
+        return data
+
+
+def _faulty_device(target, image, **faults):
+    from edgekit.devices import Device
+    from edgekit.firmware.boards import board_for_target
+
+    t = _Faulty(target, image.elf, preload_addr=board_for_target(target).preload.origin, **faults)
+    dev = Device(t)
+    dev.start()
+    return dev
+
+
+def test_request_crc_error_is_retried(target, image):
+    with _faulty_device(target, image, corrupt_writes=1) as dev:
+        x = _inputs(1, 3)[0]
+        assert dev.infer(x).output == tm.reference(x)
+        assert dev.stats["retries"] >= 1
+
+
+def test_reply_crc_error_is_retried(target, image):
+    with _faulty_device(target, image) as dev:
+        dev.transport.corrupt_reads = 1
+        x = _inputs(1, 4)[0]
+        assert dev.infer(x).output == tm.reference(x)
+        assert dev.stats["retries"] >= 1
+
+
+def test_garbage_on_the_line_is_skipped(target, image):
+    with _faulty_device(target, image) as dev:
+        dev.transport.garbage = b"\xec\x00garbage\xec\x5a\x01"
+        x = _inputs(1, 5)[0]
+        assert dev.infer(x).output == tm.reference(x)
+
+
+def test_device_that_only_speaks_garbage_is_a_garbage_error():
+    from edgekit.devices import Device
+
+    class Noise:
+        expects_hello = False
+        def start(self, preload=None): pass
+        def write(self, data): pass
+        def read(self, timeout):
+            time.sleep(min(timeout, 0.05))
+            return b"\x13\x37 line noise "
+        def close(self): pass
+        def describe_exit(self): return "noise"
+
+    dev = Device(Noise(), request_timeout_s=0.5)
+    with pytest.raises(DeviceError) as e:
+        dev.start()
+    assert e.value.reason == "garbage"
+
+
+def test_device_specs():
+    assert parse_device_spec("qemu") == ("qemu", None, None)
+    assert parse_device_spec("serial:/dev/ttyACM0@921600") == ("serial", "/dev/ttyACM0", 921600)
+    assert parse_device_spec("serial:/dev/ttyUSB1") == ("serial", "/dev/ttyUSB1", 115200)
+    for bad in ("serial:", "serial:/dev/x@fast", "usb"):
+        with pytest.raises(UserError):
+            parse_device_spec(bad)
