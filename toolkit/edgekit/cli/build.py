@@ -6,16 +6,51 @@ from typing import Optional
 
 import typer
 
-from edgekit.cli._common import JsonOption
-from edgekit.errors import UserError
+from edgekit.cli._common import JsonOption, console, print_json, table, to_jsonable
 
 
 def build_cmd(
     target: str = typer.Option(..., "--target", "-t", help="target profile name or .yaml path"),
     model: str = typer.Option(..., "--model", "-m", help="model name or folder with model.yaml"),
-    firmware_variant: Optional[str] = typer.Option(None, help="preprocessing variant of the firmware frontend"),
+    firmware_variant: Optional[str] = typer.Option(None, help="preprocessing variant of the firmware frontend ('none': no frontend)"),
     kernels: Optional[str] = typer.Option(None, help="override the profile's kernels: reference, dsp"),
+    inferences: int = typer.Option(3, "--inferences", min=1, help="inferences run on QEMU to count instructions"),
+    platformio: bool = typer.Option(False, "--platformio", help="also export a PlatformIO project for a real board"),
     json_out: bool = JsonOption,
 ) -> None:
     """Convert, generate code, compile firmware (or an NPU artefact) and check the budgets."""
-    raise UserError("`edgekit build` is not implemented yet (issue #5)")
+    from edgekit.build import build
+    from edgekit.cli._common import progress as progress_bar
+    from edgekit.models import load_model
+    from edgekit.targets import load_target
+
+    t, m = load_target(target), load_model(model)
+    with progress_bar(not json_out) as p:
+        task = p.add_task("build", total=None)
+        res = build(m, t, firmware_variant=firmware_variant, kernels=kernels, n_inferences=inferences, platformio=platformio,
+                    progress=lambda msg, i=0, n=0: p.update(task, description=msg))
+    if json_out:
+        d = to_jsonable(res)
+        d["budget"] = res.budget.to_json() if res.budget else None
+        print_json(d)
+        return
+    if res.npu is not None:
+        console.print(f"built {res.model} for {res.target} ({res.runtime}); report: {res.report}")
+        return
+    kb = lambda b: f"{b / 1024:.1f} KB" if b is not None else "-"  # noqa: E731
+    rows = [
+        ["firmware", str(res.elf), ""],
+        ["flash", kb(res.flash_bytes), "measured from link"],
+        ["RAM", kb(res.ram_bytes), "measured from link"],
+        ["arena", kb(res.sizes.get("arena")), f"planned {kb(res.planned_arena_bytes)}"],
+        ["per inference", f"{res.instructions_per_inference:,} {res.instructions_unit}" if res.instructions_per_inference else "-",
+         "counted by QEMU -icount"],
+        ["latency", f"{res.latency_ms_estimated:.2f} ms" if res.latency_ms_estimated is not None else "-", "estimated"],
+        ["energy / inference", f"{res.energy_per_inference_uj_estimated:.1f} uJ" if res.energy_per_inference_uj_estimated is not None else "-", "estimated"],
+        ["device = tflite-micro", {True: "yes, bit for bit", False: "NO", None: "not checked"}[res.device_matches_tflm], ""],
+    ]
+    console.print(table(f"edgekit build {res.model} -> {res.target} ({res.kernels} kernels)", ["figure", "value", "how"], rows))
+    if res.budget:
+        cols = ["budget", "value", "limit", "margin", "how", "result"]
+        console.print(table("budgets", cols, [[r[c] for c in cols] for r in res.budget.table()]))
+    console.print(f"report: {res.report}")

@@ -6,8 +6,7 @@ from typing import Optional
 
 import typer
 
-from edgekit.cli._common import JsonOption
-from edgekit.errors import UserError
+from edgekit.cli._common import JsonOption, console, print_json, progress as progress_bar, table
 
 
 def eval_cmd(
@@ -23,4 +22,41 @@ def eval_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Run the test split on the device: per-cohort accuracy, latency, memory, energy, gates."""
-    raise UserError("`edgekit eval` is not implemented yet (issue #6)")
+    from edgekit.errors import UserError
+    from edgekit.harness.evaluate import evaluate
+    from edgekit.models import load_model
+    from edgekit.stats import parse_combos
+    from edgekit.targets import load_target
+
+    if limit is not None and limit <= 0:
+        raise UserError(f"--limit {limit}: must be a positive number of samples")
+    if jobs is not None and jobs <= 0:
+        raise UserError(f"--jobs {jobs}: must be at least 1")
+    spec, prof = load_model(model), load_target(target)
+    with progress_bar(not json_out) as bar:
+        tasks: dict = {}
+
+        def report(desc: str, done: int, total: int) -> None:
+            if desc not in tasks:
+                tasks[desc] = bar.add_task(desc, total=total)
+            bar.update(tasks[desc], completed=done, total=total)
+
+        res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
+                       min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
+                       firmware_variant=firmware_variant, progress=report, enforce_gates=False)
+    if json_out:
+        print_json(res)
+    else:
+        rows = [[p, "-" if a is None else f"{a * 100:.2f}%"] for p, a in res.accuracy.items()]
+        console.print(f"{spec.name} on {prof.name}: {res.samples} samples ({res.resumed} resumed, "
+                      f"{res.new} new) in {res.wall_s:.0f} s")
+        console.print(table(None, ["path", "accuracy"], rows))
+        for f in res.flagged:
+            console.print(f"flagged: {f['field']}={f['value']} drop {-f['difference'] * 100:.1f} points "
+                          f"(p={f['p_value']:.2g}), explained by {f['stage']}")
+        console.print(f"wrote {res.report_json}, {res.html}, {res.junit}")
+    # Gates last, so the reports are written and the JSON printed whatever the outcome.
+    from edgekit.reportstore import read_report
+    from edgekit.report.gates import enforce
+
+    enforce(read_report(res.directory)["eval"]["gates"])

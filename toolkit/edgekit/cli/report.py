@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgekit.cli._common import JsonOption
-from edgekit.errors import UserError
+from edgekit.cli._common import JsonOption, console, print_json
 
 
 def report_cmd(
@@ -15,4 +14,11 @@ def report_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Regenerate report.html (and junit.xml) from a report.json."""
-    raise UserError("`edgekit report` is not implemented yet (issue #6)")
+    from edgekit.report import write_reports
+
+    files = write_reports(directory)
+    if json_out:
+        print_json(files)
+        return
+    console.print(f"wrote {files.html} and {files.junit} "
+                  f"({files.gates_total - files.gates_failed}/{files.gates_total} gates passed)")

@@ -1,0 +1,24 @@
+"""`edgekit eval` input errors: one line, exit 2, before anything is built."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--limit", "0"], "--limit 0: must be a positive"),
+    (["--jobs", "0"], "--jobs 0: must be at least 1"),
+    (["--cohorts", "mic+bogus"], "unknown cohort field 'bogus'"),
+    (["--min-accuracy", "85"], "--min-accuracy 85.0: must be a fraction"),
+    (["--device", "usb"], "unknown device"),
+])
+def test_bad_input_is_a_one_line_user_error(run_cli, args, message):
+    proc = run_cli("eval", "--target", "cortex-m4", "--model", "kws", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_npu_target_is_refused_with_a_fix(run_cli):
+    proc = run_cli("eval", "--target", "cortex-m55-ethos-u55", "--model", "kws")
+    assert proc.returncode == 2 and "has no device session" in proc.stderr

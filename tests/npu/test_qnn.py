@@ -1,0 +1,187 @@
+"""Snapdragon HTP through ONNX Runtime QNN on a small synthetic model: the real QNN HTP
+emulator, real context-binary compilation (a few seconds in all)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgekit.errors import UserError
+from edgekit.npu import qnn, roofline
+from edgekit.targets import load_target
+
+
+@pytest.fixture(scope="module")
+def htp():
+    return load_target("snapdragon-htp")
+
+
+@pytest.fixture(scope="module")
+def built(small_keras, calibration, htp, tmp_path_factory):
+    out = tmp_path_factory.mktemp("qnn_build")
+    return qnn.build_from_keras(small_keras, calibration, htp, out, "small")
+
+
+def test_qdq_model_runs_entirely_on_the_htp(built, htp):
+    assert built.runtime == "onnxruntime-qnn"
+    assert built.all_on_npu and built.ops_on_npu == built.ops_total > 0
+    qdq = onnx.load(built.artefacts["qdq_model"])
+    ops = {n.op_type for n in qdq.graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= ops
+    # Activations quantized to the profile's type (uint8 -> zero points of elem type UINT8).
+    zp_types = {i.data_type for i in qdq.graph.initializer if i.name.endswith("zero_point")}
+    assert zp_types == {TensorProto.UINT8} and htp.npu.activation_type == "uint8"
+    # Fallback-disabled session opens: that is the proof; the trace agrees.
+    trace = json.loads(built.artefacts["op_trace"].read_text())
+    assert trace["unsupported_nodes"] == [] and trace["summary"]["supported_nodes"] == built.ops_total
+    assert built.details["qnn_ops"].get("Conv2d", 0) >= 2
+
+
+def test_weight_schemes_are_measured_not_assumed(built):
+    rows = built.details["weight_schemes"]
+    assert [r["weights"] for r in rows] == ["per-tensor", "per-channel"]
+    for r in rows:
+        assert r["all_ops_on_htp"] is True and r["htp_vs_float"]["n"] > 0
+    assert built.details["weight_scheme"] in ("per-tensor", "per-channel")
+
+
+def test_context_binary_per_soc_records_its_soc(built, htp):
+    ctx = {c["soc"]: c for c in built.details["context_binaries"]}
+    assert set(ctx) == set(htp.npu.socs)
+    assert ctx["SM8550"]["htp_arch"] == 73 and ctx["SM8650"]["htp_arch"] == 75
+    for soc, c in ctx.items():
+        binary = built.artefacts[f"context_binary_{soc}"]
+        assert binary.stat().st_size == c["bytes"] > 0
+        assert f"soc_type={soc};".encode() in binary.read_bytes()
+        model = onnx.load(built.artefacts[f"context_model_{soc}"])
+        assert [n.op_type for n in model.graph.node] == ["EPContext"]
+    assert ctx["SM8550"]["sha256"] != ctx["SM8650"]["sha256"]
+
+
+def test_emulated_outputs_match_references(built):
+    ref = built.details["outputs_vs_references"]
+    # The HTP and the CPU EP run the same QDQ model: at most one output step (1/255) apart.
+    assert ref["htp_vs_qdq_cpu"]["max_abs_diff"] <= 1.01 / 255
+    assert ref["htp_vs_qdq_cpu"]["top1_agreement"] >= 0.9
+    assert ref["htp_vs_float_onnx"]["max_abs_diff"] < 0.1
+    assert built.details["export_check"]["max_abs_diff"] < 1e-3
+
+
+def test_context_model_runs_on_the_emulator_like_the_qdq_model(built, calibration):
+    x = calibration[:8]
+    a = qnn.run_session(qnn.htp_session(built.artefacts["qdq_model"]), x)
+    for soc in ("SM8550", "SM8650"):
+        b = qnn.run_session(qnn.htp_session(built.artefacts[f"context_model_{soc}"]), x)
+        # Compiled for a named SoC the graph may round differently: within one output step.
+        assert np.abs(a - b).max() <= 1.01 / 255
+        assert (a.argmax(1) == b.argmax(1)).mean() >= 0.9
+
+
+def test_latency_is_a_labelled_roofline_estimate(built, htp):
+    roof = built.details["roofline"]
+    assert roof["dominant_term"] in ("compute", "memory")
+    assert roof["latency_ms_estimated"] >= max(roof["compute_ms_estimated"], roof["memory_ms_estimated"])
+    assert built.figures["latency_ms"] == roof["latency_ms_estimated"]
+    assert built.figures_how["latency_ms"].startswith("estimated (roofline")
+    assert built.figures_how["flash_kb"].startswith("measured")
+    rows = {b.name: b for b in built.budget_rows}
+    assert rows["latency (estimated, roofline)"].budget == htp.budgets.latency_p99_ms
+    assert rows["latency (estimated, roofline)"].value == pytest.approx(built.figures["latency_ms"])
+    section = json.loads((built.out_dir / "report.json").read_text())["npu"]
+    assert section["all_on_npu"] is True and section["details"]["roofline"]["how"].startswith("estimated")
+    assert section["budget"]["passed"] is True and len(section["budget"]["rows"]) == 5
+
+
+def _erf_qdq(path):
+    w = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32), "W")
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "W"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("Erf", ["c"], ["e"], name="my_erf"),
+         helper.make_node("Relu", ["e"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])], [w])
+    fp = path.with_name("erf_float.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), fp)
+    cal = np.random.default_rng(1).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    return qnn.quantize_qdq(fp, path, cal, "uint8", "uint8", per_channel=False)
+
+
+def test_an_op_the_htp_cannot_run_is_an_error_naming_it(tmp_path):
+    qdq = _erf_qdq(tmp_path / "erf_qdq.onnx")
+    with pytest.raises(qnn.HtpUnsupported) as exc:
+        qnn.htp_session(qdq)
+    assert "Erf (my_erf)" in str(exc.value)
+    assert any(o.op_type == "Erf" and "not supported" in o.reason for o in exc.value.ops)
+
+
+def test_unknown_soc_and_wrong_target_are_user_errors(htp, small_keras, calibration, tmp_path):
+    bad = htp.model_copy(update={"npu": htp.npu.model_copy(update={"socs": ["SM0000"]})})
+    with pytest.raises(UserError, match="npu.socs: unknown SoC 'SM0000'"):
+        qnn.build_from_keras(small_keras, calibration, bad, tmp_path, "small")
+    with pytest.raises(UserError, match="not 'onnxruntime-qnn'"):
+        qnn.build_from_keras(small_keras, calibration, load_target("cortex-m55-ethos-u55"), tmp_path, "small")
+    with pytest.raises(UserError, match="weights not found"):
+        qnn.export_onnx(tmp_path / "missing.keras", tmp_path / "m.onnx")
+
+
+def test_evaluate_per_cohort_against_int8_reference(built, htp, calibration):
+    x = calibration
+    # Labels from the float model so accuracy is meaningful (not chance) for a random network.
+    y = qnn.run_session(qnn.cpu_session(built.artefacts["float_onnx"]), x).argmax(1)
+    cohorts = [{"sensor": "a" if i % 2 else "b", "lighting": "dim" if i % 3 else "bright"} for i in range(len(x))]
+    ids = [f"s{i}" for i in range(len(x))]
+    ev = qnn.evaluate_arrays(built.artefacts["qdq_model"], x, y, ids, cohorts, htp, "small", "test",
+                             built.out_dir, tolerance_points=100.0)
+    assert ev.n == len(x) and ev.reference == "int8_qdq_cpu"
+    assert ev.device_model == "model_ctx_SM8650.onnx"  # the profile's part is the SM8650
+    assert ev.accuracy["float"] == 1.0
+    assert {(c.field, c.value) for c in ev.cohorts} == {("sensor", "a"), ("sensor", "b"),
+                                                        ("lighting", "dim"), ("lighting", "bright")}
+    for c in ev.cohorts:
+        assert c.n == sum(1 for k in cohorts if k[c.field] == c.value)
+        assert c.diff_points == pytest.approx(100 * (c.accuracy["htp_emulator"] - c.accuracy["int8_qdq_cpu"]), abs=1e-3)
+    lines = ev.records_path.read_text().splitlines()
+    assert len(lines) == len(x) and json.loads(lines[0])["id"] == "s0"
+    section = json.loads((built.out_dir / "report.json").read_text())["npu"]
+    assert section["eval"]["n"] == len(x) and "emulator" in section["eval"]["how"]
+    # A zero tolerance with a disagreement would fail; the gate reflects the figures.
+    assert ev.passed == (all(abs(c.diff_points) <= 100.0 for c in ev.cohorts))
+
+
+def test_roofline_counts_conv_macs_and_bytes(tmp_path):
+    w = numpy_helper.from_array(np.zeros((8, 3, 3, 3), np.float32), "W")
+    g = helper.make_graph([helper.make_node("Conv", ["x", "W"], ["y"], pads=[1, 1, 1, 1], name="conv")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])], [w])
+    p = tmp_path / "conv.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p)
+    est = roofline.estimate(p, macs_per_cycle=64, clock_mhz=100, dram_bandwidth_gbps=1.0)
+    macs = 8 * 8 * 8 * 27
+    moved = 3 * 8 * 8 + 8 * 27 + 8 * 8 * 8
+    assert est.macs == macs and est.bytes_moved == moved
+    assert est.compute_ms == pytest.approx(macs / (64 * 100) / 1e3)
+    assert est.memory_ms == pytest.approx(moved / 1e3 / 1e3)
+    assert est.dominant == ("memory" if est.memory_ms > est.compute_ms else "compute")
+    assert roofline.peak_activation_bytes(p) == 3 * 8 * 8 + 8 * 8 * 8
+
+
+def test_eval_gate_names_the_cohort_that_drifts(built, htp, calibration):
+    from edgekit.errors import CheckFailed
+
+    x = calibration[:12]
+    y = qnn.run_session(qnn.cpu_session(built.artefacts["qdq_model"]), x).argmax(1)
+    cohorts = [{"sensor": "a"} for _ in range(len(x))]
+    ev = qnn.evaluate_arrays(built.artefacts["qdq_model"], x, y, [str(i) for i in range(len(x))], cohorts,
+                             htp, "small", "val", built.out_dir, tolerance_points=1.0)
+    assert ev.accuracy["int8_qdq_cpu"] == 1.0
+    # Make the emulator's row drift by construction: a fake result with one cohort 5 points off.
+    drifted = qnn.QnnEvalResult(**{**ev.__dict__, "passed": False, "cohorts": [
+        qnn.CohortRow("sensor", "a", 12, {"htp_emulator": 0.95, "int8_qdq_cpu": 1.0}, -5.0, False)]})
+    with pytest.raises(CheckFailed, match=r"sensor=a \(-5.00 points\)"):
+        qnn.check_eval(drifted)
+    if ev.passed:
+        qnn.check_eval(ev)

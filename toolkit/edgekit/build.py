@@ -1,0 +1,262 @@
+"""`edgekit build`: model -> int8 .tflite -> C -> firmware.elf -> instructions on QEMU -> budgets.
+
+    result = build(load_model("kws"), load_target("cortex-m4"))
+
+For an edgekit-micro target: convert (edgekit.convert, reused when model_int8.tflite is newer
+than the weights) -> codegen (edgekit.codegen) [+ the on-device frontend] -> build_elf ->
+a few inferences on QEMU (instructions per inference, counted by the emulator; outputs
+checked against the tflite-micro interpreter) -> budget check -> report sections "build"
+and "budget" in build/<target>/<model>/report.json. NPU targets go to edgekit.npu.
+Over budget: the report is written first, then CheckFailed (exit 1) with the table.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from edgekit import reportstore, resources
+from edgekit.budget import BudgetResult, check, estimate_figures
+from edgekit.errors import CheckFailed, UserError
+
+Progress = Optional[Callable[[str, int, int], None]]
+ELF_NAME = "firmware"
+HOW_INSTRUCTIONS = "counted by the emulator (QEMU -icount), max over the inferences run"
+
+
+@dataclass
+class BuildResult:
+    target: str
+    model: str
+    runtime: str
+    out_dir: Path
+    report: Path
+    elf: Optional[Path] = None
+    kernels: Optional[str] = None
+    firmware_variant: Optional[str] = None
+    flash_bytes: Optional[int] = None
+    ram_bytes: Optional[int] = None
+    sizes: dict = field(default_factory=dict)
+    planned_arena_bytes: Optional[int] = None
+    instructions_per_inference: Optional[int] = None
+    instructions_unit: str = "instructions (emulated)"
+    total_macs: Optional[int] = None
+    latency_ms_estimated: Optional[float] = None
+    energy_per_inference_uj_estimated: Optional[float] = None
+    average_power_mw_estimated: Optional[float] = None
+    stack_high_water_bytes: Optional[int] = None
+    device_matches_tflm: Optional[bool] = None
+    budget: Optional[BudgetResult] = None
+    npu: Any = None
+    notes: list[str] = field(default_factory=list)
+    # What the firmware was compiled from (for exports such as PlatformIO).
+    sources: list[Path] = field(default_factory=list)
+    include_dirs: list[Path] = field(default_factory=list)
+    defines: dict[str, str] = field(default_factory=dict)
+
+
+def _say(progress: Progress, msg: str, i: int = 0, n: int = 0) -> None:
+    if progress:
+        progress(msg, i, n)
+
+
+def build(spec, target, firmware_variant: Optional[str] = None, kernels: Optional[str] = None,
+          progress: Progress = None, *, tflite_path: Optional[Path] = None, n_inferences: int = 3,
+          out_dir: Optional[Path] = None, platformio: bool = False) -> BuildResult:
+    """platformio=True also exports a PlatformIO project for a real board into
+    build/<t>/<m>/platformio/ (before the budget gate, so it exists even when over budget)."""
+    runtime = target.runtime.name
+    out = Path(out_dir) if out_dir else resources.stage_dir(target.name, spec.name)
+    if runtime == "vela":
+        from edgekit.npu import vela
+
+        res = vela.build(spec, target, out, progress=progress)
+        return BuildResult(target.name, spec.name, runtime, out, out / reportstore.REPORT_NAME, npu=res)
+    if runtime == "onnxruntime-qnn":
+        from edgekit.npu import qnn
+
+        res = qnn.build(spec, target, out, progress=progress)
+        return BuildResult(target.name, spec.name, runtime, out, out / reportstore.REPORT_NAME, npu=res)
+    if runtime != "edgekit-micro":
+        raise UserError(f"target {target.name}: runtime.name {runtime!r} has no build path")
+    return _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path, n_inferences, out, platformio)
+
+
+def _int8_model(spec, target, out: Path, tflite_path: Optional[Path], progress: Progress, notes: list) -> Path:
+    if tflite_path is not None:
+        p = Path(tflite_path)
+        if not p.is_file():
+            raise UserError(f"{p}: int8 .tflite not found")
+        return p
+    existing = out / "model_int8.tflite"
+    weights = spec.weights_path
+    if existing.is_file() and (not weights.exists() or existing.stat().st_mtime >= weights.stat().st_mtime):
+        notes.append(f"reused {existing.name} (newer than the weights); delete it to convert again")
+        return existing
+    from edgekit.convert import convert
+
+    _say(progress, "convert: quantizing to int8")
+    res = convert(spec, target, progress=progress)
+    if res.int8_path is None:
+        raise UserError(f"model {spec.name}: the converter produced no int8 .tflite for {target.name}")
+    return Path(res.int8_path)
+
+
+def _frontend(spec, tflite: Path, variant: Optional[str], out: Path):
+    """The on-device frontend's sources, or None when the firmware is built without one."""
+    if variant == "none":
+        return None
+    from edgekit import frontends
+
+    v = frontends.get_variant(spec, variant)
+    return frontends.generate(spec, v, frontends.input_quant_of(tflite), out / "frontend")
+
+
+def _inputs(spec, cg, n: int, notes: list) -> np.ndarray:
+    """n int8 model inputs: test-split samples quantized with the model's input scale, or
+    (when the dataset is not prepared) seeded random ones; int8 kernels' instruction counts
+    hardly depend on the values."""
+    shape = tuple(cg.input_shape[1:]) if cg.input_shape and cg.input_shape[0] == 1 else tuple(cg.input_shape)
+    try:
+        from edgekit.data import split_arrays
+
+        x, _, _ = split_arrays(spec, "test", limit=n)
+        q = np.round(x / cg.input_scale) + cg.input_zero_point
+        notes.append(f"instructions counted on the first {len(x)} test samples")
+        return np.clip(q, -128, 127).astype(np.int8).reshape((len(x), *shape))
+    except (UserError, ImportError, FileNotFoundError) as exc:
+        notes.append(f"instructions counted on {n} seeded random inputs (test split unavailable: {exc})")
+        return np.random.default_rng(0).integers(-128, 128, (n, *shape), dtype=np.int8)
+
+
+def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path, n_inferences, out: Path,
+                 platformio: bool = False) -> BuildResult:
+    from edgekit import codegen
+    from edgekit.devices import DeviceError, open_device
+    from edgekit.firmware import FirmwareBuildError, build_elf
+
+    t0 = time.time()
+    notes: list[str] = []
+    kernels = kernels or target.runtime.kernels
+    if kernels not in ("reference", "dsp"):
+        raise UserError(f"--kernels {kernels}: use 'reference' or 'dsp'")
+    if kernels == "dsp" and "dsp" not in target.core.features:
+        raise UserError(f"--kernels dsp: target {target.name} has no DSP extension; use --kernels reference")
+    out.mkdir(parents=True, exist_ok=True)
+    tflite = _int8_model(spec, target, out, tflite_path, progress, notes)
+
+    _say(progress, "codegen: generating C from the int8 model")
+    cg = codegen.generate(tflite, out / "codegen", spec.name)
+    fe = _frontend(spec, tflite, firmware_variant, out)
+    sources, incs = list(cg.sources), list(cg.include_dirs)
+    defines = {"EK_KERNELS_DSP": "1" if kernels == "dsp" else "0"}
+    if fe is not None:
+        sources += list(fe.sources)
+        incs += list(fe.include_dirs)
+        defines.update(fe.defines)
+
+    _say(progress, f"firmware: compiling for {target.core.cpu}")
+    try:
+        img = build_elf(target, sources, incs, defines, out, app="protocol", name=ELF_NAME)
+    except FirmwareBuildError as exc:
+        if "overflowed" in exc.log or "will not fit" in exc.log:
+            raise CheckFailed(f"firmware for {spec.name} does not fit the emulated board of {target.name}: "
+                              f"{str(exc).removeprefix('firmware build failed: ')}") from None
+        raise
+
+    instructions = stack = None
+    matches = None
+    unit = "instructions (emulated)"
+    if target.emulator.kind == "qemu":
+        _say(progress, f"QEMU: {n_inferences} inferences on {target.emulator.machine}")
+        x = _inputs(spec, cg, n_inferences, notes)
+        try:
+            with open_device("qemu", target, img) as dev:
+                info = dev.info()
+                if info.model_hash != cg.model_hash:
+                    raise CheckFailed(f"firmware reports model hash {info.model_hash}, generated {cg.model_hash}")
+                results = dev.infer_batch([row.tobytes() for row in x], "features")
+        except DeviceError as exc:
+            raise CheckFailed(f"firmware for {spec.name} failed on QEMU ({target.emulator.machine}): {exc}") from None
+        instructions = max(r.model_count for r in results)
+        stack = max(r.stack_high_water for r in results)
+        unit = results[0].unit
+        matches = _check_against_tflm(tflite, x, results, cg, notes)
+    else:
+        notes.append("no emulator for this target: latency needs a board (edgekit eval --device serial:...)")
+
+    figures = estimate_figures(target, flash_bytes=img.flash_bytes, ram_bytes=img.ram_bytes, instructions=instructions)
+    budget = check(target, figures)
+    res = BuildResult(
+        target=target.name, model=spec.name, runtime=target.runtime.name, out_dir=out,
+        report=out / reportstore.REPORT_NAME, elf=img.elf, kernels=kernels,
+        firmware_variant=(fe.variant if fe is not None else "none"),
+        flash_bytes=img.flash_bytes, ram_bytes=img.ram_bytes, sizes=img.sizes.as_dict(),
+        planned_arena_bytes=cg.arena_bytes, instructions_per_inference=instructions, instructions_unit=unit,
+        total_macs=cg.total_macs, latency_ms_estimated=figures.latency_ms,
+        energy_per_inference_uj_estimated=figures.energy_per_inference_uj,
+        average_power_mw_estimated=figures.average_power_mw, stack_high_water_bytes=stack,
+        device_matches_tflm=matches, budget=budget, notes=notes,
+        sources=[Path(p) for p in sources], include_dirs=[Path(p) for p in incs], defines=defines,
+    )
+    if platformio:
+        from edgekit.firmware.platformio import export_platformio
+
+        pio = export_platformio(target, sources, incs, defines, out / "platformio")
+        notes.append(f"PlatformIO project for a real board: {pio} (fill in src/ek_user_hooks.c, then `pio run -t upload`)")
+    reportstore.write_section(out, "build", _section(res, img, cg, fe, time.time() - t0))
+    reportstore.write_section(out, "budget", budget.to_json())
+    if matches is False:
+        raise CheckFailed(f"firmware outputs differ from the tflite-micro interpreter on {spec.name} "
+                          f"(see report.json build.notes)")
+    budget.raise_if_failed(f"report: {res.report}")
+    return res
+
+
+def _check_against_tflm(tflite: Path, x: np.ndarray, results, cg, notes: list) -> Optional[bool]:
+    try:
+        from edgekit.interpreters import run_tflm
+
+        ref = run_tflm(tflite, x)
+    except Exception as exc:  # the reference interpreter is optional for a build
+        notes.append(f"device vs tflite-micro not checked: {type(exc).__name__}: {exc}")
+        return None
+    ref = np.asarray(ref).reshape(len(x), -1)
+    dev = np.stack([np.frombuffer(r.output, dtype=ref.dtype) for r in results])
+    same = bool(np.array_equal(dev, ref))
+    notes.append(f"device outputs {'equal' if same else 'DIFFER from'} the tflite-micro interpreter, "
+                 f"bit for bit, on {len(x)} inputs")
+    return same
+
+
+def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
+    s = img.sizes
+    per_mac = (res.instructions_per_inference / res.total_macs) if res.instructions_per_inference and res.total_macs else None
+    return {
+        "target": res.target, "model": res.model, "runtime": res.runtime, "kernels": res.kernels,
+        "board": img.board, "firmware_variant": res.firmware_variant,
+        "elf": str(img.elf), "map": str(img.map),
+        "flash": {"bytes": s.flash_bytes, "how": "measured from link"},
+        "ram": {"bytes": s.ram_bytes, "how": "measured from link (data + bss + arena + stack)"},
+        "sections_bytes": {k: getattr(s, k) for k in ("text", "rodata", "data", "bss", "arena", "stack")},
+        "by_object_bytes": s.by_object,
+        "arena": {"planned_bytes": cg.arena_bytes, "linked_bytes": s.arena},
+        "weights_bytes": cg.weights_bytes, "total_macs": cg.total_macs, "model_hash": cg.model_hash,
+        "instructions_per_inference": None if res.instructions_per_inference is None else {
+            "value": res.instructions_per_inference, "unit": res.instructions_unit, "how": HOW_INSTRUCTIONS},
+        "instructions_per_mac": None if per_mac is None else round(per_mac, 4),
+        "stack_high_water": None if res.stack_high_water_bytes is None else {
+            "bytes": res.stack_high_water_bytes, "how": "measured on the emulated device (stack painting)"},
+        "latency_ms_estimated": res.latency_ms_estimated,
+        "energy_per_inference_uj_estimated": res.energy_per_inference_uj_estimated,
+        "average_power_mw_estimated": res.average_power_mw_estimated,
+        "estimate_basis": "emulated instructions x cpi / clock; energy from the profile's energy model",
+        "device_matches_tflm": res.device_matches_tflm,
+        "frontend": None if fe is None else {"variant": fe.variant, "spec_hash": fe.spec_hash},
+        "build_seconds": round(seconds, 2),
+        "notes": res.notes,
+    }

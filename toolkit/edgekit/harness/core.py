@@ -1,0 +1,143 @@
+"""The harness loop: host reference paths in batch, device paths through parallel sessions,
+one record per sample appended as soon as all of its paths are known.
+
+Paths (DESIGN.md contract 5):
+  float            the float model (Keras) on reference features
+  int8_host        the int8 .tflite on LiteRT's reference kernels, same quantized input
+  device_features  the device, given the host-computed quantized features
+  device_e2e       the device from raw input through its own frontend ("unavailable"
+                   until the firmware has one: never faked)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from edgekit.harness.records import RecordStore
+from edgekit.harness.runner import DeviceJob, DeviceOutcome, RunnerStats, run_device_jobs
+
+PATHS = ("float", "int8_host", "device_features", "device_e2e")
+PATH_DESCRIPTIONS = {
+    "float": "float reference (Keras) on reference features",
+    "int8_host": "int8 host reference (LiteRT reference kernels), same quantized input as the device",
+    "device_features": "device with host-computed features",
+    "device_e2e": "device end to end from raw input (on-device frontend)",
+}
+
+
+@dataclass(frozen=True)
+class EvalSample:
+    id: str
+    label: int
+    cohort: dict
+
+
+@dataclass(frozen=True)
+class OutputQuant:
+    """How to turn the model's int8 output tensor into scores."""
+
+    scale: float
+    zero_point: int
+    dtype: str = "int8"
+
+    def decode(self, raw: bytes) -> np.ndarray:
+        q = np.frombuffer(raw, dtype=np.dtype(self.dtype)).astype(np.int32)
+        return q
+
+
+@dataclass
+class HarnessResult:
+    records_path: Path
+    total: int
+    resumed: int            # records already there when the run started
+    new: int                # records written by this run
+    wall_s: float
+    host_s: float
+    device: Optional[RunnerStats]
+    unavailable: dict[str, str] = field(default_factory=dict)
+    moved_aside: Optional[Path] = None
+
+
+def scores_part(scores: np.ndarray, q: Optional[np.ndarray] = None, **extra) -> dict:
+    """A path's part of a record: prediction, scores (rounded: they are for reading),
+    and for int8 paths the raw quantized output, kept exact for bit-exactness checks."""
+    part = {"status": "ok", "pred": int(np.argmax(q if q is not None else scores)),
+            "scores": [round(float(s), 6) for s in scores]}
+    if q is not None:
+        part["q"] = [int(v) for v in q]
+    part.update(extra)
+    return part
+
+
+def device_part(result: Any, quant: OutputQuant) -> dict:
+    """Record part for a device InferenceResult (output bytes + counters)."""
+    q = quant.decode(result.output)
+    scores = (q - quant.zero_point).astype(np.float64) * quant.scale
+    return scores_part(scores, q, model_count=int(result.model_count),
+                       frontend_count=int(result.frontend_count), unit=str(result.unit),
+                       stack_high_water=int(result.stack_high_water))
+
+
+def auto_batch_size(pending: int, sessions: int) -> int:
+    """Large batches amortize the emulator restart a preloaded batch costs; a few batches per
+    session keep the sessions evenly loaded and bound what a kill -9 can lose."""
+    return max(16, min(256, math.ceil(pending / max(1, sessions * 4))))
+
+
+def run(samples: Sequence[EvalSample], store: RecordStore,
+        host_paths: Callable[[list[EvalSample]], dict[str, dict[str, dict]]],
+        device_jobs: Optional[Callable[[EvalSample], DeviceJob]],
+        open_session: Optional[Callable[[], Any]], decode: Callable[[str, Any], dict],
+        unavailable: dict[str, str], sessions: int = 1, batch_size: Optional[int] = None,
+        progress: Optional[Callable[[int, int], None]] = None) -> HarnessResult:
+    """Evaluate the samples not yet in `store`; returns when every sample has a record."""
+    t_start = time.perf_counter()
+    done = store.done_ids
+    pending = [s for s in samples if s.id not in done]
+    resumed = len(samples) - len(pending)
+    by_id = {s.id: s for s in pending}
+    written = 0
+
+    t0 = time.perf_counter()
+    host = host_paths(pending) if pending else {}
+    host_s = time.perf_counter() - t0
+
+    def base_record(s: EvalSample) -> dict:
+        paths = dict(host.get(s.id, {}))
+        for name, reason in unavailable.items():
+            paths[name] = {"status": "unavailable", "reason": reason}
+        return {"id": s.id, "label": int(s.label), "cohort": s.cohort, "paths": paths}
+
+    def write(rec: dict) -> None:
+        nonlocal written
+        store.append(rec)
+        written += 1
+        if progress:
+            progress(resumed + written, len(samples))
+
+    stats = None
+    if device_jobs is None or open_session is None:
+        for s in pending:
+            write(base_record(s))
+    else:
+        def on_outcome(o: DeviceOutcome) -> None:
+            rec = base_record(by_id[o.sample_id])
+            for path, res in o.results.items():
+                if res["status"] == "ok":
+                    rec["paths"][path] = decode(path, res["result"])
+                else:
+                    rec["paths"][path] = {k: v for k, v in res.items() if k != "result"}
+            write(rec)
+
+        stats = run_device_jobs([device_jobs(s) for s in pending], open_session, on_outcome,
+                                sessions=sessions, batch_size=batch_size or auto_batch_size(len(pending), sessions))
+    store.sync()
+    return HarnessResult(records_path=store.path, total=len(samples), resumed=resumed, new=written,
+                         wall_s=time.perf_counter() - t_start, host_s=host_s, device=stats,
+                         unavailable=dict(unavailable), moved_aside=store.moved_aside)

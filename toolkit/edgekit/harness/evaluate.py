@@ -1,0 +1,202 @@
+"""`edgekit eval` as a library call: build if needed, run the test split over the four paths,
+summarize, write report.json (sections "eval" and "eval_run"), report.html, junit.xml, and
+enforce the gates.
+
+    from edgekit.harness.evaluate import evaluate
+    res = evaluate(load_model("kws"), load_target("cortex-m4"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from edgekit import reportstore, resources
+from edgekit.errors import UserError
+from edgekit.harness import core
+from edgekit.harness.records import RecordStore
+from edgekit.harness.runner import DeviceJob
+from edgekit.harness.summary import MemoryFigures, summarize
+
+# progress(description, done, total), as everywhere in edgekit
+Progress = Callable[[str, int, int], None]
+
+@dataclass(frozen=True)
+class EvalResult:
+    directory: Path
+    report_json: Path
+    html: Path
+    junit: Path
+    records: Path
+    samples: int
+    resumed: int
+    new: int
+    accuracy: dict            # path -> overall accuracy (None when the path did not run)
+    flagged: list
+    gates_failed: int
+    wall_s: float
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _firmware_image(build_result):
+    """What open_device takes: the BuildResult itself (it carries .elf and the link sizes)."""
+    if getattr(build_result, "elf", None) is not None:
+        return build_result
+    raise UserError("edgekit build produced no firmware image for this target; "
+                    "`edgekit eval` on a device needs an edgekit-micro target (e.g. cortex-m4)")
+
+
+def _tflite_path(build_result, directory: Path) -> Path:
+    for name in ("tflite", "tflite_path", "model_int8"):
+        p = getattr(build_result, name, None)
+        if p is not None:
+            return Path(p)
+    conv = getattr(build_result, "convert", None)
+    for name in ("tflite", "tflite_path", "int8_path"):
+        p = getattr(conv, name, None) if conv is not None else None
+        if p is not None:
+            return Path(p)
+    return directory / "model_int8.tflite"
+
+
+def _float_scores(spec, X: np.ndarray) -> np.ndarray:
+    import keras
+
+    model = keras.models.load_model(spec.weights_path, compile=False)
+    out = np.asarray(model.predict(X, batch_size=256, verbose=0), dtype=np.float64)
+    # A model ending in logits is turned into probabilities; a softmax head is left alone.
+    if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3) or (out < 0).any():
+        e = np.exp(out - out.max(axis=1, keepdims=True))
+        out = e / e.sum(axis=1, keepdims=True)
+    return out
+
+
+def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, limit: Optional[int] = None,
+             combos: Sequence[Sequence[str]] = (), min_accuracy: Optional[float] = None,
+             max_cohort_drop: float = 0.02, firmware_variant: Optional[str] = None,
+             progress: Optional[Progress] = None, enforce_gates: bool = True) -> EvalResult:
+    t_start = time.perf_counter()
+    if min_accuracy is not None and not 0 <= min_accuracy <= 1:
+        raise UserError(f"--min-accuracy {min_accuracy}: must be a fraction between 0 and 1, e.g. 0.85")
+    if not 0 <= max_cohort_drop <= 1:
+        raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
+    for c in combos:
+        bad = [f for f in c if f not in spec.cohort_fields]
+        if bad:
+            raise UserError(f"--cohorts {'+'.join(c)}: unknown cohort field {bad[0]!r}; "
+                            f"{spec.name} has {', '.join(spec.cohort_fields) or 'none'}")
+    from edgekit.devices import open_device, parse_device_spec
+
+    kind, _, _ = parse_device_spec(device)
+    if target.runtime.name != "edgekit-micro":
+        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no device session; "
+                        f"`edgekit eval` runs edgekit-micro targets (QEMU or a board)")
+
+    from edgekit import data, interpreters
+    from edgekit.build import build
+    from edgekit.report import write_reports
+    from edgekit.report.gates import enforce, gate_rows
+
+    directory = resources.stage_dir(target.name, spec.name)
+    say = progress or (lambda *a: None)
+    say("build", 0, 1)
+    t_build = time.perf_counter()
+    built = build(spec, target, firmware_variant=firmware_variant)
+    build_s = time.perf_counter() - t_build
+    say("build", 1, 1)
+    image = _firmware_image(built)
+    tflite = _tflite_path(built, directory)
+
+    X, y, recs = data.split_arrays(spec, "test", limit=limit)
+    ds = data.load_dataset(spec)
+    samples = [core.EvalSample(r.id, int(r.label), dict(r.cohort)) for r in recs]
+    index = {r.id: i for i, r in enumerate(recs)}
+    in_q, out_q = interpreters.io_quant(tflite)
+    xq = in_q.quantize(X)  # the smallest tensor the features path allows: int8, as the model takes it
+    quant = core.OutputQuant(out_q.scale, out_q.zero_point, out_q.dtype)
+
+    identity = {"model": spec.name, "target": target.name, "tflite_sha256": _sha256(tflite),
+                "elf_sha256": _sha256(Path(image.elf)), "data_hash": ds.data_hash, "device": kind}
+    eval_dir = directory / "eval"
+
+    def opener():
+        return open_device(device, target, image)
+
+    # One short session to learn what the firmware offers (its frontend, its timer unit).
+    with opener() as dev:
+        info = dev.info()
+    info_d = asdict(info) if is_dataclass(info) else dict(vars(info))
+    has_frontend = str(info_d.get("preprocessing", "none")).lower() not in ("", "none")
+    unavailable = {} if has_frontend else {
+        "device_e2e": "unavailable: this firmware has no on-device frontend (preprocessing: none)"}
+
+    def host_paths(pending: list[core.EvalSample]) -> dict:
+        idx = np.array([index[s.id] for s in pending], dtype=np.int64)
+        say("host reference (float)", 0, len(pending))
+        fs = _float_scores(spec, X[idx])
+        say("host reference (int8, LiteRT ref)", 0, len(pending))
+        iq = interpreters.run_litert_ref(tflite, xq[idx]).reshape(len(pending), -1).astype(np.int32)
+        out = {}
+        for k, s in enumerate(pending):
+            scores = (iq[k] - quant.zero_point) * quant.scale
+            out[s.id] = {"float": core.scores_part(fs[k]), "int8_host": core.scores_part(scores, iq[k])}
+        return out
+
+    def jobs_for(s: core.EvalSample) -> DeviceJob:
+        payloads = {"device_features": ("features", xq[index[s.id]].tobytes())}
+        if has_frontend:
+            from edgekit.frontends.raw import raw_bytes
+
+            payloads["device_e2e"] = ("raw", raw_bytes(spec, data.load_raw(spec, recs[index[s.id]])))
+        return DeviceJob(s.id, payloads)
+
+    sessions = jobs or (os.cpu_count() or 1)
+    if kind != "qemu":
+        sessions = 1  # one board on one port
+    with RecordStore(eval_dir, identity) as store:
+        hres = core.run(samples, store, host_paths, jobs_for, opener,
+                        lambda path, r: core.device_part(r, quant), unavailable,
+                        sessions=sessions,
+                        progress=lambda done, total: say("device", done, total))
+        wanted = {s.id for s in samples}
+        records = [r for r in store.records() if r["id"] in wanted]
+
+    memory = MemoryFigures(int(image.flash_bytes), int(image.ram_bytes), "measured from link")
+    section = summarize(records, target=target, model_name=spec.name, labels=spec.labels,
+                        cohort_fields=spec.cohort_fields, combos=combos, max_cohort_drop=max_cohort_drop,
+                        memory=memory,
+                        device_info={"spec": device, **{k: v for k, v in info_d.items() if k != "fields"}})
+    section["firmware_variant"] = firmware_variant
+    section["limit"] = limit
+    section["gates"] = gate_rows(section, min_accuracy)
+    reportstore.write_section(directory, "eval", section)
+    wall = time.perf_counter() - t_start
+    d = hres.device
+    run_info = {"wall_s": wall, "build_s": build_s, "samples": len(samples), "resumed": hres.resumed, "new": hres.new,
+                "samples_per_s_this_run": (hres.new / hres.wall_s) if hres.wall_s and hres.new else None,
+                "sessions": d.sessions if d else 0, "restarts": d.restarts if d else 0,
+                "host_reference_s": hres.host_s, "device_call_s": d.device_call_s if d else 0.0,
+                "session_startup_s": d.startup_s if d else 0.0, "device_batches": d.batches if d else 0, "bytes_sent": d.bytes_sent if d else 0,
+                "records": str(hres.records_path)}
+    reportstore.write_section(directory, "eval_run", run_info)
+    files = write_reports(directory)
+    result = EvalResult(directory=directory, report_json=files.report_json, html=files.html, junit=files.junit,
+                        records=hres.records_path, samples=len(samples), resumed=hres.resumed, new=hres.new,
+                        accuracy={p: st.get("accuracy") for p, st in section["paths"].items()},
+                        flagged=section["flagged"], gates_failed=files.gates_failed, wall_s=wall)
+    if enforce_gates:
+        enforce(section["gates"])
+    return result

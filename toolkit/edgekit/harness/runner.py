@@ -1,0 +1,193 @@
+"""Runs samples through device sessions: several sessions in parallel (one emulator per
+core), inputs preloaded in batches (Device.infer_batch), and every device failure turned
+into a recorded per-sample error while the run goes on.
+
+This module knows the Device interface (edgekit.devices) only by its methods, so tests can
+inject faults with a host-side fake; the evaluation itself always runs real devices.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+DEVICE_REASONS = ("timeout", "crc", "crash", "garbage", "protocol")
+
+
+def is_device_error(exc: BaseException) -> bool:
+    """edgekit.devices.DeviceError (matched by its `reason`, so fakes can raise their own)."""
+    return getattr(exc, "reason", None) in DEVICE_REASONS
+
+
+@dataclass
+class DeviceJob:
+    """One sample's device work: for each device path, the bytes to send and their kind."""
+
+    sample_id: str
+    payloads: dict[str, tuple[str, bytes]]  # path name -> (kind "features"|"raw", data)
+
+
+@dataclass
+class DeviceOutcome:
+    sample_id: str
+    results: dict[str, dict]  # path name -> {"status": "ok", "result": InferenceResult} or error
+
+
+@dataclass
+class RunnerStats:
+    sessions: int = 0
+    restarts: int = 0
+    device_errors: dict[str, int] = field(default_factory=dict)
+    device_call_s: float = 0.0   # wall time inside infer/infer_batch calls (emulation + transfer)
+    startup_s: float = 0.0       # wall time opening and restarting sessions
+    bytes_sent: int = 0
+    batches: int = 0
+
+
+class DeviceUnavailable(RuntimeError):
+    """A session could not be (re)started at all: the run stops, keeping what it recorded."""
+
+
+def _chunks(seq: Sequence, n: int):
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def run_device_jobs(jobs: Sequence[DeviceJob], open_session: Callable[[], Any], on_outcome: Callable[[DeviceOutcome], None],
+                    sessions: int = 1, batch_size: int = 32, stop: Optional[threading.Event] = None) -> RunnerStats:
+    """Run `jobs` over `sessions` parallel device sessions; `on_outcome` is called in the
+    caller's thread, one sample at a time, in completion order."""
+    stats = RunnerStats()
+    lock = threading.Lock()
+    stop = stop or threading.Event()
+    todo: "queue.Queue[list[DeviceJob]]" = queue.Queue()
+    for chunk in _chunks(list(jobs), max(1, batch_size)):
+        todo.put(chunk)
+    done: "queue.Queue[object]" = queue.Queue()
+    sessions = max(1, min(sessions, todo.qsize() or 1))
+
+    def add_stats(**kw):
+        with lock:
+            for k, v in kw.items():
+                if k == "error":
+                    stats.device_errors[v] = stats.device_errors.get(v, 0) + 1
+                else:
+                    setattr(stats, k, getattr(stats, k) + v)
+
+    def worker():
+        dev = None
+        try:
+            t0 = time.perf_counter()
+            dev = open_session()
+            add_stats(sessions=1, startup_s=time.perf_counter() - t0)
+            while not stop.is_set():
+                try:
+                    batch = todo.get_nowait()
+                except queue.Empty:
+                    break
+                dev = _run_batch(dev, batch, open_session, done, add_stats, stop)
+        except BaseException as exc:  # handed to the caller's thread, which re-raises
+            done.put(exc)
+        finally:
+            if dev is not None:
+                try:
+                    dev.close()
+                except Exception:
+                    pass
+            done.put(_WORKER_DONE)
+
+    threads = [threading.Thread(target=worker, name=f"edgekit-device-{i}", daemon=True) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    finished = 0
+    error: Optional[BaseException] = None
+    try:
+        while finished < len(threads):
+            item = done.get()
+            if item is _WORKER_DONE:
+                finished += 1
+            elif isinstance(item, BaseException):
+                error = error or item
+                stop.set()
+            else:
+                on_outcome(item)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for t in threads:
+            t.join(timeout=30)
+    if error is not None:
+        raise error
+    return stats
+
+
+_WORKER_DONE = object()
+
+
+def _restart(dev, open_session, add_stats):
+    """Restart a session after a failure; reopen it when restart itself fails."""
+    t0 = time.perf_counter()
+    try:
+        dev.restart()
+    except Exception as exc:
+        if not is_device_error(exc) and not isinstance(exc, OSError):
+            raise
+        try:
+            dev.close()
+        except Exception:
+            pass
+        try:
+            dev = open_session()
+        except Exception as exc2:
+            raise DeviceUnavailable(f"the device could not be restarted after a failure: {exc2}") from exc2
+    add_stats(restarts=1, startup_s=time.perf_counter() - t0)
+    return dev
+
+
+def _run_batch(dev, batch: list[DeviceJob], open_session, done, add_stats, stop):
+    path_names = list(dict.fromkeys(p for j in batch for p in j.payloads))
+    results: dict[str, dict[str, dict]] = {j.sample_id: {} for j in batch}
+    for path in path_names:
+        members = [j for j in batch if path in j.payloads]
+        kind = members[0].payloads[path][0]
+        data = [j.payloads[path][1] for j in members]
+        t0 = time.perf_counter()
+        try:
+            outs = dev.infer_batch(data, kind)
+            if len(outs) != len(data):
+                raise _ShortBatch(f"infer_batch returned {len(outs)} results for {len(data)} inputs")
+            add_stats(device_call_s=time.perf_counter() - t0, bytes_sent=sum(map(len, data)), batches=1)
+            for j, out in zip(members, outs):
+                results[j.sample_id][path] = {"status": "ok", "result": out}
+        except Exception as exc:
+            if not (is_device_error(exc) or isinstance(exc, _ShortBatch)):
+                raise
+            add_stats(device_call_s=time.perf_counter() - t0)
+            dev = _restart(dev, open_session, add_stats)
+            # Find the sample(s) at fault: one at a time, restarting after each failure.
+            for j in members:
+                if stop.is_set():
+                    return dev
+                t1 = time.perf_counter()
+                try:
+                    out = dev.infer(j.payloads[path][1], kind)
+                    add_stats(device_call_s=time.perf_counter() - t1, bytes_sent=len(j.payloads[path][1]))
+                    results[j.sample_id][path] = {"status": "ok", "result": out}
+                except Exception as exc1:
+                    if not is_device_error(exc1):
+                        raise
+                    add_stats(device_call_s=time.perf_counter() - t1, error=exc1.reason)
+                    results[j.sample_id][path] = {"status": "error", "reason": exc1.reason,
+                                                  "detail": str(exc1)[:300]}
+                    dev = _restart(dev, open_session, add_stats)
+    for j in batch:
+        done.put(DeviceOutcome(j.sample_id, results[j.sample_id]))
+    return dev
+
+
+class _ShortBatch(Exception):
+    reason = "protocol"

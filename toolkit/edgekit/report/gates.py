@@ -1,0 +1,52 @@
+"""Gates over an eval section: minimum accuracy, maximum cohort drop, the profile budgets.
+
+Every gate is a row (also a junit test case); `enforce` raises CheckFailed with the rows
+that failed, which the CLI prints as a table and turns into exit code 1.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from edgekit.errors import CheckFailed
+
+
+def gate_rows(section: dict, min_accuracy: Optional[float] = None) -> list[dict]:
+    rows: list[dict] = []
+    dev = section.get("device_path")
+    if min_accuracy is not None:
+        p = section["paths"].get(dev) if dev else None
+        if p is None or p.get("accuracy") is None:
+            rows.append({"gate": "min_accuracy", "subject": "device", "value": None, "limit": min_accuracy,
+                         "passed": False, "detail": "no device results to check"})
+        else:
+            rows.append({"gate": "min_accuracy", "subject": f"{dev} overall", "value": round(p["accuracy"], 4),
+                         "limit": min_accuracy, "passed": p["accuracy"] >= min_accuracy,
+                         "detail": f"{p['correct']}/{p['n']} correct, 95% CI "
+                                   f"[{p['ci_low']:.3f}, {p['ci_high']:.3f}]"})
+    flagged = {(f["field"], f["value"]): f for f in section.get("flagged", [])}
+    for c in section.get("comparisons", []):
+        if c["reference"] != "float" or c["path"] != dev:
+            continue
+        f = flagged.get((c["field"], c["value"]))
+        rows.append({"gate": "max_cohort_drop", "subject": "overall" if c["field"] == "all" else f"{c['field']}={c['value']}",
+                     "value": round(-c["difference"], 4) + 0.0, "limit": section.get("max_cohort_drop"),
+                     "passed": f is None,
+                     "detail": (f"drop {round(-c['difference'] * 100, 1) + 0.0:.1f} points vs float, p={c['p_value']:.3g}"
+                                + (f", explained by {f['stage']}" if f else ""))})
+    for b in section.get("budgets", []):
+        rows.append({"gate": "budget", "subject": b["name"], "value": round(b["value"], 3), "limit": b["budget"],
+                     "passed": b["passed"], "detail": f"{b['unit']}, {b['how']}"})
+    if section.get("samples", {}).get("device_errors"):
+        errs = section["samples"]["device_errors"]
+        rows.append({"gate": "device_errors", "subject": "device", "value": sum(errs.values()), "limit": 0,
+                     "passed": False, "detail": ", ".join(f"{k}: {v}" for k, v in sorted(errs.items()))})
+    return rows
+
+
+def enforce(rows: list[dict]) -> None:
+    failed = [r for r in rows if not r["passed"]]
+    if failed:
+        names = ", ".join(sorted({r["gate"] for r in failed}))
+        raise CheckFailed(f"{len(failed)} gate(s) failed ({names})",
+                          [{k: r[k] for k in ("gate", "subject", "value", "limit", "detail")} for r in failed])
