@@ -200,3 +200,59 @@ def test_random_corruption_never_crashes(valid_bytes, tmp_path):
             assert "\n" not in str(exc)
             outcomes["user_error"] += 1
     assert outcomes["user_error"] > 0
+
+
+def _mutate(m, rng: random.Random) -> None:
+    """One to three random semantic edits: shapes, operand indices, options, scales, zero points."""
+    sg = m.subgraphs[0]
+    for _ in range(rng.choice([1, 1, 2, 3])):
+        k = rng.randrange(5)
+        if k == 0:
+            t = rng.choice(sg.tensors)
+            if t.shape is not None and len(t.shape):
+                t.shape = np.array([max(1, int(v) + rng.choice([-2, -1, 1, 2, 7])) if rng.random() < 0.5
+                                    else int(v) for v in t.shape], dtype=np.int32)
+        elif k == 1:
+            op = rng.choice(sg.operators)
+            if op.inputs is not None and len(op.inputs):
+                op.inputs[rng.randrange(len(op.inputs))] = rng.randrange(-1, len(sg.tensors))
+        elif k == 2:
+            o = rng.choice(sg.operators).builtinOptions
+            for f in ("strideW", "strideH", "dilationWFactor", "dilationHFactor", "padding",
+                      "fusedActivationFunction", "filterWidth", "filterHeight", "depthMultiplier"):
+                if o is not None and hasattr(o, f) and rng.random() < 0.4:
+                    setattr(o, f, rng.choice([0, 1, 2, 3, 5, -1]))
+        elif k == 3:
+            t = rng.choice(sg.tensors)
+            if t.quantization is not None and t.quantization.scale is not None:
+                t.quantization.scale = [float(s) * rng.choice([0.5, 2.0, 1e-6, 1e6])
+                                        for s in t.quantization.scale]
+        else:
+            t = rng.choice(sg.tensors)
+            if t.quantization is not None and t.quantization.zeroPoint is not None:
+                t.quantization.zeroPoint = [rng.randrange(-140, 140) for _ in t.quantization.zeroPoint]
+
+
+@pytest.mark.slow
+def test_mutated_models_fail_cleanly_or_run_in_bounds(valid_bytes, tmp_path):
+    """Semantic mutations: either UserError, or generated C that compiles and runs on random
+    inputs under ASan/UBSan without any out-of-bounds access (both kernel variants)."""
+    from . import host
+
+    rng = random.Random(11)
+    base = _model(valid_bytes)
+    ran = rejected = 0
+    for trial in range(80):
+        m = copy.deepcopy(base)
+        _mutate(m, rng)
+        try:
+            r = _gen(tmp_path, _pack(m))
+        except UserError:
+            rejected += 1
+            continue
+        exe = host.build(tmp_path / "gen", "dsp" if trial % 2 else "ref")
+        n_in = int(np.prod(r.input_shape)) * (4 if r.input_type == "float32" else 1)
+        x = np.random.default_rng(trial).integers(0, 256, (3, n_in)).astype(np.uint8)
+        host.run(exe, x, np.uint8, [-1])
+        ran += 1
+    assert rejected > 0 and ran > 0, (rejected, ran)

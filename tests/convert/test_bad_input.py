@@ -32,6 +32,14 @@ def test_corrupt_keras(tmp_path, syn_data):
     assert _nothing_written(tmp_path)
 
 
+def test_corrupt_h5(tmp_path, syn_data):
+    folder = synthetic.model_folder(tmp_path / "m", None, weights_name="model.h5")
+    (folder / "model.h5").write_bytes(b"PK\x03\x04 not hdf5")
+    with pytest.raises(UserError, match=r"model\.h5: not a valid \.h5 file"):
+        _convert(folder, tmp_path, syn_data)
+    assert _nothing_written(tmp_path)
+
+
 def test_truncated_keras(tmp_path, syn_data, syn_model_dir):
     folder = synthetic.model_folder(tmp_path / "m", None)
     data = (syn_model_dir / "model.keras").read_bytes()

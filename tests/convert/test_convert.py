@@ -116,3 +116,20 @@ def test_gate_max_drop(syn_model_dir, syn_data, tmp_path):
                 test_set=syn_data.test_set(24), out_dir=tmp_path, verify_samples=4, layer_samples=4,
                 max_drop_points=-50)
     assert (tmp_path / INT8_NAME).is_file()
+
+
+def test_dense_emitted_as_conv_by_default(syn_converted):
+    ops = [u.op for u in syn_converted.ops]
+    assert "FULLY_CONNECTED" not in ops and ops.count("CONV_2D") == 3
+    assert any("1x1 CONV_2D" in n for n in syn_converted.notes)
+
+
+def test_keep_dense_gives_per_tensor_fully_connected(syn_model_dir, syn_data, tmp_path):
+    r = convert(load_model(str(syn_model_dir)), load_target("cortex-m4"), calibration=syn_data.calibration(32),
+                test_set=syn_data.test_set(24), out_dir=tmp_path, verify_samples=0, layer_samples=8,
+                dense_as_conv=False)
+    it = litert_interpreter(r.int8_path)
+    fc = next(o for o in it._get_ops_details() if o["op_name"] == "FULLY_CONNECTED")
+    w = it.get_tensor_details()[fc["inputs"][1]]
+    assert len(w["quantization_parameters"]["scales"]) == 1  # per-tensor: what MCU FC kernels take
+    assert r.bit_exactness is None and r.layers[-2].op == "FULLY_CONNECTED"

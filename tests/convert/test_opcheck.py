@@ -71,7 +71,7 @@ def test_vela_warns_instead(tmp_path, syn_data):
     model = keras.Model(inp, L.Softmax()(x))
     from edgekit.convert import source
 
-    float_tflite = source.to_float_tflite(source.with_batch_one(model), "m")
+    float_tflite = source.to_float_tflite(source.with_batch_one(model)[0], "m")
     res = check_ops(float_tflite, "vela", "cortex-m55-ethos-u55", float_as="int8")
     assert [u.op for u in res.unsupported] == ["EXP"]
     assert res.warnings and "CPU" in res.warnings[0]

@@ -177,3 +177,44 @@ def test_device_specs():
     for bad in ("serial:", "serial:/dev/x@fast", "usb"):
         with pytest.raises(UserError):
             parse_device_spec(bad)
+
+
+def test_emulator_dies_with_a_killed_host(target, image, tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "host.py"
+    script.write_text(
+        "import sys, time\n"
+        "from edgekit.devices import open_device\n"
+        "from edgekit.targets import load_target\n"
+        "dev = open_device('qemu', load_target('cortex-m4'), sys.argv[1])\n"
+        "print(dev.transport.pid, flush=True)\n"
+        "time.sleep(60)\n")
+    host = subprocess.Popen([sys.executable, str(script), str(image.elf)], stdout=subprocess.PIPE, text=True)
+    qemu_pid = int(host.stdout.readline())
+    os.kill(qemu_pid, 0)  # running
+    host.kill()  # kill -9: no cleanup code runs in the host
+    host.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(qemu_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(qemu_pid, signal.SIGKILL)
+    pytest.fail("QEMU outlived its killed host")
+
+
+def test_batch_crash_keeps_the_results_before_it(target, image):
+    xs = _inputs(6, seed=9)
+    xs[4] = tm.CRASH_INPUT
+    with open_device("qemu", target, image) as dev:
+        with pytest.raises(DeviceError) as e:
+            dev.infer_batch(xs)
+        assert e.value.reason == "crash"
+        assert [r.output for r in e.value.partial] == [tm.reference(x) for x in xs[:4]]
+        dev.restart()
+        rest = dev.infer_batch(xs[5:])
+        assert rest[0].output == tm.reference(xs[5])

@@ -22,10 +22,11 @@ def test_frontends_cross_compile_cleanly(request, tmp_path, model, kws_quant, im
     target = load_target("cortex-m4")
     for name, variant in load_variants(spec).items():
         gen = generate(spec, variant, q, tmp_path / name)
-        for src in gen.sources:
-            subprocess.run([toolchain(), *cpu_flags(target), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",
-                            *[f"-I{d}" for d in gen.include_dirs], "-c", str(src), "-o",
-                            str(tmp_path / name / (src.stem + ".o"))], check=True, capture_output=True)
+        proc = subprocess.run([toolchain(), *cpu_flags(target), "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror",
+                               *[f"-I{d}" for d in gen.include_dirs], "-c", *map(str, gen.sources)],
+                              cwd=tmp_path / name, capture_output=True, text=True)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert len(list((tmp_path / name).glob("*.o"))) == len(gen.sources)
 
 
 @pytest.mark.slow

@@ -100,3 +100,14 @@ def test_audio_raw_errors(kws, kws_quant):
     with pytest.raises(UserError, match="int16"):
         raw_bytes(kws, np.zeros(100, np.float32))
     assert fe.compiled_variant() == "default"
+
+
+def test_host_frontend_is_safe_from_threads(kws, clips, kws_quant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fe = build_host(kws, AudioVariant(), kws_quant)
+    serial = [fe.run(c) for c in clips]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(fe.run, clips * 3))
+    for i, out in enumerate(parallel):
+        np.testing.assert_array_equal(out, serial[i % len(clips)])

@@ -46,6 +46,14 @@ def test_spec_level_variants_equal_the_reference_of_their_spec(kws, mobilenet, c
         assert r.passed and r.overall.max_abs_diff <= 1, (name, r.overall)
 
 
+def test_fft_scale_acts_as_a_larger_log_offset(kws, clips, kws_quant):
+    v = get_variant(kws, "fft-scale")
+    n = kws.preprocessing.fft_size
+    larger = kws.preprocessing.model_copy(update={"log_offset": kws.preprocessing.log_offset * n})
+    r = parity(larger, v, clips, kws_quant, frontend=build_host(kws, v, kws_quant))
+    assert r.passed and r.overall.max_abs_diff <= 1, r.overall
+
+
 def test_bgr_variant_is_the_reference_on_swapped_channels(mobilenet, images, image_quant):
     fe = build_host(mobilenet, get_variant(mobilenet, "bgr"), image_quant)
     for img in images[:3]:
@@ -95,6 +103,7 @@ def _model_copy(tmp_path, name: str, variants_text: str):
     ("variants:\n  default:\n    fft: q15\n", r"reserved"),
     ("variants: [a, b]\n", r"must be a mapping"),
     ("variants:\n  bad: 3\n", r"expected a mapping"),
+    ("variants:\n  bad:\n    rescale_after_log: true\n", r"variants.bad.*needs fft_scaled_by_1_over_n"),
     ("variants:\n  bad:\n    resize: nearest\n", r"variants.bad.resize: unknown field"),  # image knob on audio
 ])
 def test_bad_variant_files_are_user_errors(tmp_path, text, match):

@@ -22,3 +22,15 @@ def test_bad_input_is_a_one_line_user_error(run_cli, args, message):
 def test_npu_target_is_refused_with_a_fix(run_cli):
     proc = run_cli("eval", "--target", "cortex-m55-ethos-u55", "--model", "kws")
     assert proc.returncode == 2 and "has no device session" in proc.stderr
+
+
+def test_json_stdout_is_kept_clean_of_library_prints(capfd):
+    import os
+
+    from edgekit.cli.eval import _stdout_to_stderr
+
+    with _stdout_to_stderr(True):
+        os.write(1, b"TensorSpec noise\n")  # what a library writing to fd 1 does
+    os.write(1, b"{}\n")
+    out, err = capfd.readouterr()
+    assert out == "{}\n" and "TensorSpec noise" in err

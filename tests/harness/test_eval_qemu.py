@@ -1,6 +1,7 @@
-"""End to end on real QEMU: `edgekit eval` writes the three reports; kill -9 midway and a
-rerun resume and end with the same eval section; the plugin's device fixture is a real
-session. Slow: needs the trained KWS model, its data and the firmware build."""
+"""End to end on real QEMU with the trained KWS model: `edgekit eval` writes the three
+reports; kill -9 midway and a rerun resume and end with the same eval section; the plugin's
+device fixture is a real session. One test, so that pytest-xdist runs it on one worker and
+the firmware is built once. Slow: it builds the firmware and runs QEMU."""
 
 from __future__ import annotations
 
@@ -16,82 +17,15 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+pytest_plugins = ["pytester"]
 
-LIMIT = "64"
-
-
-def _eval(build: Path, *extra: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EDGEKIT_BUILD": str(build)}
-    return subprocess.run([sys.executable, "-m", "edgekit", "eval", "--target", "cortex-m4", "--model", "kws",
-                           "--limit", LIMIT, "--jobs", "2", "--cohorts", "mic+snr_db", "--json", *extra],
-                          capture_output=True, text=True, env=env, timeout=timeout)
+LIMIT = 64
+ARGS = ["eval", "--target", "cortex-m4", "--model", "kws", "--limit", str(LIMIT), "--jobs", "2",
+        "--cohorts", "mic+snr_db", "--json"]
 
 
 def _section(build: Path) -> dict:
     return json.loads((build / "cortex-m4" / "kws" / "report.json").read_text())["eval"]
-
-
-@pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
-    from edgekit import data
-    from edgekit.models import load_model
-
-    data.prepare(load_model("kws"))  # idempotent: the cached dataset when it is there
-    build = tmp_path_factory.mktemp("build")
-    proc = _eval(build)
-    assert proc.returncode in (0, 1), proc.stderr  # 1 = a gate failed, the reports are still written
-    return build, json.loads(proc.stdout)
-
-
-def test_eval_writes_reports_with_cohorts_latency_budgets(first_run):
-    build, out = first_run
-    d = build / "cortex-m4" / "kws"
-    sec = _section(build)
-    from edgekit.report.schema import validate_eval
-
-    validate_eval(sec)
-    assert sec["samples"]["total"] == int(LIMIT)
-    assert sec["device_path"] == "device_features"
-    assert sec["paths"]["device_e2e"]["status"] in ("unavailable", "ok", "partial")
-    fields = {r["field"] for r in sec["accuracy"]}
-    assert {"mic", "snr_db", "accent", "mic+snr_db"} <= fields
-    lat = sec["latency"]["model"]
-    assert lat["unit"] == "instructions (emulated)" and 0 < lat["p50"] <= lat["p99"] <= lat["max"]
-    names = {b["name"] for b in sec["budgets"]}
-    assert {"flash", "RAM", "latency (estimated)", "energy per inference (estimated)"} <= names
-    # the device runs our kernels, held bit-exact to the reference kernels
-    assert sec["bit_exact"]["compared"] == int(LIMIT)
-    cases = ET.parse(d / "junit.xml").getroot().findall(".//testcase")
-    assert len(cases) == len(sec["gates"])
-    assert "<svg" in (d / "report.html").read_text()
-
-
-def test_kill_9_midway_and_rerun_ends_with_the_same_report(first_run):
-    build, _ = first_run
-    reference = _section(build)
-    eval_dir = build / "cortex-m4" / "kws" / "eval"
-    (eval_dir / "records.jsonl").unlink()
-    env = {**os.environ, "EDGEKIT_BUILD": str(build)}
-    proc = subprocess.Popen([sys.executable, "-m", "edgekit", "eval", "--target", "cortex-m4", "--model", "kws",
-                             "--limit", LIMIT, "--jobs", "2", "--cohorts", "mic+snr_db", "--json"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    recs = eval_dir / "records.jsonl"
-    deadline = time.time() + 600
-    while time.time() < deadline and proc.poll() is None:
-        if recs.exists() and recs.read_bytes().count(b"\n") >= 16:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)  # the CLI, as a crash would
-    proc.wait()
-    _kill_orphaned_qemu(build)
-    done = recs.read_bytes().count(b"\n")
-    assert 16 <= done < int(LIMIT)
-    rerun = _eval(build)
-    assert rerun.returncode in (0, 1), rerun.stderr
-    out = json.loads(rerun.stdout)
-    assert out["resumed"] == done and out["new"] == int(LIMIT) - done
-    assert _section(build) == reference
 
 
 def _kill_orphaned_qemu(build: Path) -> None:
@@ -111,17 +45,68 @@ def _kill_orphaned_qemu(build: Path) -> None:
                 pass
 
 
-def test_plugin_device_fixture_is_a_real_session(first_run, pytester, monkeypatch):
-    build, _ = first_run
+def test_eval_on_qemu_reports_resumes_and_serves_the_plugin(tmp_path, pytester, monkeypatch):
+    from edgekit import data
+    from edgekit.models import load_model
+    from edgekit.report.schema import validate_eval
+
+    data.prepare(load_model("kws"))  # idempotent: the cached dataset when it is there
+    build = tmp_path / "build"
+    env = {**os.environ, "EDGEKIT_BUILD": str(build)}
+    cmd = [sys.executable, "-m", "edgekit", *ARGS]
+
+    # 1. a whole run
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    assert proc.returncode in (0, 1), proc.stderr  # 1 = a gate failed; the reports are written anyway
+    out = json.loads(proc.stdout)
+    assert out["samples"] == LIMIT and out["new"] == LIMIT
+    d = build / "cortex-m4" / "kws"
+    sec = _section(build)
+    validate_eval(sec)
+    assert sec["device_path"] in ("device_features", "device_e2e")
+    assert sec["paths"]["device_features"]["n"] == LIMIT
+    assert {"mic", "snr_db", "accent", "mic+snr_db"} <= {r["field"] for r in sec["accuracy"]}
+    lat = sec["latency"]["model"]
+    assert lat["unit"] == "instructions (emulated)" and 0 < lat["p50"] <= lat["p99"] <= lat["max"]
+    assert {"flash", "RAM", "latency (estimated)", "energy per inference (estimated)"} <= {b["name"] for b in sec["budgets"]}
+    assert sec["bit_exact"]["compared"] == LIMIT  # our kernels vs LiteRT's reference kernels
+    assert len(ET.parse(d / "junit.xml").getroot().findall(".//testcase")) == len(sec["gates"])
+    assert "<svg" in (d / "report.html").read_text()
+    reference = sec
+
+    # 2. kill -9 midway, run again: resumes and ends with the same eval section
+    recs = d / "eval" / "records.jsonl"
+    recs.unlink()
+    killed = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    deadline = time.time() + 900
+    while time.time() < deadline and killed.poll() is None:
+        if recs.exists() and recs.read_bytes().count(b"\n") >= 16:
+            break
+        time.sleep(0.05)
+    assert killed.poll() is None, "the run finished before it could be killed"
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    _kill_orphaned_qemu(build)
+    done = recs.read_bytes().count(b"\n")
+    assert 16 <= done < LIMIT
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    assert proc.returncode in (0, 1), proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["resumed"], out["new"]) == (done, LIMIT - done)
+    assert _section(build) == reference
+
+    # 3. the plugin's fixtures against the same build: a real device session, the evaluation
     pytester.makepyfile(test_dev="""
 def test_info(edgekit_device, edgekit_model):
     info = edgekit_device.info()
     assert info.model == edgekit_model.name
     assert info.timer_unit == "instructions (emulated)"
+
+def test_eval(edgekit_eval):
+    assert edgekit_eval.section["samples"]["total"] == 64
 """)
     monkeypatch.setenv("EDGEKIT_BUILD", str(build))
-    res = pytester.runpytest_subprocess("--edgekit-target", "cortex-m4", "--edgekit-model", "kws", timeout=600)
-    res.assert_outcomes(passed=1)
-
-
-pytest_plugins = ["pytester"]
+    res = pytester.runpytest_subprocess("--edgekit-target", "cortex-m4", "--edgekit-model", "kws",
+                                        "--edgekit-report", str(d), timeout=900)
+    res.assert_outcomes(passed=2)

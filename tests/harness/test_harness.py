@@ -163,3 +163,18 @@ def test_kill_9_midway_then_rerun_gives_the_same_records(tmp_path):
     subprocess.run([sys.executable, str(script), str(dir_), "0"], check=True, cwd=REPO)
     key = lambda r: r["id"]  # noqa: E731
     assert sorted(read_records(recs), key=key) == sorted(read_records(ref_dir / "records.jsonl"), key=key)
+
+
+def test_resume_reruns_the_same_fixed_batches(tmp_path):
+    run(tmp_path, n=40, batch_size=8)
+    p = tmp_path / "records.jsonl"
+    by_id = {r["id"]: r for r in read_records(p)}
+    # as if killed after batch 0 and half of batch 1 had been written
+    keep = [by_id[f"s{i:04d}"] for i in range(12)]
+    p.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in keep))
+    log = []
+    res = run(tmp_path, n=40, batch_size=8, open_session=lambda: FakeDevice(log=log))
+    assert res.resumed == 12 and res.new == 28
+    sent = sorted(e[2] for e in log if e[0] == "batch")
+    assert sent == [8, 8, 8, 8]  # batch 1 runs whole again; batch 0 not at all
+    assert sorted(r["id"] for r in read_records(p)) == [f"s{i:04d}" for i in range(40)]

@@ -134,7 +134,8 @@ def latency_summary(counts: Sequence[float], unit: str, clock_mhz: float, cpi: f
         raise ValueError("no latency counts")
     emulated = is_instruction_unit(unit)
     pct = {q: percentile_nearest_rank(counts, q) for q in (50, 90, 99, 100)}
-    mean = sum(counts) / len(counts)
+    # Counters resolve one unit (an instruction or a cycle); so does their mean here.
+    mean = float(round(sum(counts) / len(counts)))
     to_ms = lambda c: counts_to_ms(c, unit, clock_mhz, cpi)  # noqa: E731
     return LatencySummary(
         n=len(counts), unit=unit,

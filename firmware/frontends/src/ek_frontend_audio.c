@@ -134,7 +134,13 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
             const int k0 = ek_fe_mel_first_bin[m], nk = ek_fe_mel_n_bins[m];
             float acc = 0.0f;
             for (int k = 0; k < nk; k++) acc += w[k] * spectrum[k0 + k];
+#if EK_FE_RESCALE_AFTER_LOG
+            /* Undo the FFT's 1/N after the log: the offset above was added N times too small
+             * a spectrum, i.e. it acts as an N times larger offset. */
+            log_mel[m] = log_of(acc + EK_FE_LOG_OFFSET) + EK_FE_LOG_RESCALE;
+#else
             log_mel[m] = log_of(acc + EK_FE_LOG_OFFSET);
+#endif
         }
         int8_t *out = model_input + t * EK_FE_DCT_COEFFS;
         for (int j = 0; j < EK_FE_DCT_COEFFS; j++) {

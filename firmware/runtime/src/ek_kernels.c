@@ -18,7 +18,9 @@
  * Fixed-point primitives
  * ------------------------------------------------------------------------------------- */
 
-int32_t ek_srdhm(int32_t a, int32_t b)
+/* static inline bodies so the kernels' per-output requantization is inlined; the exported
+ * ek_* wrappers are for tests and other callers. */
+static inline int32_t srdhm(int32_t a, int32_t b)
 {
     /* The only overflow case: (-2^31)^2 doubled does not fit. */
     if (a == b && a == INT32_MIN) return INT32_MAX;
@@ -28,7 +30,7 @@ int32_t ek_srdhm(int32_t a, int32_t b)
     return (int32_t)((ab + nudge) / (1LL << 31));
 }
 
-int32_t ek_rdbypot(int32_t x, int exponent)
+static inline int32_t rdbypot(int32_t x, int exponent)
 {
     const int32_t mask = (int32_t)((1LL << exponent) - 1);
     const int32_t remainder = x & mask;
@@ -38,12 +40,16 @@ int32_t ek_rdbypot(int32_t x, int exponent)
 
 /* TFLM's default (double rounding) MultiplyByQuantizedMultiplier: a positive shift is a
  * left shift before the high multiply, a negative one a rounding right shift after it. */
-int32_t ek_mbqm(int32_t x, int32_t multiplier, int shift)
+static inline int32_t mbqm(int32_t x, int32_t multiplier, int shift)
 {
     const int left_shift = shift > 0 ? shift : 0;
     const int right_shift = shift > 0 ? 0 : -shift;
-    return ek_rdbypot(ek_srdhm((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
+    return rdbypot(srdhm((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
 }
+
+int32_t ek_srdhm(int32_t a, int32_t b) { return srdhm(a, b); }
+int32_t ek_rdbypot(int32_t x, int exponent) { return rdbypot(x, exponent); }
+int32_t ek_mbqm(int32_t x, int32_t multiplier, int shift) { return mbqm(x, multiplier, shift); }
 
 static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi)
 {
@@ -61,6 +67,14 @@ static inline int32_t clamp_i32(int32_t v, int32_t lo, int32_t hi)
 #define ek_smlad(a, b, acc) (__smlad((int32_t)(a), (int32_t)(b), (acc)))
 #define ek_smlabb(a, b, acc) (__smlabb((int32_t)(a), (int32_t)(b), (acc)))
 #define ek_smlatt(a, b, acc) (__smlatt((int32_t)(a), (int32_t)(b), (acc)))
+/* SXTB16 with its built-in ROR #8 (bytes 1 and 3): ACLE has no form for it, and a separate
+ * ROR costs an instruction per weight word in the inner loops. */
+static inline uint32_t ek_sxtb16_ror8(uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
 #else
 /* Host emulations with the instructions' exact semantics (wrapping 32-bit adds). */
 static inline int32_t lo16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu); }
@@ -89,8 +103,8 @@ static inline int32_t ek_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     return (int32_t)((uint32_t)acc + (uint32_t)(hi16(a) * hi16(b)));
 }
+static inline uint32_t ek_sxtb16_ror8(uint32_t x) { return ek_sxtb16((x >> 8) | (x << 24)); }
 #endif
-static inline uint32_t ek_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
 /* Unaligned 32-bit access through memcpy: one LDR/STR on v7-M, defined behaviour in C. */
 static inline uint32_t rd32(const void *p)
 {
@@ -138,7 +152,7 @@ static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int
                         }
                     }
                     if (bias) acc += bias[oc];
-                    acc = ek_mbqm(acc, mult[oc], shift[oc]) + p->output_offset;
+                    acc = mbqm(acc, mult[oc], shift[oc]) + p->output_offset;
                     output[((b * os->h + oy) * os->w + ox) * out_depth + oc] =
                         (int8_t)clamp_i32(acc, p->act_min, p->act_max);
                 }
@@ -163,7 +177,7 @@ static void widen_s8(const int8_t *src, int32_t n, int32_t k, int32_t k4, int32_
         for (; i + 4 <= n && k + i + 4 <= k4; i += 4) {
             const uint32_t v = rd32(src + i);
             wr32(col + k + i, ek_sadd16(ek_sxtb16(v), off2));
-            wr32(col + k + i + 2, ek_sadd16(ek_sxtb16(ek_ror8(v)), off2));
+            wr32(col + k + i + 2, ek_sadd16(ek_sxtb16_ror8(v), off2));
         }
     }
     for (; i < n; ++i) col[col_pos(k + i, k4)] = (int16_t)((int32_t)src[i] + offset);
@@ -185,9 +199,9 @@ static inline void dot2(const int16_t *col, const int8_t *w0, const int8_t *w1, 
         const uint32_t c02 = rd32(col + k), c13 = rd32(col + k + 2);
         const uint32_t v0 = rd32(w0 + k), v1 = rd32(w1 + k);
         a0 = ek_smlad(ek_sxtb16(v0), c02, a0);
-        a0 = ek_smlad(ek_sxtb16(ek_ror8(v0)), c13, a0);
+        a0 = ek_smlad(ek_sxtb16_ror8(v0), c13, a0);
         a1 = ek_smlad(ek_sxtb16(v1), c02, a1);
-        a1 = ek_smlad(ek_sxtb16(ek_ror8(v1)), c13, a1);
+        a1 = ek_smlad(ek_sxtb16_ror8(v1), c13, a1);
     }
     for (; k < K; ++k) {
         a0 += (int32_t)col[k] * w0[k];
@@ -203,7 +217,7 @@ static inline int32_t dot1(const int16_t *col, const int8_t *w0, int32_t k4, int
     for (; k < k4; k += 4) {
         const uint32_t v0 = rd32(w0 + k);
         a0 = ek_smlad(ek_sxtb16(v0), rd32(col + k), a0);
-        a0 = ek_smlad(ek_sxtb16(ek_ror8(v0)), rd32(col + k + 2), a0);
+        a0 = ek_smlad(ek_sxtb16_ror8(v0), rd32(col + k + 2), a0);
     }
     for (; k < K; ++k) a0 += (int32_t)col[k] * w0[k];
     return a0;
@@ -239,14 +253,14 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                 for (; oc + 2 <= out_depth; oc += 2) {
                     int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
                     dot2(col, filter + oc * K, filter + (oc + 1) * K, k4, K, &a0, &a1);
-                    a0 = ek_mbqm(a0, mult[oc], shift[oc]) + p->output_offset;
-                    a1 = ek_mbqm(a1, mult[oc + 1], shift[oc + 1]) + p->output_offset;
+                    a0 = mbqm(a0, mult[oc], shift[oc]) + p->output_offset;
+                    a1 = mbqm(a1, mult[oc + 1], shift[oc + 1]) + p->output_offset;
                     out[oc] = (int8_t)clamp_i32(a0, p->act_min, p->act_max);
                     out[oc + 1] = (int8_t)clamp_i32(a1, p->act_min, p->act_max);
                 }
                 for (; oc < out_depth; ++oc) {
                     int32_t a0 = dot1(col, filter + oc * K, k4, K, bias ? bias[oc] : 0);
-                    a0 = ek_mbqm(a0, mult[oc], shift[oc]) + p->output_offset;
+                    a0 = mbqm(a0, mult[oc], shift[oc]) + p->output_offset;
                     out[oc] = (int8_t)clamp_i32(a0, p->act_min, p->act_max);
                 }
             }
@@ -302,7 +316,7 @@ static void dwconv_ref(const ek_conv_params_t *p, const int32_t *mult, const int
                             }
                         }
                         if (bias) acc += bias[oc];
-                        acc = ek_mbqm(acc, mult[oc], shift[oc]) + p->output_offset;
+                        acc = mbqm(acc, mult[oc], shift[oc]) + p->output_offset;
                         output[((b * os->h + oy) * os->w + ox) * out_depth + oc] =
                             (int8_t)clamp_i32(acc, p->act_min, p->act_max);
                     }
@@ -346,8 +360,8 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                         for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C) {
                             const uint32_t x = rd32(ip), w = rd32(wp);
                             const uint32_t x02 = ek_sadd16(ek_sxtb16(x), off2);
-                            const uint32_t x13 = ek_sadd16(ek_sxtb16(ek_ror8(x)), off2);
-                            const uint32_t w02 = ek_sxtb16(w), w13 = ek_sxtb16(ek_ror8(w));
+                            const uint32_t x13 = ek_sadd16(ek_sxtb16_ror8(x), off2);
+                            const uint32_t w02 = ek_sxtb16(w), w13 = ek_sxtb16_ror8(w);
                             a0 = ek_smlabb(x02, w02, a0);
                             a2 = ek_smlatt(x02, w02, a2);
                             a1 = ek_smlabb(x13, w13, a1);
@@ -357,7 +371,7 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                     int32_t acc[4] = {a0, a1, a2, a3};
                     for (int j = 0; j < 4; ++j) {
                         int32_t v = acc[j] + (bias ? bias[c + j] : 0);
-                        v = ek_mbqm(v, mult[c + j], shift[c + j]) + p->output_offset;
+                        v = mbqm(v, mult[c + j], shift[c + j]) + p->output_offset;
                         out[c + j] = (int8_t)clamp_i32(v, p->act_min, p->act_max);
                     }
                 }
@@ -370,7 +384,7 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                             acc += (int32_t)*wp * ((int32_t)*ip + p->input_offset);
                     }
                     if (bias) acc += bias[c];
-                    acc = ek_mbqm(acc, mult[c], shift[c]) + p->output_offset;
+                    acc = mbqm(acc, mult[c], shift[c]) + p->output_offset;
                     out[c] = (int8_t)clamp_i32(acc, p->act_min, p->act_max);
                 }
             }
@@ -413,7 +427,7 @@ void ek_fully_connected_s8(const ek_fc_params_t *p, const int32_t *mult, const i
                 int32_t acc = dot1(scratch, filter + o * K, k4, K, bias ? bias[o] : 0);
                 const int32_t m = per_channel ? mult[o] : mult[0];
                 const int32_t s = per_channel ? shift[o] : shift[0];
-                acc = ek_mbqm(acc, m, s) + p->output_offset;
+                acc = mbqm(acc, m, s) + p->output_offset;
                 output[b * out_depth + o] = (int8_t)clamp_i32(acc, p->act_min, p->act_max);
             }
         }
@@ -433,7 +447,7 @@ void ek_fully_connected_s8(const ek_fc_params_t *p, const int32_t *mult, const i
             if (bias) acc += bias[o];
             const int32_t m = per_channel ? mult[o] : mult[0];
             const int32_t s = per_channel ? shift[o] : shift[0];
-            acc = ek_mbqm(acc, m, s) + p->output_offset;
+            acc = mbqm(acc, m, s) + p->output_offset;
             output[b * out_depth + o] = (int8_t)clamp_i32(acc, p->act_min, p->act_max);
         }
     }
@@ -450,9 +464,9 @@ void ek_add_s8(const ek_add_params_t *p, int32_t size, const int8_t *in1, const 
         const int32_t v1 = (p->input1_offset + in1[i]) * (1 << p->left_shift);
         const int32_t v2 = (p->input2_offset + in2[i]) * (1 << p->left_shift);
         /* MultiplyByQuantizedMultiplierSmallerThanOneExp == ek_mbqm with shift <= 0. */
-        const int32_t s1 = ek_mbqm(v1, p->input1_multiplier, p->input1_shift);
-        const int32_t s2 = ek_mbqm(v2, p->input2_multiplier, p->input2_shift);
-        const int32_t out = ek_mbqm(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
+        const int32_t s1 = mbqm(v1, p->input1_multiplier, p->input1_shift);
+        const int32_t s2 = mbqm(v2, p->input2_multiplier, p->input2_shift);
+        const int32_t out = mbqm(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
         output[i] = (int8_t)clamp_i32(out, p->act_min, p->act_max);
     }
 }
@@ -540,7 +554,7 @@ void ek_mean_hw_s8(const ek_shape_t *is, const int8_t *input, int32_t input_zp,
             if (same_quant) {
                 out = sum / n; /* plain integer division, truncating */
             } else {
-                out = ek_mbqm(sum - input_zp * n, m, s) + output_zp;
+                out = mbqm(sum - input_zp * n, m, s) + output_zp;
                 out = clamp_i32(out, -128, 127);
             }
             output[b * C + c] = (int8_t)out;
@@ -560,7 +574,7 @@ static inline int32_t sat_mul_pot(int32_t x, int exponent)
         if (x < -threshold) return INT32_MIN;
         return (int32_t)((uint32_t)x << exponent);
     }
-    if (exponent < 0) return ek_rdbypot(x, -exponent);
+    if (exponent < 0) return rdbypot(x, -exponent);
     return x;
 }
 
@@ -570,12 +584,12 @@ static int32_t exp_quarter(int32_t a)
     const int32_t constant_term = 1895147668;  /* exp(-1/8) */
     const int32_t one_third = 715827883;
     const int32_t x = a + (1 << 28);
-    const int32_t x2 = ek_srdhm(x, x);
-    const int32_t x3 = ek_srdhm(x2, x);
-    const int32_t x4 = ek_srdhm(x2, x2);
+    const int32_t x2 = srdhm(x, x);
+    const int32_t x3 = srdhm(x2, x);
+    const int32_t x4 = srdhm(x2, x2);
     const int32_t x4_over_4 = sat_mul_pot(x4, -2);
-    const int32_t poly = sat_mul_pot(ek_srdhm(x4_over_4 + x3, one_third) + x2, -1);
-    return constant_term + ek_srdhm(constant_term, x + poly);
+    const int32_t poly = sat_mul_pot(srdhm(x4_over_4 + x3, one_third) + x2, -1);
+    return constant_term + srdhm(constant_term, x + poly);
 }
 
 /* exp(a) for a <= 0, a in Q5.26; result Q0.31. */
@@ -590,7 +604,7 @@ static int32_t exp_neg_q5(int32_t a)
     static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
                                      39332535, 720401, 242};
     for (int e = -2; e <= 4; ++e)
-        if (remainder & (1 << (frac + e))) result = ek_srdhm(result, mults[e + 2]);
+        if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
     if (a == 0) result = INT32_MAX;
     return result;
 }
@@ -601,11 +615,11 @@ static int32_t one_over_one_plus_x(int32_t a)
     const int64_t sum = (int64_t)a + INT32_MAX;
     const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
     const int32_t c48_17 = 1515870810, cneg32_17 = -1010580540;  /* Q2.29 */
-    int32_t x = c48_17 + ek_srdhm(half_den, cneg32_17);
+    int32_t x = c48_17 + srdhm(half_den, cneg32_17);
     for (int i = 0; i < 3; ++i) {
-        const int32_t hdx = ek_srdhm(half_den, x);           /* Q2.29 */
+        const int32_t hdx = srdhm(half_den, x);           /* Q2.29 */
         const int32_t one_minus = (1 << 29) - hdx;
-        x = x + sat_mul_pot(ek_srdhm(x, one_minus), 2);
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2);
     }
     /* ExactMulByPot<-1> only relabels Q2.29 as Q1.30; Rescale<0> then doubles. */
     return sat_mul_pot(x, 1);
@@ -624,7 +638,7 @@ void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,
         for (int32_t c = 0; c < depth; ++c) {
             const int32_t diff = in[c] - mx;
             if (diff >= p->diff_min) {
-                const int32_t r = ek_srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
+                const int32_t r = srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
                                            p->input_multiplier);
                 sum += sat_mul_pot(exp_neg_q5(r), -12);
             }
@@ -641,10 +655,10 @@ void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,
         for (int32_t c = 0; c < depth; ++c) {
             const int32_t diff = in[c] - mx;
             if (diff >= p->diff_min) {
-                const int32_t r = ek_srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
+                const int32_t r = srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
                                            p->input_multiplier);
                 const int32_t e = exp_neg_q5(r);
-                const int32_t unsat = ek_rdbypot(ek_srdhm(shifted_scale, e), exponent);
+                const int32_t unsat = rdbypot(srdhm(shifted_scale, e), exponent);
                 out[c] = (int8_t)clamp_i32(unsat - 128, -128, 127);
             } else {
                 out[c] = -128;
@@ -691,7 +705,7 @@ void ek_requantize_s8(int32_t size, const int8_t *input, int32_t input_zp, int32
                       int32_t shift, int32_t output_zp, int8_t *output)
 {
     for (int32_t i = 0; i < size; ++i) {
-        const int32_t v = ek_mbqm(input[i] - input_zp, multiplier, shift) + output_zp;
+        const int32_t v = mbqm(input[i] - input_zp, multiplier, shift) + output_zp;
         output[i] = (int8_t)clamp_i32(v, -128, 127);
     }
 }

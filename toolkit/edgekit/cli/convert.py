@@ -26,11 +26,12 @@ def convert_cmd(
     verify_samples: str = typer.Option("64", "--verify-samples", help="test samples run through both LiteRT-ref and tflite-micro: a number or 'all'"),
     test_limit: Optional[int] = typer.Option(None, "--test-limit", help="use only the first N test samples (quick runs)"),
     max_drop: Optional[float] = typer.Option(None, "--max-drop", help="fail (exit 1) when int8 accuracy is more than this many points below float"),
+    keep_dense: bool = typer.Option(False, "--keep-dense", help="keep Dense layers as FULLY_CONNECTED instead of 1x1 CONV_2D (the reference interpreters round FULLY_CONNECTED differently)"),
     json_out: bool = JsonOption,
 ) -> None:
     """Quantize for the target: op coverage check, int8 model, per-layer and per-cohort error."""
     from edgekit.cli.data import progress_callback
-    from edgekit.convert import convert, report_payload
+    from edgekit.convert import convert, gate, report_payload
     from edgekit.errors import UserError
     from edgekit.models import load_model
     from edgekit.targets import load_target
@@ -47,11 +48,13 @@ def convert_cmd(
     with progress(not json_out) as p:
         result = convert(spec, tgt, activations=activations, progress=progress_callback(p),
                          model_path=model_file, verify_samples=n_verify, test_limit=test_limit,
-                         max_drop_points=max_drop)
+                         max_drop_points=max_drop, dense_as_conv=not keep_dense, enforce_gates=False)
+    # Show the figures first, then fail the gate (exit 1) with them on screen.
     if json_out:
         print_json(report_payload(result))
-        return
-    show(result)
+    else:
+        show(result)
+    gate(result, max_drop)
 
 
 def show(r) -> None:
@@ -84,7 +87,7 @@ def show(r) -> None:
     if r.sizes is not None:
         s = r.sizes
         console.print(f"  size: float32 {s.float32_tflite_bytes or '-'} B -> {r.activations} {s.int8_tflite_bytes} B"
-                      + (f" ({s.ratio:.2f}x; weights {s.weight_ratio:.2f}x)" if s.ratio else "") + f": {s.note}")
+                      + f" (measured): {s.note}")
     if r.tflm_arena is not None:
         console.print(f"  tflite-micro arena (measured): {r.tflm_arena.smallest_working_bytes} bytes "
                       f"(recording allocator reported {r.tflm_arena.recorded_total_bytes})")

@@ -6,16 +6,28 @@ from typing import Optional
 
 import typer
 
-from edgekit.cli._common import JsonOption, console, print_json, progress, table
+from edgekit.cli._common import JsonOption, console, err_console, print_json, progress, table
 
 app = typer.Typer(help="Prepare datasets with cohort metadata.", no_args_is_help=True)
 
 
-def progress_callback(p):
-    """Adapt a rich Progress to the library's progress(description, done, total) callable."""
+def progress_callback(p, log_lines: bool = False):
+    """Adapt a rich Progress to the library's progress(description, done, total) callable.
+
+    With `log_lines` and no terminal (a log file, CI), print a plain line per step of slow
+    stages instead (every step of short stages like epochs, every 10% of long ones).
+    """
     tasks: dict[str, int] = {}
+    last: dict[str, int] = {}
 
     def update(description: str, done: int, total: int) -> None:
+        if log_lines and not err_console.is_terminal:
+            stage = description.split(" (")[0]
+            step = 1 if total <= 100 else total // 10
+            if done == total or done - last.get(stage, -step) >= step:
+                last[stage] = done
+                err_console.print(f"{description}: {done}/{total}", highlight=False, markup=False)
+            return
         if description not in tasks:
             tasks[description] = p.add_task(description, total=total)
         p.update(tasks[description], completed=done, total=total)
@@ -43,7 +55,7 @@ def prepare_cmd(
     spec = load_model(model)
     t0 = time.monotonic()
     with progress(not json_out) as p:
-        ds = data_lib.prepare(spec, seed=seed, limit=limit, skip_bad=skip_bad, progress=progress_callback(p))
+        ds = data_lib.prepare(spec, seed=seed, limit=limit, skip_bad=skip_bad, progress=progress_callback(p, log_lines=not json_out))
     summary = data_lib.summarize(spec, ds)
     summary["seconds"] = round(time.monotonic() - t0, 1)
     if json_out:

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from contextlib import contextmanager
 from typing import Optional
 
 import typer
 
-from edgekit.cli._common import JsonOption, console, print_json, progress as progress_bar, table
+from edgekit.cli._common import JsonOption, console, err_console, print_json, progress as progress_bar, table
+
+
+@contextmanager
+def _stdout_to_stderr(enabled: bool):
+    """Keep stdout for the JSON answer: libraries the stages call (TensorFlow's converter)
+    print to file descriptor 1, so it points at stderr while the work runs."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def eval_cmd(
@@ -33,7 +54,7 @@ def eval_cmd(
     if jobs is not None and jobs <= 0:
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
-    with progress_bar(not json_out) as bar:
+    with _stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
         tasks: dict = {}
 
         def report(desc: str, done: int, total: int) -> None:
@@ -44,6 +65,9 @@ def eval_cmd(
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
                        min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
                        firmware_variant=firmware_variant, progress=report, enforce_gates=False)
+    if res.moved_aside is not None:
+        err_console.print(f"note: the records there were made with another model, firmware or data; "
+                          f"moved aside to {res.moved_aside} and evaluated from the start", highlight=False)
     if json_out:
         print_json(res)
     else:

@@ -22,7 +22,7 @@ def train_cmd(
 
     spec = load_model(model)
     with progress(not json_out) as p:
-        result = train(spec, epochs=epochs, seed=seed, progress=progress_callback(p))
+        result = train(spec, epochs=epochs, seed=seed, progress=progress_callback(p, log_lines=not json_out))
     if json_out:
         out = {k: v for k, v in vars(result).items() if k != "history"}
         print_json(out)

@@ -9,15 +9,14 @@ the operator, the tensor and the fix.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
 from edgekit.codegen import quant as Q
 from edgekit.codegen.planner import Buffer
-from edgekit.codegen.tflite_reader import (FLOAT32, INT8, INT32, Graph, Operator, Tensor,
-                                           TYPE_SIZES)
+from edgekit.codegen.tflite_reader import FLOAT32, INT8, INT32, Graph, Operator, Tensor
 from edgekit.errors import UserError
 
 # TFLM's int8 MEAN: older releases divide plainly when input and output share quantization,
@@ -273,8 +272,7 @@ class _Lowerer:
         w = self.const(op, ins[1], INT8, "weights")
         b = self.const(op, ins[2], INT32, "bias") if len(ins) > 2 and ins[2] >= 0 else None
         y = self.act(op, op.outputs[0], "output")
-        if self.opt(op, "weights_format", 0, 0):
-            pass
+        self.opt(op, "weights_format", 0, 0)   # only DEFAULT (not shuffled) weights
         if len(w.shape) != 2:
             self.fail(op, f"weights {self.tname(w.index)} have shape {w.shape}, expected 2-D")
         units, depth = w.shape

@@ -343,7 +343,7 @@ def _check_quant(where: str, label: str, ttype: int, shape: list[int], q: Quant)
             raise UserError(f"{where}: {label} zero point {z} is outside its type's range "
                             f"[{lo}, {hi}]")
     if len(q.scale) > 1:
-        if not 0 <= q.quantized_dimension < max(len(shape), 1) or \
+        if not 0 <= q.quantized_dimension < len(shape) or \
                 shape[q.quantized_dimension] != len(q.scale):
             raise UserError(f"{where}: {label} has {len(q.scale)} per-channel scales that do "
                             f"not match dimension {q.quantized_dimension} of shape {shape}")

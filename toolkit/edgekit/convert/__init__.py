@@ -40,7 +40,7 @@ from edgekit.convert.opcheck import OpCheckResult, OpUse, check_ops
 from edgekit.errors import CheckFailed, UserError
 from edgekit.interpreters import InterpreterError, TensorQuant, TflmArena
 
-__all__ = ["convert", "report_payload", "ConvertResult", "BitExactness", "check_ops", "INT8_NAME", "FLOAT_NAME", "QUANT_REPORT_NAME"]
+__all__ = ["convert", "gate", "report_payload", "ConvertResult", "BitExactness", "check_ops", "INT8_NAME", "FLOAT_NAME", "QUANT_REPORT_NAME"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -87,6 +87,7 @@ class ConvertResult:
     tflm_arena: Optional[TflmArena]
     bit_exactness: Optional[BitExactness]
     calibration_samples: int
+    calibration_source: str = ""
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -151,13 +152,17 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
             model_path: Optional[Path] = None, calibration: Optional[np.ndarray] = None,
             test_set: Optional[tuple[np.ndarray, np.ndarray, list]] = None, test_limit: Optional[int] = None,
             verify_samples: Optional[int] = 64, layer_samples: int = 100,
-            max_drop_points: Optional[float] = None, out_dir: Optional[Path] = None) -> ConvertResult:
+            max_drop_points: Optional[float] = None, out_dir: Optional[Path] = None,
+            dense_as_conv: bool = True, enforce_gates: bool = True) -> ConvertResult:
     """Quantize `spec`'s model for `target` and report what it cost (see the module docstring).
 
     model_path overrides model.yaml's weights; calibration (float features) and test_set
     ((X, y, records with .cohort)) override the data stage's; verify_samples: how many test
     samples to run through both reference interpreters (None: all); max_drop_points: raise
-    CheckFailed (after writing everything) when int8 loses more accuracy than this.
+    CheckFailed (after writing everything) when int8 loses more accuracy than this;
+    dense_as_conv: emit Dense layers as 1x1 CONV_2D (the reference interpreters disagree on
+    FULLY_CONNECTED rounding); enforce_gates=False returns the result instead of raising
+    CheckFailed (call `gate(result, max_drop_points)` afterwards, as the CLI does).
     """
     t0 = time.time()
     prog = progress or (lambda *a: None)
@@ -186,7 +191,7 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
             notes.append(f"the given .tflite has {got} activations: kept as is (not re-quantized)")
             activations = got
         op_res = check_ops(int8_tflite, runtime, target.name)
-        cal_n = 0
+        cal_n, cal_src = 0, "none: already quantized"
         notes.append("already quantized .tflite: checked, not re-quantized; no float twin, so no float "
                      "accuracy and no per-layer error")
     else:
@@ -195,11 +200,14 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
         in_shape, _ = source.keras_single_io(model, src)
         source.check_input_shape(in_shape, expected_in, src)
         source.check_finite(model, src)
-        model1 = source.with_batch_one(model)
+        model1, rebuild_notes = source.with_batch_one(model, dense_as_conv=dense_as_conv)
+        notes += rebuild_notes
         prog("convert float twin", 0, 1)
         float_tflite = source.to_float_tflite(model1, str(src))
         # Op coverage BEFORE quantizing: the float twin's ops with the types they will have.
         check_ops(float_tflite, runtime, target.name, float_as=activations)
+        cal_src = ("given by the caller" if calibration is not None else
+                   f"calibration_data/{spec.name}/manifest.json: train split, spread over cohorts and labels")
         cal = _default_calibration(spec) if calibration is None else calibration
         cal = source.check_calibration(cal, expected_in, f"{spec.name} calibration set")
         cal_n = len(cal)
@@ -283,7 +291,8 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
             float_path=final_f if float_tflite is not None else None, quant_report_path=out / QUANT_REPORT_NAME,
             model_sha256=hashlib.sha256(int8_tflite).hexdigest(), input_quant=in_q, output_quant=out_q,
             ops=op_res.ops, op_warnings=op_res.warnings, accuracy=acc, layers=layers, sizes=sizes,
-            tflm_arena=arena, bit_exactness=bit, calibration_samples=cal_n, notes=notes)
+            tflm_arena=arena, bit_exactness=bit, calibration_samples=cal_n, calibration_source=cal_src,
+            notes=notes)
         result.seconds = round(time.time() - t0, 2)
         # An old quant_report.json must never sit next to a new model: drop it first.
         result.quant_report_path.unlink(missing_ok=True)
@@ -298,18 +307,28 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
+    if enforce_gates:
+        gate(result, max_drop_points)
+    return result
+
+
+def gate(result: ConvertResult, max_drop_points: Optional[float] = None) -> None:
+    """CheckFailed when the reference interpreters disagree, or int8 loses more than allowed."""
+    bit, acc = result.bit_exactness, result.accuracy
     if bit is not None and not bit.bit_exact:
-        raise CheckFailed(f"{spec.name}: LiteRT reference kernels and tflite-micro disagree on "
+        raise CheckFailed(f"{result.model}: LiteRT reference kernels and tflite-micro disagree on "
                           f"{bit.mismatched_samples}/{bit.samples} test samples (up to {bit.max_abs_diff_lsb} LSB)",
                           [{"samples": bit.samples, "mismatched": bit.mismatched_samples,
                             "max_abs_diff_lsb": bit.max_abs_diff_lsb}])
+    if acc is None:
+        return
     o = acc.overall
     if max_drop_points is not None and o.delta_points is not None and -o.delta_points > max_drop_points:
-        raise CheckFailed(f"{spec.name}: {activations} accuracy {o.int8_accuracy:.4f} is {-o.delta_points:.2f} points "
-                          f"below float {o.float_accuracy:.4f} (allowed {max_drop_points:g})",
+        raise CheckFailed(f"{result.model}: {result.activations} accuracy {o.int8_accuracy:.4f} is "
+                          f"{-o.delta_points:.2f} points below float {o.float_accuracy:.4f} "
+                          f"(allowed {max_drop_points:g})",
                           [{"float_accuracy": o.float_accuracy, "int8_accuracy": o.int8_accuracy,
                             "delta_points": o.delta_points}])
-    return result
 
 
 def report_payload(r: ConvertResult) -> dict:

@@ -422,6 +422,7 @@ def calibration_records(spec: "ModelSpec", n: int = 200, manifest_path: Optional
                 "model": spec.name, "n": n, "from_split": "train", "data_hash": ds.data_hash,
                 "how": "greedy cover of every cohort value and label from the train split, seed 0 (edgekit.data.select_calibration)",
                 "cohort_fields": list(spec.cohort_fields), "ids": [r.id for r in chosen]})
+            os.chmod(path, 0o644)  # committed file
         except OSError:
             pass  # a read-only install still gets the same deterministic selection
     return chosen
@@ -439,6 +440,9 @@ def summarize(spec: "ModelSpec", ds: PreparedDataset) -> dict:
         for f in spec.cohort_fields:
             g = per_cohort[f].setdefault(cohort_key(r.cohort.get(f, "?")), {})
             g[r.split] = g.get(r.split, 0) + 1
+    from edgekit.train import cohort_sort_key
+
+    per_cohort = {f: dict(sorted(g.items(), key=lambda kv: cohort_sort_key(kv[0]))) for f, g in per_cohort.items()}
     return {"model": spec.name, "root": str(ds.root), "n": len(ds.records), "counts": ds.counts(),
             "seed": ds.meta.get("seed"), "limit": ds.meta.get("limit"), "data_hash": ds.data_hash,
             "source": ds.meta.get("generator") or ds.meta.get("user_source"),

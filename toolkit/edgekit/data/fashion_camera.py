@@ -107,8 +107,7 @@ def read_idx(path: Path) -> np.ndarray:
     return body.reshape(dims)
 
 
-def _find(stem: str) -> Path:
-    d = source_dir()
+def _find(d: Path, stem: str) -> Path:
     for name in (f"{stem}.gz", stem):
         if (d / name).is_file():
             return d / name
@@ -118,10 +117,11 @@ def _find(stem: str) -> Path:
 
 @lru_cache(maxsize=4)
 def _load_source_cached(directory: str, part: str) -> tuple[np.ndarray, np.ndarray]:
-    images = read_idx(_find(f"{part}-images-idx3-ubyte"))
-    labels = read_idx(_find(f"{part}-labels-idx1-ubyte"))
+    d = Path(directory)
+    images = read_idx(_find(d, f"{part}-images-idx3-ubyte"))
+    labels = read_idx(_find(d, f"{part}-labels-idx1-ubyte"))
     if images.shape[0] != labels.shape[0] or images.shape[1:] != (28, 28):
-        raise UserError(f"{source_dir()}: {part} images {images.shape} and labels {labels.shape} "
+        raise UserError(f"{d}: {part} images {images.shape} and labels {labels.shape} "
                         f"do not match; reinstall dataset-fashion-mnist")
     return images, labels
 

@@ -37,9 +37,14 @@ def parse_device_spec(spec: str) -> tuple[str, str | None, int | None]:
 
 
 def open_device(spec: str, target: TargetProfile, image, *, start: bool = True, **timeouts) -> Device:
-    """A started Device (use it as a context manager to close it)."""
+    """A started Device (use it as a context manager to close it).
+
+    image: a FirmwareImage or ELF path. For a serial board, image=None means the board is
+    already flashed (nothing is written to it)."""
     kind, port, baud = parse_device_spec(spec)
-    elf = Path(getattr(image, "elf", image))
+    if image is None and kind == "qemu":
+        raise UserError("--device qemu: needs a firmware image; run `edgekit build` first")
+    elf = Path(getattr(image, "elf", image)) if image is not None else None
     if kind == "qemu":
         from edgekit.devices.session import QemuTransport
         from edgekit.firmware.boards import board_for_target
@@ -49,8 +54,22 @@ def open_device(spec: str, target: TargetProfile, image, *, start: bool = True, 
     else:
         from edgekit.devices.session import SerialTransport
 
-        transport = SerialTransport(port, baud, flash=lambda: flash_image(target, elf))
+        from edgekit.devices.flasher import reset_command
+
+        reset = reset_command(target)
+        transport = SerialTransport(
+            port, baud, flash=(lambda: flash_image(target, elf)) if elf is not None else None,
+            reset=(lambda: _run_reset(reset)) if reset else None)
     dev = Device(transport, **timeouts)
     if start:
         dev.start()
     return dev
+
+
+def _run_reset(cmd: list[str]) -> None:
+    import subprocess
+
+    try:
+        subprocess.run(cmd, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # the resync that follows reports a board that stays silent

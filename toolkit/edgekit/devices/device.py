@@ -174,30 +174,36 @@ class Device:
         for start in range(0, len(items), per_chunk):
             chunk = items[start : start + per_chunk]
             self.transport.close()
-            self.start(preload=P.batch_blob(chunk, kind))
-            results.extend(self._run_preloaded(len(chunk), len(items[0]), info.output_bytes))
+            try:
+                self.start(preload=P.batch_blob(chunk, kind))
+                self._run_preloaded(len(chunk), results)
+            except DeviceError as exc:
+                # The caller records these and resumes after the failed item (index
+                # len(exc.partial)), after restart().
+                exc.partial = results
+                raise
         return results
 
-    def _run_preloaded(self, n: int, item_bytes: int, out_bytes: int) -> list[InferenceResult]:
+    def _run_preloaded(self, n: int, results: list[InferenceResult]) -> None:
+        """Runs the preloaded batch, appending to `results` as items arrive."""
         seq = self._next_seq()
         self.transport.write(P.encode_frame(P.T_BATCH, seq, struct.pack("<II", 0, n)))
-        results: list[InferenceResult] = []
+        base = len(results)
         while True:
             f = self._wait(lambda fr: fr.seq == seq and fr.type in (P.T_BATCH_ITEM, P.T_BATCH_DONE, P.T_ERROR),
-                           self.inference_timeout_s, f"batch item {len(results)}/{n}")
+                           self.inference_timeout_s, f"batch item {len(results) - base}/{n}")
             if f.type == P.T_ERROR:
                 raise _device_error_frame(f)
             if f.type == P.T_BATCH_DONE:
                 break
             idx, status, frontend, model, stack = struct.unpack_from("<IiQQI", f.payload)
-            if idx != len(results):
-                raise DeviceError("protocol", f"batch item {idx} arrived, expected {len(results)}")
+            if idx != len(results) - base:
+                raise DeviceError("protocol", f"batch item {idx} arrived, expected {len(results) - base}")
             if status != 0:
                 raise DeviceError("protocol", f"batch item {idx}: model returned {status}")
             results.append(InferenceResult(f.payload[28:], model, frontend, self._unit(), stack))
-        if len(results) != n:
-            raise DeviceError("protocol", f"batch ended after {len(results)} of {n} items")
-        return results
+        if len(results) - base != n:
+            raise DeviceError("protocol", f"batch ended after {len(results) - base} of {n} items")
 
     # -- plumbing -----------------------------------------------------------------------
     def _unit(self) -> str:

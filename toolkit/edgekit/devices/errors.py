@@ -12,3 +12,4 @@ class DeviceError(Exception):
         super().__init__(f"device {reason}: {detail}" if detail else f"device {reason}")
         self.reason = reason
         self.detail = detail
+        self.partial: list = []  # infer_batch: the results that arrived before the failure

@@ -52,3 +52,10 @@ def flash_image(target: TargetProfile, elf: Path, timeout_s: float = 300) -> Non
     if proc.returncode != 0:
         last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise UserError(f"flasher: `{' '.join(cmd)}` failed (exit {proc.returncode}): {last[0]}")
+
+
+def reset_command(target: TargetProfile) -> list[str] | None:
+    """How to reset a hung board between samples (pyocd only; others are reset by hand)."""
+    if target.flasher.kind == "pyocd" and target.flasher.target and shutil.which("pyocd"):
+        return ["pyocd", "reset", "--target", target.flasher.target]
+    return None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import select
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +20,22 @@ from edgekit.devices.errors import DeviceError
 from edgekit.devices.qemu_cmd import qemu_base_args
 from edgekit.errors import UserError
 from edgekit.targets.schema import TargetProfile
+
+
+def _die_with_parent():
+    """An emulator must not outlive its host process (kill -9 of an evaluation would leave
+    QEMU running): Linux's PR_SET_PDEATHSIG kills it with the parent. The signal follows the
+    *thread* that started it, so only sessions opened from the main thread get it."""
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def setup() -> None:
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+    return setup
 
 
 class QemuTransport:
@@ -61,7 +80,7 @@ class QemuTransport:
         self.log_path = Path(self.tmp) / "qemu.log"
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent())
         log.close()
         deadline = time.monotonic() + self.connect_timeout_s
         while True:
@@ -151,10 +170,11 @@ class SerialTransport:
     expects_hello = False
     supports_preload = False
 
-    def __init__(self, port: str, baud: int = 115200, flash=None):
-        self.port, self.baud, self._flash = port, baud, flash
+    def __init__(self, port: str, baud: int = 115200, flash=None, reset=None):
+        self.port, self.baud, self._flash, self._reset = port, baud, flash, reset
         self.ser = None
         self.flashed = False
+        self.starts = 0
 
     def start(self, preload: bytes | None = None) -> None:
         import serial  # pyserial
@@ -162,6 +182,9 @@ class SerialTransport:
         if self._flash is not None and not self.flashed:
             self._flash()
             self.flashed = True
+        elif self.starts and self._reset is not None:
+            self._reset()  # a restart after a failure: reset the board (it may be hung)
+        self.starts += 1
         self.close()
         try:
             self.ser = serial.Serial(self.port, self.baud, timeout=0)

@@ -84,3 +84,10 @@ def report_section(check: FrontendCheck) -> dict:
     for name, p in check.parity.items():
         d["parity"][name]["passed"] = p.passed
     return d
+
+
+def record(stage_dir: Path, check: FrontendCheck) -> Path:
+    """Write the check as report section "frontend" of build/<target>/<model>/report.json."""
+    from edgekit.reportstore import write_section
+
+    return write_section(Path(stage_dir), "frontend", report_section(check))

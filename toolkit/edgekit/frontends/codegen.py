@@ -162,6 +162,8 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
 #define EK_FE_FFT_Q15 {1 if variant.fft == "q15" else 0}
 #define EK_FE_FFT_SCALE_1_OVER_N {1 if variant.fft_scaled_by_1_over_n else 0}
 #define EK_FE_SPECTRUM_SCALE {_c_float(spectrum_scale)}
+#define EK_FE_RESCALE_AFTER_LOG {1 if variant.rescale_after_log else 0}
+#define EK_FE_LOG_RESCALE {_c_float(-math.log(spectrum_scale) / (math.log(2.0) if variant.log == "log2" else 1.0))}
 #define EK_FE_LOG_LN 0
 #define EK_FE_LOG_LOG2 1
 #define EK_FE_LOG_FAST 2

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -26,6 +27,17 @@ from edgekit.frontends.raw import raw_bytes
 from edgekit.frontends.variants import FrontendVariant
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-ffp-contract=off", "-fPIC", "-shared"]
+
+
+# The C frontends keep scratch buffers in static memory, and ctypes releases the GIL during
+# the call: one lock per loaded library (dlopen returns the same handle for the same path).
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(path: Path) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(str(path), threading.Lock())
 
 
 class FrontendBuildError(RuntimeError):
@@ -55,6 +67,7 @@ class HostFrontend:
         self._lib.ek_frontend_run.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
         self._lib.ek_frontend_run.restype = ctypes.c_int
         self._lib.ek_frontend_variant.restype = ctypes.c_char_p
+        self._lock = _lock_for(self.library)
 
     def compiled_variant(self) -> str:
         return self._lib.ek_frontend_variant().decode()
@@ -62,8 +75,9 @@ class HostFrontend:
     def run_bytes(self, data: bytes) -> np.ndarray:
         out = np.empty(self.output_shape, np.int8)
         buf = ctypes.create_string_buffer(data, len(data)) if data else None
-        rc = self._lib.ek_frontend_run(ctypes.cast(buf, ctypes.c_void_p) if buf else None, len(data),
-                                       out.ctypes.data_as(ctypes.c_void_p))
+        with self._lock:
+            rc = self._lib.ek_frontend_run(ctypes.cast(buf, ctypes.c_void_p) if buf else None, len(data),
+                                           out.ctypes.data_as(ctypes.c_void_p))
         if rc != 0:
             raise ValueError(f"ek_frontend_run returned {rc} for {len(data)} raw bytes")
         return out

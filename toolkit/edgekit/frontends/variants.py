@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgekit.errors import UserError
 from edgekit.yamlio import read_yaml_mapping, validation_error_line
@@ -39,9 +39,18 @@ class AudioVariant(BaseModel):
         "float", description="q15: fixed-point FFT that halves every butterfly stage, as Q15 DSP code does")
     fft_scaled_by_1_over_n: bool = Field(
         False, description="spectrum left divided by fft_size (an FFT that scales) before the log offset")
+    rescale_after_log: bool = Field(
+        False, description="with fft_scaled_by_1_over_n: the 1/N is undone after the log (+ln N), so the "
+                           "log offset acts N times larger (N^2 for a power spectrum)")
     log: Literal["ln", "log2", "fast-ln"] = Field(
         "ln", description="log2: log2 where the spec says ln; fast-ln: exponent-bits approximation")
     log_offset: Optional[float] = Field(None, gt=0, description="another offset before the log")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "AudioVariant":
+        if self.rescale_after_log and not self.fft_scaled_by_1_over_n:
+            raise ValueError("rescale_after_log needs fft_scaled_by_1_over_n: true (there is no 1/N to undo)")
+        return self
 
 
 class ImageVariant(BaseModel):

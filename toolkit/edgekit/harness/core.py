@@ -84,10 +84,20 @@ def device_part(result: Any, quant: OutputQuant) -> dict:
                        stack_high_water=int(result.stack_high_water))
 
 
-def auto_batch_size(pending: int, sessions: int) -> int:
-    """Large batches amortize the emulator restart a preloaded batch costs; a few batches per
-    session keep the sessions evenly loaded and bound what a kill -9 can lose."""
-    return max(16, min(256, math.ceil(pending / max(1, sessions * 4))))
+def auto_batch_size(total: int) -> int:
+    """Large batches amortize the emulator restart a preloaded batch costs; eight or more
+    batches keep parallel sessions evenly loaded and bound what a kill -9 can lose."""
+    return max(16, min(256, math.ceil(total / 8)))
+
+
+def fixed_batches(samples: Sequence[EvalSample], done: set[str], batch_size: int) -> list[list[EvalSample]]:
+    """Batches cut from the whole sample list, whatever is already recorded, keeping those
+    with anything left to do. Each batch starts on a freshly booted device, so a sample's
+    counters depend only on its batch: a resumed run re-creates the same batches (a batch
+    cut short by a kill is run whole again) and so measures the same counts as an
+    uninterrupted one (timer interrupts inside an inference otherwise depend on the phase)."""
+    cut = [list(samples[i:i + batch_size]) for i in range(0, len(samples), batch_size)]
+    return [b for b in cut if any(s.id not in done for s in b)]
 
 
 def run(samples: Sequence[EvalSample], store: RecordStore,
@@ -127,6 +137,8 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
             write(base_record(s))
     else:
         def on_outcome(o: DeviceOutcome) -> None:
+            if o.sample_id not in by_id:
+                return  # recorded by an earlier run; its batch ran again only to keep the batching
             rec = base_record(by_id[o.sample_id])
             for path, res in o.results.items():
                 if res["status"] == "ok":
@@ -135,8 +147,9 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
                     rec["paths"][path] = {k: v for k, v in res.items() if k != "result"}
             write(rec)
 
-        stats = run_device_jobs([device_jobs(s) for s in pending], open_session, on_outcome,
-                                sessions=sessions, batch_size=batch_size or auto_batch_size(len(pending), sessions))
+        batches = fixed_batches(samples, done, batch_size or auto_batch_size(len(samples)))
+        stats = run_device_jobs([[device_jobs(s) for s in b] for b in batches], open_session, on_outcome,
+                                sessions=sessions)
     store.sync()
     return HarnessResult(records_path=store.path, total=len(samples), resumed=resumed, new=written,
                          wall_s=time.perf_counter() - t_start, host_s=host_s, device=stats,

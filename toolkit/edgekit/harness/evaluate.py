@@ -41,6 +41,7 @@ class EvalResult:
     flagged: list
     gates_failed: int
     wall_s: float
+    moved_aside: Optional[Path] = None   # records of another model/firmware/data, kept aside
 
 
 def _sha256(path: Path) -> str:
@@ -190,13 +191,15 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
                 "sessions": d.sessions if d else 0, "restarts": d.restarts if d else 0,
                 "host_reference_s": hres.host_s, "device_call_s": d.device_call_s if d else 0.0,
                 "session_startup_s": d.startup_s if d else 0.0, "device_batches": d.batches if d else 0, "bytes_sent": d.bytes_sent if d else 0,
-                "records": str(hres.records_path)}
+                "records": str(hres.records_path),
+                "moved_aside": str(hres.moved_aside) if hres.moved_aside else None}
     reportstore.write_section(directory, "eval_run", run_info)
     files = write_reports(directory)
     result = EvalResult(directory=directory, report_json=files.report_json, html=files.html, junit=files.junit,
                         records=hres.records_path, samples=len(samples), resumed=hres.resumed, new=hres.new,
                         accuracy={p: st.get("accuracy") for p, st in section["paths"].items()},
-                        flagged=section["flagged"], gates_failed=files.gates_failed, wall_s=wall)
+                        flagged=section["flagged"], gates_failed=files.gates_failed, wall_s=wall,
+                        moved_aside=hres.moved_aside)
     if enforce_gates:
         enforce(section["gates"])
     return result

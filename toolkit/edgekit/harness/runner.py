@@ -51,21 +51,19 @@ class DeviceUnavailable(RuntimeError):
     """A session could not be (re)started at all: the run stops, keeping what it recorded."""
 
 
-def _chunks(seq: Sequence, n: int):
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
-
-
-def run_device_jobs(jobs: Sequence[DeviceJob], open_session: Callable[[], Any], on_outcome: Callable[[DeviceOutcome], None],
-                    sessions: int = 1, batch_size: int = 32, stop: Optional[threading.Event] = None) -> RunnerStats:
-    """Run `jobs` over `sessions` parallel device sessions; `on_outcome` is called in the
-    caller's thread, one sample at a time, in completion order."""
+def run_device_jobs(batches: Sequence[Sequence[DeviceJob]], open_session: Callable[[], Any],
+                    on_outcome: Callable[[DeviceOutcome], None], sessions: int = 1,
+                    stop: Optional[threading.Event] = None) -> RunnerStats:
+    """Run the batches over `sessions` parallel device sessions (each batch goes to the
+    device in one infer_batch call per path); `on_outcome` is called in the caller's thread,
+    one sample at a time, in completion order."""
     stats = RunnerStats()
     lock = threading.Lock()
     stop = stop or threading.Event()
     todo: "queue.Queue[list[DeviceJob]]" = queue.Queue()
-    for chunk in _chunks(list(jobs), max(1, batch_size)):
-        todo.put(chunk)
+    for chunk in batches:
+        if chunk:
+            todo.put(list(chunk))
     done: "queue.Queue[object]" = queue.Queue()
     sessions = max(1, min(sessions, todo.qsize() or 1))
 

@@ -13,11 +13,13 @@ the HTP cannot run fully fails at session creation; the EP's framework-op trace 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -63,6 +65,21 @@ class HtpUnsupported(Exception):
 _registered = False
 
 
+@contextlib.contextmanager
+def _native_stdout_to_stderr():
+    """QNN's native libraries print banners to file descriptor 1; keep stdout clean for
+    `--json` by pointing fd 1 at stderr while they run."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _ep_devices():
     global _registered
     import onnxruntime as ort
@@ -70,7 +87,8 @@ def _ep_devices():
 
     if not _registered:
         try:
-            ort.register_execution_provider_library(EP_NAME, onnxruntime_qnn.get_library_path())
+            with _native_stdout_to_stderr():
+                ort.register_execution_provider_library(EP_NAME, onnxruntime_qnn.get_library_path())
         except Exception as exc:  # registered by someone else in this process
             if "already" not in str(exc).lower():
                 raise
@@ -128,7 +146,8 @@ def htp_session(model_path: Path, trace_dir: Optional[Path] = None):
     so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
     so.add_provider_for_devices(devices, _ep_options(tdir))
     try:
-        return ort.InferenceSession(str(model_path), sess_options=so)
+        with _native_stdout_to_stderr():
+            return ort.InferenceSession(str(model_path), sess_options=so)
     except Exception as exc:
         ops = _unsupported_from_trace(read_op_trace(tdir))
         if ops:
@@ -342,7 +361,8 @@ def compile_context(qdq_path: Path, soc: str, out_dir: Path) -> ContextBinary:
         so.add_session_config_entry("ep.context_file_path", str(ctx_model))
         so.add_provider_for_devices(_ep_devices(), _ep_options(soc=soc))
         try:
-            ort.InferenceSession(str(qdq_path), sess_options=so)
+            with _native_stdout_to_stderr():
+                ort.InferenceSession(str(qdq_path), sess_options=so)
         except Exception as exc:
             raise CheckFailed(f"snapdragon-htp: compiling the context binary for {soc} failed: "
                               f"{str(exc).strip()[:300]}") from None
@@ -477,6 +497,8 @@ def build_from_keras(keras_path: Path, calibration: np.ndarray, target: TargetPr
             "No Snapdragon silicon here: outputs come from the QNN HTP emulator on x86; "
             "latency and energy are estimates from the target profile, not measurements.",
             f"Weights: {chosen.scheme} chosen by measurement (see weight_schemes).",
+            "The roofline latency is a lower bound: peak MAC rate and DRAM bandwidth per layer, "
+            "no per-op dispatch or host-to-NPU call overhead.",
         ],
         details={
             "activation_type": npu.activation_type, "weight_type": npu.weight_type,

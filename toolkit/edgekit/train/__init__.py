@@ -75,6 +75,14 @@ def cohort_key(value) -> str:
     return str(value)
 
 
+def cohort_sort_key(key: str):
+    """Numbers in numeric order first (5 < 10 < 40), then names alphabetically."""
+    try:
+        return (0, float(key), key)
+    except ValueError:
+        return (1, 0.0, key)
+
+
 def per_cohort_accuracy(correct: np.ndarray, records, fields: list[str]) -> dict:
     """{field: {value: {"n", "accuracy"}}} over the records, values sorted."""
     out: dict = {}
@@ -82,13 +90,8 @@ def per_cohort_accuracy(correct: np.ndarray, records, fields: list[str]) -> dict
         groups: dict[str, list[bool]] = {}
         for ok, r in zip(correct, records):
             groups.setdefault(cohort_key(r.cohort.get(f, "?")), []).append(bool(ok))
-        def order(k: str):
-            try:
-                return (0, float(k), k)
-            except ValueError:
-                return (1, 0.0, k)
         out[f] = {k: {"n": len(v), "accuracy": float(np.mean(v))}
-                  for k, v in sorted(groups.items(), key=lambda kv: order(kv[0]))}
+                  for k, v in sorted(groups.items(), key=lambda kv: cohort_sort_key(kv[0]))}
     return out
 
 
