@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/bitexact_tflm.py --target cortex-m7 --model mobilenetv2 --limit 200
     ... --untrained     # the architecture's untrained int8 twin (benchmarks/untrained_models.py)
 
-Builds the firmware with `edgekit build` first (the trained model_int8.tflite from edgekit
-convert, or the untrained twin), model only (no frontend), then compares every sample.
+Builds a model-only firmware (no frontend) into build/bench-bitexact/ from the trained
+build/<target>/<model>/model_int8.tflite (run `edgekit build` first) or the untrained twin,
+then compares every sample.
 """
 
 from __future__ import annotations
@@ -34,18 +35,22 @@ def main() -> int:
     ap.add_argument("--untrained", action="store_true")
     args = ap.parse_args()
     spec, target = load_model(args.model), load_target(args.target)
-    out = resources.stage_dir(target.name, spec.name)
-    tflite = None
+    # Its own build folder: the stage folder's firmware.elf (with the frontend) may be in use
+    # by an evaluation.
+    out = resources.build_dir() / "bench-bitexact" / target.name / spec.name / (args.kernels or "default")
     if args.untrained:
         from untrained_models import untrained_int8
 
         tflite = untrained_int8(spec.name)
-        out = resources.build_dir() / "bench-bitexact" / target.name / spec.name / (args.kernels or "default")
+    else:
+        tflite = resources.stage_dir(target.name, spec.name) / "model_int8.tflite"
+        if not tflite.is_file():
+            print(f"{tflite}: missing; run `edgekit build --target {target.name} --model {spec.name}` first")
+            return 2
     try:
         build(spec, target, kernels=args.kernels, firmware_variant="none", tflite_path=tflite, out_dir=out)
     except CheckFailed as exc:  # over budget still leaves a firmware to compare
         print(f"(build: {exc})")
-    tflite = tflite or out / "model_int8.tflite"
     t0 = time.time()
     r = verify_against_tflm(spec, target, out / "firmware.elf", tflite, "test", args.limit)
     kernels = args.kernels or target.runtime.kernels

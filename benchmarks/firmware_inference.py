@@ -5,8 +5,8 @@ instructions per inference and per MAC (counted by QEMU -icount: instructions, n
 cycles), planned peak RAM (edgekit's static arena) vs the tflite-micro interpreter's arena,
 flash of the whole firmware vs the int8 .tflite's size, and whether the device's outputs
 equal tflite-micro's bit for bit on the inputs run. Firmware without the on-device frontend
-(model only). Uses the trained build/<target>/<model>/model_int8.tflite when present, else
-an untrained twin of the architecture (benchmarks/untrained_models.py; int8 kernel
+(model only). Uses the trained build/<target>/<model>/model_int8.tflite when present (or
+one converted for another edgekit-micro target), else an untrained twin of the architecture (benchmarks/untrained_models.py; int8 kernel
 instruction counts hardly depend on weight values).
 
     .venv/bin/python benchmarks/firmware_inference.py [--inferences N] [--out benchmarks/firmware_inference.md]
@@ -35,9 +35,15 @@ KERNELS = ("reference", "dsp")
 
 
 def int8_model(model: str, target: str) -> tuple[Path, str]:
+    """The target's own converted model, else one converted for another edgekit-micro target
+    (the same int8 conversion), else the untrained twin."""
     trained = resources.stage_dir(target, model) / "model_int8.tflite"
     if trained.is_file():
         return trained, "trained"
+    for other in ("cortex-m4", "cortex-m7", "cortex-m4-small", "cortex-m33", "cortex-m55"):
+        p = resources.stage_dir(other, model) / "model_int8.tflite"
+        if p.is_file():
+            return p, f"trained (converted for {other})"
     from untrained_models import untrained_int8
 
     return untrained_int8(model), "untrained twin"

@@ -25,8 +25,18 @@ def test_mobilenet_default_frontend_matches_reference(mobilenet, images, image_q
     r = parity(mobilenet, "default", images, image_quant)
     assert r.overall.n_elements == len(images) * 96 * 96 * 3
     assert r.passed and r.overall.max_abs_diff <= 1
-    # Same arithmetic in the same order: differences only from float rounding ties.
-    assert r.overall.share_differing < 1e-3
+    # Same float32 arithmetic in the same order, ties decided in double like the reference.
+    assert r.overall.share_differing == 0.0
+
+
+def test_rounding_ties_break_like_the_reference(mobilenet, images):
+    """mean = std = 127.5 with the converter's scale float32(2/255) puts every integer pixel
+    on a .5 tie: the frontend must break each one the way the reference does."""
+    q = InputQuant(float(np.float32(2 / 255)), -1)
+    r = parity(mobilenet, "default", images, q)
+    assert r.overall.share_differing == 0.0, r.overall
+    nearest = mobilenet.preprocessing.model_copy(update={"resize": "nearest"})  # all integer pixels
+    assert parity(nearest, None, images, q).overall.share_differing == 0.0
 
 
 def test_per_cohort_breakdown(mobilenet, images, image_quant):

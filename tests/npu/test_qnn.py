@@ -185,3 +185,21 @@ def test_eval_gate_names_the_cohort_that_drifts(built, htp, calibration):
         qnn.check_eval(drifted)
     if ev.passed:
         qnn.check_eval(ev)
+
+
+def test_exactly_one_point_is_within_one_point(tmp_path, htp):
+    """9 flips in 900 samples is 1.0 point: float rounding must not turn it into a failure."""
+    recs = []
+    for i in range(900):
+        ref_ok = i >= 9  # the reference misses the first 9, the emulator gets everything right
+        recs.append({"id": str(i), "cohort": {"sensor": "b"}, "label": 1,
+                     "pred": {"htp_emulator": 1, "int8_qdq_cpu": 1 if ref_ok else 0},
+                     "scores": {"htp_emulator": [0.0, 1.0], "int8_qdq_cpu": [0.0, 1.0] if ref_ok else [1.0, 0.0]}})
+    p = tmp_path / "npu_eval_test.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ev = qnn.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
+    assert ev.cohorts[0].diff_points == 1.0 and ev.cohorts[0].within and ev.passed
+    recs[9]["pred"]["int8_qdq_cpu"] = 0  # a 10th flip: 1.11 points, over the tolerance
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    ev = qnn.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
+    assert not ev.passed and ev.cohorts[0].diff_points == pytest.approx(1.1111, abs=1e-4)

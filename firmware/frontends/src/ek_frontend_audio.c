@@ -15,6 +15,7 @@
 #include "../include/ek_fft.h"
 /* By relative path: another ek_frontend.h may come first on the include path. */
 #include "../include/ek_frontend.h"
+#include "ek_fe_quantize.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 /* Keep float rounding the same on host and device: no fused multiply-add contraction. */
@@ -87,15 +88,6 @@ static inline float log_of(float v) {
 #endif
 }
 
-static inline int8_t quantize(float x) {
-    float v = x * EK_FE_INPUT_INV_SCALE;
-    /* round half away from zero, as the reference's quantize_input */
-    int32_t q = (int32_t)(v >= 0.0f ? v + 0.5f : v - 0.5f) + EK_FE_INPUT_ZERO_POINT;
-    if (q < -128) q = -128;
-    if (q > 127) q = 127;
-    return (int8_t)q;
-}
-
 int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
     if (!model_input || (!raw && raw_bytes)) return EK_FRONTEND_ERR_ARGS;
     if (raw_bytes & 1u) return EK_FRONTEND_ERR_SIZE;
@@ -147,7 +139,7 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
             const float *d = ek_fe_dct + j * EK_FE_MEL_BINS;
             float acc = 0.0f;
             for (int m = 0; m < EK_FE_MEL_BINS; m++) acc += d[m] * log_mel[m];
-            out[j] = quantize(acc);
+            out[j] = ek_fe_quantize(acc);
         }
     }
     return EK_FRONTEND_OK;

@@ -14,6 +14,7 @@
 
 /* By relative path: another ek_frontend.h may come first on the include path. */
 #include "../include/ek_frontend.h"
+#include "ek_fe_quantize.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off")
@@ -155,9 +156,7 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
                 const int32_t pv = (int32_t)(v + 0.5f);
                 *out++ = clamp8((pv * ek_fe_norm_mul_q16[c] + ek_fe_norm_add_q16[c]) >> 16);
 #else
-                const float n = (v - ek_fe_mean[c]) / ek_fe_std[c];
-                const float qf = n * EK_FE_INPUT_INV_SCALE;
-                *out++ = clamp8((int32_t)(qf >= 0.0f ? qf + 0.5f : qf - 0.5f) + EK_FE_INPUT_ZERO_POINT);
+                *out++ = ek_fe_quantize((v - ek_fe_mean[c]) / ek_fe_std[c]);
 #endif
             }
         }

@@ -310,6 +310,7 @@ def generate(pre_spec, variant: FrontendVariant, quant: InputQuant, out_dir: Pat
 #define EK_FE_SPEC_HASH "{h}"
 #define EK_FE_INPUT_SCALE {_c_float(quant.scale)}
 #define EK_FE_INPUT_INV_SCALE {_c_float(inv_scale)}
+#define EK_FE_INPUT_SCALE_D {float(quant.scale)!r} /* double, as the reference divides */
 #define EK_FE_INPUT_ZERO_POINT {int(quant.zero_point)}
 #define EK_FE_RAW_CAPACITY {capacity}
 {body}

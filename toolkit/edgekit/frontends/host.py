@@ -97,6 +97,7 @@ def build_host(pre_spec, variant: FrontendVariant, quant: InputQuant,
         gen = generate(pre_spec, variant, quant, Path(tmp), sensor=sensor)
         h = hashlib.sha256()
         for src in sorted(gen.sources) + sorted((frontend_src_dir() / "include").glob("*.h")) + \
+                sorted((frontend_src_dir() / "src").glob("*.h")) + \
                 [Path(tmp) / "ek_frontend_config.h"]:
             h.update(src.name.encode())
             h.update(src.read_bytes())

@@ -1,0 +1,101 @@
+"""The firmware case, end to end on QEMU (issue 7): a fleet where one device cohort runs a
+firmware whose preprocessing differs from training. The skew run (edgekit.skew on the
+harness) flags that cohort, attributes its drop to preprocessing and not to quantization;
+the same samples on the clean firmware are not flagged.
+
+Each model is one test, so pytest-xdist keeps its firmware builds and records on one
+worker; the clean run reuses the records of the cohorts that ran the default firmware
+already (same firmware, same samples), so only the variant cohort runs twice.
+
+Sizes: PER_COHORT samples per value of the device cohort field, a few minutes each with
+the batched QEMU path. The variant/cohort pairs are the ones that cost accuracy on the
+trained models (see `python -m edgekit.frontends MODEL --tflite ...`): MobileNetV2's
+fast-resize (nearest-neighbour + integer normalisation) on sensor-b, KWS's Q15 FFT
+(fixed-q15) on the telephone microphone.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit.errors import CheckFailed
+
+pytestmark = pytest.mark.slow
+
+
+def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, cohort: str, variant: str,
+                 per_cohort: int, exact_default_parity: bool):
+    from edgekit import data
+    from edgekit.models import load_model
+    from edgekit.reportstore import read_report
+    from edgekit.skew import gate, load_cohort_firmware, skew
+    from edgekit.targets import load_target
+
+    monkeypatch.setenv("EDGEKIT_BUILD", str(tmp_path / "build"))
+    spec, prof = load_model(model), load_target(target)
+    data.prepare(spec)  # idempotent: the cached dataset when it is there
+    fleet = load_cohort_firmware(spec, {cohort: variant})
+    res = skew(spec, prof, cohort_firmware=fleet, limit=per_cohort, jobs=2)
+
+    values = sorted({r["value"] for r in res.decomposition if r["field"] == field})
+    assert cohort in values and len(values) >= 2
+    dec = {(d["field"], d["value"]): d for d in res.decomposition}
+    assert {"all", field, "firmware"} <= {d["field"] for d in res.decomposition}
+    for d in res.decomposition:  # the per-stage decomposition for every cohort
+        assert all(d[s] is not None and d[s]["ci_low"] <= d[s]["difference"] <= d[s]["ci_high"]
+                   for s in ("quantization", "kernels", "preprocessing")), d
+    # our kernels are bit-exact to the reference kernels: the kernel stage is exactly zero
+    assert res.accuracy["int8_host"] == res.accuracy["device_features"]
+    sec = read_report(tmp_path / "build" / target / model)["skew"]
+    assert sec["bit_exact"]["share"] == 1.0 and sec["bit_exact"]["compared"] == res.samples
+
+    # the variant cohort: flagged, and its drop is preprocessing, not quantization
+    bad = dec[(field, cohort)]
+    assert bad["firmware"] == [variant]
+    pre, quant = bad["preprocessing"], bad["quantization"]
+    assert pre["significant"] and pre["difference"] < -0.02, bad
+    assert pre["difference"] < quant["difference"], bad
+    skewed = {(f["field"], f["value"]) for f in res.preprocessing_skew}
+    assert (field, cohort) in skewed
+    flags = {(f["field"], f["value"]): f["stage"] for f in res.flagged}
+    assert flags.get((field, cohort)) == "preprocessing", res.flagged
+    # the cohorts on the clean firmware: not flagged, no preprocessing change
+    for v in values:
+        if v != cohort:
+            assert (field, v) not in skewed
+            assert flags.get((field, v)) != "preprocessing"
+            assert dec[(field, v)]["firmware"] == ["default"]
+            if exact_default_parity:
+                assert dec[(field, v)]["preprocessing"]["difference"] == 0
+    # parity: the default frontend within one int8 step on >= 99% of elements; the variant not
+    par = {(p["firmware"], p["field"], p["value"]): p for p in res.parity}
+    assert par[("default", "all", "all")]["share_within_one_step"] >= 0.99
+    assert par[(variant, "all", "all")]["max_abs_diff"] > 1
+    # examples of disagreement come from the variant cohort, with a picture
+    ex = res.examples["preprocessing"]["examples"]
+    assert ex and ex[0]["cohort"][field] == cohort and ex[0]["device_features"] != ex[0]["device_e2e"]
+    assert res.example_pictures and all(p.stat().st_size > 1000 for p in res.example_pictures)
+    with pytest.raises(CheckFailed, match=f"{field}={cohort}"):
+        gate(res)
+
+    # the same samples on the clean firmware: no skew anywhere
+    clean = skew(spec, prof, limit=per_cohort, jobs=2)
+    assert clean.samples == res.samples
+    assert clean.resumed >= res.samples - max(bad["paths"]["float"]["n"], 1)  # only the variant cohort re-ran
+    assert clean.preprocessing_skew == []
+    assert not any(f["stage"] == "preprocessing" for f in clean.flagged)
+    cdec = {(d["field"], d["value"]): d for d in clean.decomposition}
+    assert cdec[(field, cohort)]["firmware"] == ["default"]
+    assert cdec[(field, cohort)]["quantization"]["difference"] == bad["quantization"]["difference"]
+    gate(clean)
+    return res, clean
+
+
+def test_mobilenetv2_fast_resize_firmware_on_sensor_b(monkeypatch, tmp_path):
+    _demonstrate(monkeypatch, tmp_path, "mobilenetv2", "cortex-m7", "sensor", "sensor-b", "fast-resize",
+                 per_cohort=300, exact_default_parity=True)
+
+
+def test_kws_q15_fft_firmware_on_telephone_mic(monkeypatch, tmp_path):
+    _demonstrate(monkeypatch, tmp_path, "kws", "cortex-m4", "mic", "telephone", "fixed-q15",
+                 per_cohort=300, exact_default_parity=False)

@@ -1,0 +1,643 @@
+"""`edgekit skew`: is there training-serving skew on this firmware, where, and how much?
+
+Runs only what answers that question, on the test split:
+
+- per sample, the four harness paths (float, int8 host reference, device with host-computed
+  features, device end to end from raw input through the firmware's own frontend), through
+  the harness loop (edgekit.harness.core: batched QEMU sessions, resumable jsonl records);
+- per cohort, the accuracy change split into quantization (float -> int8 host), kernel
+  numerics (int8 host -> device features) and preprocessing (device features -> device end
+  to end), each a paired difference with a 95% interval and McNemar's p (edgekit.stats via
+  the harness summary);
+- parity of the firmware frontend against the Python reference on the same raw inputs
+  (edgekit.frontends.parity: the host build of the same C sources), in int8 steps;
+- flagged cohorts with the stage that explains each, and sample ids where paths disagree.
+
+Device cohorts can run different firmware (a cohort manifest, `sensor-b: fast-resize`):
+one firmware is built per variant and each cohort's samples run on their own firmware, so
+the records say which firmware produced each prediction (cohort field "firmware").
+
+    from edgekit.skew import skew, load_cohort_firmware
+    res = skew(load_model("mobilenetv2"), load_target("cortex-m7"),
+               cohort_firmware=load_cohort_firmware(spec, "sensor-b: fast-resize"), limit=200)
+    gate(res)   # CheckFailed (exit 1) when a cohort shows preprocessing skew
+
+Writes build/<target>/<model>/skew/ (per-firmware builds and records, example pictures)
+and report section "skew".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from edgekit import reportstore, resources, stats
+from edgekit.errors import CheckFailed, UserError
+
+Progress = Callable[[str, int, int], None]
+
+SECTION = "skew"
+DEFAULT_VARIANT = "default"
+OTHERS_KEY = "*"              # cohort manifest key: the firmware of cohorts not listed
+FIRMWARE_FIELD = "firmware"   # cohort field added to records when cohorts run different firmware
+STAGE_ORDER = ("quantization", "kernels", "preprocessing")
+EXAMPLES_PER_STAGE = 5
+
+
+# ----------------------------------------------------------------------------- cohort manifest
+
+@dataclass(frozen=True)
+class CohortFirmwareEntry:
+    field: str
+    value: str
+    variant: str
+
+
+@dataclass(frozen=True)
+class CohortFirmwareMap:
+    """Which firmware variant each device cohort runs; cohorts not listed run `others`."""
+
+    entries: tuple[CohortFirmwareEntry, ...] = ()
+    others: str = DEFAULT_VARIANT
+    source: str = ""
+
+    def variant_for(self, cohort: Mapping) -> str:
+        rec = {"cohort": cohort}
+        for e in self.entries:
+            if stats.cohort_key(rec, [e.field]) == e.value:
+                return e.variant
+        return self.others
+
+    @property
+    def variants(self) -> list[str]:
+        return list(dict.fromkeys([self.others, *(e.variant for e in self.entries)]))
+
+    @property
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys(e.field for e in self.entries))
+
+    def as_json(self) -> dict:
+        out = {f"{e.field}={e.value}": e.variant for e in self.entries}
+        out[OTHERS_KEY] = self.others
+        return out
+
+
+def _parse_manifest_text(text: str, where: str) -> dict:
+    """`sensor-b: fast-resize` lines (YAML) or inline `sensor-b:fast-resize,mic=telephone:q15`."""
+    from edgekit.yamlio import read_yaml_mapping
+
+    p = Path(text)
+    if p.suffix in (".yaml", ".yml", ".json") or p.is_file():
+        if not p.is_file():
+            raise UserError(f"{p}: cohort manifest not found; give a YAML file of `cohort: variant` lines "
+                            f"or inline pairs such as sensor-b:fast-resize")
+        return read_yaml_mapping(p)
+    out = {}
+    for part in text.split(","):
+        key, sep, variant = part.strip().rpartition(":")
+        if not sep or not key.strip() or not variant.strip():
+            raise UserError(f"{where} {text!r}: expected `cohort:variant[,cohort:variant]` "
+                            f"(e.g. sensor-b:fast-resize) or a YAML file")
+        out[key.strip()] = variant.strip()
+    return out
+
+
+def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others: Optional[str] = None,
+                         records: Optional[Sequence] = None) -> CohortFirmwareMap:
+    """A cohort manifest -> CohortFirmwareMap, checked against the model's variants and the
+    dataset's cohorts.
+
+    manifest: a YAML file, inline text, or a mapping; keys are a cohort value (`sensor-b`,
+    looked up in the model's cohort fields) or `field=value`; `*` names the firmware of the
+    cohorts not listed (default: `others`, else the spec's own preprocessing).
+    records: SampleRecords to check the cohort values against (default: the test split)."""
+    from edgekit.frontends import get_variant
+
+    where = "--cohort-firmware"
+    if manifest is None:
+        raw: dict = {}
+    elif isinstance(manifest, Mapping):
+        raw = dict(manifest)
+    else:
+        where = str(manifest) if Path(str(manifest)).is_file() else where
+        raw = _parse_manifest_text(str(manifest), where)
+    raw = {str(k): v for k, v in raw.items()}
+    others_v = raw.pop(OTHERS_KEY, None) or others or DEFAULT_VARIANT
+    get_variant(spec, str(others_v))  # UserError naming the known variants
+    if records is None:
+        from edgekit.data import load_dataset
+
+        records = load_dataset(spec).split("test")
+    seen: dict[str, set[str]] = {f: set() for f in spec.cohort_fields}
+    for r in records:
+        for f in spec.cohort_fields:
+            k = stats.cohort_key({"cohort": r.cohort}, [f])
+            if k is not None:
+                seen[f].add(k)
+    entries = []
+    for key, variant in raw.items():
+        if not isinstance(variant, str) or not variant:
+            raise UserError(f"{where}: {key}: expected a firmware variant name, got {variant!r}")
+        get_variant(spec, variant)
+        fld, sep, value = key.partition("=")
+        if sep:
+            if fld not in seen:
+                raise UserError(f"{where}: {key}: unknown cohort field {fld!r}; "
+                                f"{spec.name} has {', '.join(spec.cohort_fields)}")
+            if value not in seen[fld]:
+                raise UserError(f"{where}: {key}: no test sample has {fld}={value}; "
+                                f"values: {', '.join(sorted(seen[fld]))}")
+            entries.append(CohortFirmwareEntry(fld, value, variant))
+            continue
+        fields = [f for f, vals in seen.items() if key in vals]
+        if not fields:
+            known = "; ".join(f"{f}: {', '.join(sorted(v))}" for f, v in seen.items() if v)
+            raise UserError(f"{where}: {key}: no cohort has this value; known cohorts are {known}")
+        if len(fields) > 1:
+            raise UserError(f"{where}: {key}: is a value of several cohort fields ({', '.join(fields)}); "
+                            f"write field=value, e.g. {fields[0]}={key}")
+        entries.append(CohortFirmwareEntry(fields[0], key, variant))
+    return CohortFirmwareMap(tuple(entries), str(others_v), where if manifest is not None else "")
+
+
+# ----------------------------------------------------------------------------- result
+
+@dataclass
+class SkewResult:
+    target: str
+    model: str
+    directory: Path
+    report_json: Path
+    firmware: dict                     # cohort manifest as run: {"field=value": variant, "*": variant}
+    samples: int
+    resumed: int
+    new: int
+    accuracy: dict                     # path -> overall accuracy (None when it did not run)
+    decomposition: list[dict]          # per cohort: accuracy per path + the three stages
+    parity: list[dict]                 # per firmware variant and cohort: frontend vs reference
+    flagged: list[dict]                # harness flags (float vs device) with the responsible stage
+    preprocessing_skew: list[dict]     # cohorts whose preprocessing step alone drops significantly
+    examples: dict                     # stage -> sample ids where that stage's two paths disagree
+    example_pictures: list[Path]
+    builds: dict                       # variant -> firmware facts
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class _Firmware:
+    variant: str
+    elf: Path
+    flash_bytes: int
+    ram_bytes: int
+    directory: Path
+    reused: bool
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _int8_model(spec, target, progress) -> Path:
+    """The stage's int8 model, converted again when missing or older than the weights
+    (as `edgekit build` does), so the firmware and the host reference run the same file."""
+    path = resources.stage_dir(target.name, spec.name) / "model_int8.tflite"
+    weights = Path(spec.weights_path)
+    if path.is_file() and (not weights.exists() or path.stat().st_mtime >= weights.stat().st_mtime):
+        return path
+    if not weights.exists():
+        raise UserError(f"{weights}: no trained weights for {spec.name}; run `edgekit train --model {spec.name}`")
+    from edgekit.convert import convert
+
+    res = convert(spec, target, progress=progress)
+    if res.int8_path is None:
+        raise UserError(f"model {spec.name}: the converter produced no int8 .tflite for {target.name}")
+    return Path(res.int8_path)
+
+
+def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Optional[str]) -> str:
+    """Everything a firmware build reads: the C tree, the int8 model, the target profile and
+    the variant's knobs. Equal hash -> the existing ELF is that firmware."""
+    from edgekit.frontends import get_variant
+
+    h = hashlib.sha256()
+    fw = resources.firmware_dir()
+    for p in sorted(fw.rglob("*")):
+        if p.is_file() and p.suffix in (".c", ".h", ".ld", ".s", ".S", ".py", ".yaml", ".txt", ".mk"):
+            h.update(str(p.relative_to(fw)).encode())
+            h.update(p.read_bytes())
+    h.update(_sha256(tflite).encode())
+    h.update(json.dumps(target.model_dump(mode="json") if hasattr(target, "model_dump") else str(target),
+                        sort_keys=True, default=str).encode())
+    h.update(get_variant(spec, variant).model_dump_json().encode())
+    h.update(str(kernels).encode())
+    import edgekit
+
+    pkg = Path(edgekit.__file__).parent
+    for sub in ("codegen", "frontends", "firmware"):
+        for p in sorted((pkg / sub).glob("*.py")):
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _firmware(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels: Optional[str],
+              progress) -> _Firmware:
+    """One firmware per variant in skew/fw-<variant>/, built with edgekit.build (codegen,
+    link, a QEMU check against tflite-micro), reused while none of its inputs changed."""
+    from edgekit.build import build
+
+    out = skew_dir / f"fw-{variant}"
+    stamp = out / "skew_build.json"
+    key = _firmware_inputs_hash(spec, target, tflite, variant, kernels)
+    if stamp.is_file():
+        try:
+            saved = json.loads(stamp.read_text())
+        except (OSError, json.JSONDecodeError):
+            saved = {}
+        if saved.get("inputs") == key and Path(saved.get("elf", "")).is_file() \
+                and _sha256(Path(saved["elf"])) == saved.get("elf_sha256"):
+            return _Firmware(variant, Path(saved["elf"]), int(saved["flash_bytes"]), int(saved["ram_bytes"]),
+                             out, True)
+    if progress:
+        progress(f"build firmware ({variant})", 0, 1)
+    res = build(spec, target, firmware_variant=variant, kernels=kernels, tflite_path=tflite, out_dir=out,
+                check_budgets=False, n_inferences=2)
+    if res.elf is None:
+        raise UserError(f"target {target.name}: no firmware image; `edgekit skew` runs edgekit-micro targets")
+    reportstore.write_json_atomic(stamp, {"inputs": key, "elf": str(res.elf), "elf_sha256": _sha256(Path(res.elf)),
+                                          "flash_bytes": res.flash_bytes, "ram_bytes": res.ram_bytes})
+    if progress:
+        progress(f"build firmware ({variant})", 1, 1)
+    return _Firmware(variant, Path(res.elf), int(res.flash_bytes), int(res.ram_bytes), out, False)
+
+
+def select_samples(records: Sequence, field_names: Sequence[str], limit: Optional[int]) -> list:
+    """Up to `limit` test records per value of each of `field_names` (manifest order, which
+    the generators keep cohort-mixed): a record is taken while any of its values is short."""
+    if limit is None or not field_names:
+        return list(records) if limit is None else list(records)[:limit]
+    counts: dict[tuple[str, str], int] = {}
+    out = []
+    for r in records:
+        keys = [(f, stats.cohort_key({"cohort": r.cohort}, [f])) for f in field_names]
+        keys = [k for k in keys if k[1] is not None]
+        if keys and all(counts.get(k, 0) < limit for k in keys):
+            out.append(r)
+            for k in keys:
+                counts[k] = counts.get(k, 0) + 1
+    return out
+
+
+def _merge_parity(parts: Sequence) -> dict:
+    """ParityStats of several firmware over one cohort -> one row (exact: max of maxima,
+    element-weighted shares and means)."""
+    n_el = sum(p.n_elements for p in parts)
+    if not n_el:
+        return {"n_samples": 0, "n_elements": 0, "max_abs_diff": 0, "mean_abs_diff": 0.0,
+                "share_differing": 0.0, "share_within_one_step": 1.0}
+    return {
+        "n_samples": sum(p.n_samples for p in parts), "n_elements": n_el,
+        "max_abs_diff": max(p.max_abs_diff for p in parts),
+        "mean_abs_diff": sum(p.mean_abs_diff * p.n_elements for p in parts) / n_el,
+        "share_differing": sum(p.share_differing * p.n_elements for p in parts) / n_el,
+        "share_within_one_step": sum(p.share_within_one_step * p.n_elements for p in parts) / n_el,
+    }
+
+
+def _decomposition(section: dict) -> list[dict]:
+    """Per cohort: each path's accuracy with its interval, and the three stages."""
+    acc: dict[tuple[str, str], dict] = {}
+    for row in section["accuracy"]:
+        acc.setdefault((row["field"], row["value"]), {})[row["path"]] = {
+            "n": row["n"], "accuracy": row["accuracy"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+    out = []
+    for a in section["attribution"]:
+        key = (a["field"], a["value"])
+        out.append({"field": a["field"], "value": a["value"], "paths": acc.get(key, {}),
+                    **{s: a.get(s) for s in STAGE_ORDER}})
+    return out
+
+
+def _preprocessing_skew(decomposition: Sequence[dict], firmware_of: Mapping, threshold: float) -> list[dict]:
+    """Cohorts whose preprocessing step (device features -> device end to end, same firmware,
+    same samples) is a significant drop larger than `threshold`: skew on its own, whatever
+    quantization or the kernels did to the same cohort."""
+    out = []
+    for d in decomposition:
+        pre = d.get("preprocessing")
+        if pre and pre["significant"] and -pre["difference"] > threshold:
+            out.append({"field": d["field"], "value": d["value"], "stage": "preprocessing",
+                        "firmware": sorted(firmware_of.get((d["field"], d["value"]), ())),
+                        "difference": pre["difference"], "ci_low": pre["ci_low"], "ci_high": pre["ci_high"],
+                        "p_value": pre["p_value"], "n": pre["n"]})
+    return out
+
+
+STAGE_PATHS = {"quantization": ("float", "int8_host"), "kernels": ("int8_host", "device_features"),
+               "preprocessing": ("device_features", "device_e2e")}
+
+
+def _examples(records: Sequence[Mapping], labels: Sequence[str], prefer: Sequence[tuple[str, str]],
+              per_stage: int = EXAMPLES_PER_STAGE) -> dict:
+    """Per stage, a few sample ids whose two paths predict differently (samples of flagged
+    cohorts first, then where the reference path was right, then by id)."""
+    out = {}
+    for stage, (a, b) in STAGE_PATHS.items():
+        rows = []
+        for r in records:
+            pa, pb = stats.prediction(r, a), stats.prediction(r, b)
+            if pa is None or pb is None or pa == pb:
+                continue
+            in_flagged = any(stats.cohort_key(r, [f]) == v for f, v in prefer)
+            rows.append((not in_flagged, pa != r["label"], r["id"], {
+                "id": r["id"], "cohort": r["cohort"], "label": labels[r["label"]],
+                a: labels[pa] if 0 <= pa < len(labels) else pa,
+                b: labels[pb] if 0 <= pb < len(labels) else pb}))
+        rows.sort(key=lambda t: t[:3])
+        out[stage] = {"paths": [a, b], "disagreeing": len(rows), "examples": [t[3] for t in rows[:per_stage]]}
+    return out
+
+
+def _example_pictures(spec, quant, ids: Sequence[str], variant_of: Mapping[str, str], recs_by_id: Mapping,
+                      out_dir: Path) -> list[Path]:
+    """Reference model input next to the firmware frontend's, for a few samples (images side
+    by side; MFCCs as heatmaps): what the model saw in training vs on this firmware."""
+    if not ids:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from edgekit import data
+    from edgekit.frontends import build_host, get_variant, reference_int8
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    host: dict[str, object] = {}
+    for sid in ids:
+        rec, variant = recs_by_id[sid], variant_of[sid]
+        if variant not in host:
+            host[variant] = build_host(spec, get_variant(spec, variant), quant)
+        raw = data.load_raw(spec, rec)
+        ref = reference_int8(spec.preprocessing, raw, quant).astype(np.int16)
+        dev = host[variant].run(raw).astype(np.int16)
+        fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+        if spec.preprocessing.kind == "mfcc":
+            for ax, arr, title in ((axes[0], ref, "reference (training)"), (axes[1], dev, f"firmware: {variant}")):
+                ax.imshow(arr[..., 0].T, aspect="auto", origin="lower", vmin=-128, vmax=127, cmap="magma")
+                ax.set_title(title, fontsize=9)
+                ax.set_xlabel("frame")
+            axes[0].set_ylabel("coefficient")
+        else:
+            for ax, arr, title in ((axes[0], ref, "reference (training)"), (axes[1], dev, f"firmware: {variant}")):
+                ax.imshow(((arr - quant.zero_point) * quant.scale * 0.5 + 0.5).clip(0, 1).astype(np.float32)
+                          if arr.shape[-1] == 3 else arr[..., 0], interpolation="nearest")
+                ax.set_title(title, fontsize=9)
+                ax.axis("off")
+        diff = np.abs(ref - dev)
+        im = axes[2].imshow(diff.max(axis=-1).T if spec.preprocessing.kind == "mfcc" else diff.max(axis=-1),
+                            aspect="auto", origin="lower" if spec.preprocessing.kind == "mfcc" else "upper",
+                            cmap="viridis")
+        axes[2].set_title(f"|difference| (int8 steps), max {int(diff.max())}", fontsize=9)
+        fig.colorbar(im, ax=axes[2])
+        shown = [f"{k}={rec.cohort[k]}" for k in spec.cohort_fields if k in rec.cohort]
+        fig.suptitle(f"{sid} ({', '.join(shown)}): label {spec.labels[rec.label]}", fontsize=9)
+        fig.tight_layout()
+        p = out_dir / f"{sid.replace('/', '_')}.png"
+        tmp = p.with_suffix(".tmp.png")
+        fig.savefig(tmp, dpi=80)
+        plt.close(fig)
+        os.replace(tmp, p)
+        paths.append(p)
+    return paths
+
+
+# ----------------------------------------------------------------------------- the command
+
+def skew(spec, target, firmware_variant: Optional[str] = None,
+         cohort_firmware: Optional[CohortFirmwareMap] = None, limit: Optional[int] = None,
+         device: str = "qemu", jobs: Optional[int] = None, max_cohort_drop: float = 0.02,
+         kernels: Optional[str] = None, pictures: bool = True,
+         progress: Optional[Progress] = None) -> SkewResult:
+    """Skew of `target`'s firmware for `spec`, per cohort (see the module docstring).
+
+    firmware_variant: the firmware every cohort runs (default: the spec's own preprocessing);
+    cohort_firmware: per-cohort firmware instead (its `others` wins over firmware_variant only
+    when the manifest names it). limit: at most this many samples per value of the cohort
+    fields the manifest maps (else the model's first cohort field, its device field)."""
+    t_start = time.perf_counter()
+    if limit is not None and limit <= 0:
+        raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
+    if not 0 <= max_cohort_drop <= 1:
+        raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
+    if target.runtime.name != "edgekit-micro":
+        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
+                        f"`edgekit skew` runs edgekit-micro targets (e.g. cortex-m4, cortex-m7)")
+    if firmware_variant == "none":
+        raise UserError("--firmware-variant none: a firmware without a frontend cannot show preprocessing skew; "
+                        "name a variant (or leave it out for the spec's own preprocessing)")
+    from edgekit import data, frontends, interpreters
+    from edgekit.devices import open_device, parse_device_spec
+    from edgekit.harness import core
+    from edgekit.harness.evaluate import _float_scores
+    from edgekit.harness.records import RecordStore
+    from edgekit.harness.runner import DeviceJob
+    from edgekit.harness.summary import summarize
+
+    kind, _, _ = parse_device_spec(device)
+    say = progress or (lambda *a: None)
+    if firmware_variant is not None:
+        frontends.get_variant(spec, firmware_variant)
+    if cohort_firmware is None:
+        cohort_firmware = CohortFirmwareMap((), firmware_variant or DEFAULT_VARIANT)
+    elif firmware_variant is not None and cohort_firmware.source and cohort_firmware.others == DEFAULT_VARIANT:
+        cohort_firmware = CohortFirmwareMap(cohort_firmware.entries, firmware_variant, cohort_firmware.source)
+
+    directory = resources.stage_dir(target.name, spec.name)
+    skew_dir = directory / "skew"
+    tflite = _int8_model(spec, target, progress)
+    tflite_sha = _sha256(tflite)
+    ds = data.load_dataset(spec)
+    X_all, _, recs_all = data.split_arrays(spec, "test")
+    group_fields = cohort_firmware.fields or list(spec.cohort_fields[:1])
+    chosen = select_samples(recs_all, group_fields, limit)
+    if not chosen:
+        raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
+    pos = {r.id: i for i, r in enumerate(recs_all)}
+    in_q, out_q = interpreters.io_quant(tflite)
+    quant = core.OutputQuant(out_q.scale, out_q.zero_point, out_q.dtype)
+    fe_quant = frontends.input_quant_of(tflite)
+
+    by_variant: dict[str, list] = {}
+    for r in chosen:
+        by_variant.setdefault(cohort_firmware.variant_for(r.cohort), []).append(r)
+
+    builds: dict[str, dict] = {}
+    all_records: list[dict] = []
+    parity_rows: list[dict] = []
+    parity_parts: dict[tuple[str, str], list] = {}
+    firmware_of: dict[tuple[str, str], set] = {}
+    variant_of: dict[str, str] = {}
+    resumed = new = 0
+    fields = list(spec.cohort_fields)
+    for vi, (variant, recs) in enumerate(sorted(by_variant.items())):
+        fw = _firmware(spec, target, tflite, variant, skew_dir, kernels, progress)
+        idx = np.array([pos[r.id] for r in recs], dtype=np.int64)
+        X = X_all[idx]
+        xq = in_q.quantize(X)
+        local = {r.id: k for k, r in enumerate(recs)}
+        samples = [core.EvalSample(r.id, int(r.label), dict(r.cohort)) for r in recs]
+
+        def opener(fw=fw):
+            return open_device(device, target, fw)
+
+        with opener() as dev:
+            info = dev.info()
+        info_d = asdict(info) if is_dataclass(info) else dict(vars(info))
+        if str(info_d.get("preprocessing", "none")).lower() in ("", "none"):
+            raise UserError(f"firmware {fw.elf}: has no on-device frontend (preprocessing: none); "
+                            f"`edgekit skew` needs one to compare against the reference")
+        builds[variant] = {"elf": str(fw.elf), "elf_sha256": _sha256(fw.elf), "flash_bytes": fw.flash_bytes,
+                           "ram_bytes": fw.ram_bytes, "how": "measured from link", "reused": fw.reused,
+                           "device_preprocessing": info_d.get("preprocessing"), "samples": len(recs),
+                           "description": frontends.get_variant(spec, variant).description}
+
+        def host_paths(pending, X=X, xq=xq, local=local):
+            k = np.array([local[s.id] for s in pending], dtype=np.int64)
+            say(f"host reference ({variant})", 0, len(pending))
+            fs = _float_scores(spec, X[k])
+            iq = interpreters.run_litert_ref(tflite, xq[k]).reshape(len(pending), -1).astype(np.int32)
+            out = {}
+            for j, s in enumerate(pending):
+                scores = (iq[j] - quant.zero_point) * quant.scale
+                out[s.id] = {"float": core.scores_part(fs[j]), "int8_host": core.scores_part(scores, iq[j])}
+            return out
+
+        def jobs_for(s, xq=xq, local=local, recs=recs):
+            r = recs[local[s.id]]
+            return DeviceJob(s.id, {"device_features": ("features", xq[local[s.id]].tobytes()),
+                                    "device_e2e": ("raw", frontends.raw_bytes(spec, data.load_raw(spec, r)))})
+
+        identity = {"model": spec.name, "target": target.name, "tflite_sha256": tflite_sha,
+                    "elf_sha256": builds[variant]["elf_sha256"], "data_hash": ds.data_hash, "device": kind,
+                    "firmware_variant": variant}
+        sessions = 1 if kind != "qemu" else (jobs or (os.cpu_count() or 1))
+        with RecordStore(skew_dir / f"records-{variant}", identity) as store:
+            hres = core.run(samples, store, host_paths, jobs_for, opener,
+                            lambda path, res: core.device_part(res, quant), {}, sessions=sessions,
+                            progress=lambda done, total: say(f"device ({variant})", done, total))
+            wanted = {s.id for s in samples}
+            recs_v = [r for r in store.records() if r["id"] in wanted]
+        resumed += hres.resumed
+        new += hres.new
+        for r in recs_v:
+            variant_of[r["id"]] = variant
+            if len(cohort_firmware.variants) > 1:
+                r["cohort"] = {**r["cohort"], FIRMWARE_FIELD: variant}
+            for f in fields:
+                k = stats.cohort_key(r, [f])
+                if k is not None:
+                    firmware_of.setdefault((f, k), set()).add(variant)
+            firmware_of.setdefault(("all", "all"), set()).add(variant)
+        all_records += recs_v
+
+        # Parity: the same C frontend sources built for the host, on the same raw inputs.
+        say(f"parity ({variant})", vi, len(by_variant))
+        raws = [data.load_raw(spec, r) for r in recs]
+        cohorts = [{f: stats.cohort_key({"cohort": r.cohort}, [f]) for f in fields if f in r.cohort} for r in recs]
+        par = frontends.parity(spec, variant, raws, fe_quant, cohorts=cohorts)
+        parity_parts.setdefault(("all", "all"), []).append(par.overall)
+        parity_parts.setdefault((FIRMWARE_FIELD, variant), []).append(par.overall)
+        parity_rows.append({"firmware": variant, "field": "all", "value": "all", **asdict(par.overall)})
+        for f, vals in par.per_cohort.items():
+            for v, st in vals.items():
+                parity_parts.setdefault((f, v), []).append(st)
+                parity_rows.append({"firmware": variant, "field": f, "value": v, **asdict(st)})
+
+    if len(cohort_firmware.variants) > 1:
+        fields.append(FIRMWARE_FIELD)
+        for v in by_variant:
+            firmware_of.setdefault((FIRMWARE_FIELD, v), set()).add(v)
+    section = summarize(all_records, target=target, model_name=spec.name, labels=spec.labels,
+                        cohort_fields=fields, max_cohort_drop=max_cohort_drop, memory=None,
+                        device_info={"spec": device})
+    decomposition = _decomposition(section)
+    for d in decomposition:
+        d["firmware"] = sorted(firmware_of.get((d["field"], d["value"]), ()))
+        parts = parity_parts.get((d["field"], d["value"]))
+        d["parity"] = _merge_parity(parts) if parts else None
+    pre_skew = _preprocessing_skew(decomposition, firmware_of, max_cohort_drop)
+    for f in section["flagged"]:
+        f["firmware"] = sorted(firmware_of.get((f["field"], f["value"]), ()))
+    prefer = [(f["field"], f["value"]) for f in pre_skew + section["flagged"] if f["field"] != "all"]
+    examples = _examples(sorted(all_records, key=lambda r: r["id"]), spec.labels, prefer)
+
+    pictures_written: list[Path] = []
+    if pictures:
+        recs_by_id = {r.id: r for r in chosen}
+        ids = [e["id"] for e in examples["preprocessing"]["examples"][:3]]
+        pic_dir = skew_dir / "examples"
+        pictures_written = _example_pictures(spec, fe_quant, ids, variant_of, recs_by_id, pic_dir)
+        by_id = dict(zip(ids, pictures_written))
+        for e in examples["preprocessing"]["examples"]:
+            if e["id"] in by_id:
+                e["picture"] = str(by_id[e["id"]])
+
+    overall_acc = {p: st.get("accuracy") for p, st in section["paths"].items()}
+    out = {
+        "schema": "edgekit.skew", "version": 1,
+        "target": target.name, "model": spec.name, "device": device,
+        "question": "is there training-serving skew on this firmware, where, and how much",
+        "firmware": cohort_firmware.as_json(), "builds": builds,
+        "samples": {"total": len(all_records), "per_field_limit": limit, "limited_by": group_fields,
+                    "device_errors": section["samples"]["device_errors"]},
+        "max_cohort_drop": max_cohort_drop,
+        "paths": section["paths"],
+        "bit_exact": section["bit_exact"],
+        "decomposition": decomposition,
+        "decomposition_how": ("measured: paired differences per cohort on the same samples, 95% interval "
+                              "(paired Wald) and McNemar's p; quantization = float -> int8 host, kernels = int8 "
+                              "host -> device with host features, preprocessing = device with host features -> "
+                              "device end to end from raw input"),
+        "parity": parity_rows,
+        "parity_how": ("measured: host build of the firmware's C frontend vs the Python reference "
+                       "preprocessing on the same raw inputs, in int8 steps of the model input"),
+        "flagged": section["flagged"],
+        "preprocessing_skew": pre_skew,
+        "examples": examples,
+        "latency": {k: section["latency"].get(k) for k in ("frontend", "model", "request")},
+        "records": {v: str(skew_dir / f"records-{v}" / "records.jsonl") for v in by_variant},
+    }
+    report_json = reportstore.write_section(directory, SECTION, out)
+    return SkewResult(target=target.name, model=spec.name, directory=directory, report_json=report_json,
+                      firmware=cohort_firmware.as_json(), samples=len(all_records), resumed=resumed, new=new,
+                      accuracy=overall_acc, decomposition=decomposition, parity=parity_rows,
+                      flagged=section["flagged"], preprocessing_skew=pre_skew, examples=examples,
+                      example_pictures=pictures_written, builds=builds, wall_s=time.perf_counter() - t_start)
+
+
+def gate(result: SkewResult) -> None:
+    """The skew gate: CheckFailed (exit 1) when a cohort shows preprocessing skew."""
+    if not result.preprocessing_skew:
+        return
+    rows = [{"cohort": f"{f['field']}={f['value']}", "firmware": ",".join(f["firmware"]),
+             "preprocessing change (points)": round(100 * f["difference"], 1),
+             "95% interval": f"{100 * f['ci_low']:.1f} .. {100 * f['ci_high']:.1f}",
+             "p": f"{f['p_value']:.2g}", "n": f["n"]} for f in result.preprocessing_skew]
+    names = ", ".join(f"{f['field']}={f['value']} ({100 * f['difference']:+.1f} points)"
+                      for f in result.preprocessing_skew)
+    raise CheckFailed(f"preprocessing skew on {result.model}/{result.target}: {names}; "
+                      f"report: {result.report_json}", rows)
