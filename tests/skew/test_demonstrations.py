@@ -16,6 +16,11 @@ fast-resize (nearest-neighbour + integer normalisation) on sensor-b, KWS's Q15 F
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from edgekit.errors import CheckFailed
@@ -24,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 
 def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, cohort: str, variant: str,
-                 per_cohort: int, exact_default_parity: bool):
+                 per_cohort: int, exact_default_parity: bool, cli: bool = False):
     from edgekit import data
     from edgekit.models import load_model
     from edgekit.reportstore import read_report
@@ -77,6 +82,17 @@ def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, coh
     assert res.example_pictures and all(p.stat().st_size > 1000 for p in res.example_pictures)
     with pytest.raises(CheckFailed, match=f"{field}={cohort}"):
         gate(res)
+    if cli:  # the command: same run (all resumed), JSON on stdout, exit 1 for the skew gate
+        proc = subprocess.run([sys.executable, "-m", "edgekit", "skew", "--target", target, "--model", model,
+                               "--cohort-firmware", f"{cohort}:{variant}", "--limit", str(per_cohort), "--json"],
+                              capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "EDGEKIT_BUILD": str(tmp_path / "build")})
+        assert proc.returncode == 1, proc.stderr[-2000:]
+        out = json.loads(proc.stdout)
+        assert out["resumed"] == res.samples and out["new"] == 0
+        assert [(f["field"], f["value"]) for f in out["preprocessing_skew"]] == \
+            [(f["field"], f["value"]) for f in res.preprocessing_skew]
+        assert f"{field}={cohort}" in proc.stderr and "Traceback" not in proc.stderr
 
     # the same samples on the clean firmware: no skew anywhere
     clean = skew(spec, prof, limit=per_cohort, jobs=2)
@@ -98,4 +114,4 @@ def test_mobilenetv2_fast_resize_firmware_on_sensor_b(monkeypatch, tmp_path):
 
 def test_kws_q15_fft_firmware_on_telephone_mic(monkeypatch, tmp_path):
     _demonstrate(monkeypatch, tmp_path, "kws", "cortex-m4", "mic", "telephone", "fixed-q15",
-                 per_cohort=300, exact_default_parity=False)
+                 per_cohort=300, exact_default_parity=False, cli=True)

@@ -427,55 +427,55 @@ def _example_pictures(spec, quant, ids: Sequence[str], variant_of: Mapping[str, 
 
 # ----------------------------------------------------------------------------- the command
 
-def skew(spec, target, firmware_variant: Optional[str] = None,
-         cohort_firmware: Optional[CohortFirmwareMap] = None, limit: Optional[int] = None,
-         device: str = "qemu", jobs: Optional[int] = None, max_cohort_drop: float = 0.02,
-         kernels: Optional[str] = None, pictures: bool = True,
-         progress: Optional[Progress] = None) -> SkewResult:
-    """Skew of `target`'s firmware for `spec`, per cohort (see the module docstring).
+@dataclass
+class CohortFirmwareRun:
+    """Every chosen sample run on its cohort's firmware (one build and one record store per
+    variant): the merged per-sample records, ready for edgekit.harness.summary.summarize."""
 
-    firmware_variant: the firmware every cohort runs (default: the spec's own preprocessing);
-    cohort_firmware: per-cohort firmware instead (its `others` wins over firmware_variant only
-    when the manifest names it). limit: at most this many samples per value of the cohort
-    fields the manifest maps (else the model's first cohort field, its device field)."""
-    t_start = time.perf_counter()
-    if limit is not None and limit <= 0:
-        raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
-    if not 0 <= max_cohort_drop <= 1:
-        raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
-    if target.runtime.name != "edgekit-micro":
-        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
-                        f"`edgekit skew` runs edgekit-micro targets (e.g. cortex-m4, cortex-m7)")
-    if firmware_variant == "none":
-        raise UserError("--firmware-variant none: a firmware without a frontend cannot show preprocessing skew; "
-                        "name a variant (or leave it out for the spec's own preprocessing)")
+    records: list[dict]                 # cohort gains FIRMWARE_FIELD when several variants ran
+    cohort_fields: list[str]            # the model's cohort fields (+ FIRMWARE_FIELD then)
+    builds: dict[str, dict]             # variant -> firmware facts (ELF, flash/RAM measured from link)
+    variant_of: dict[str, str]          # sample id -> variant it ran on
+    firmware_of: dict                   # (field, value) -> set of variants its samples ran on
+    records_paths: dict[str, Path]      # variant -> records.jsonl
+    parity_rows: list[dict]             # per variant and cohort (empty when parity=False)
+    parity_parts: dict                  # (field, value) -> [ParityStats] over the variants
+    resumed: int
+    new: int
+    tflite: Path
+    input_quant: object
+
+
+def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen: Sequence, out_dir: Path,
+                        device: str = "qemu", jobs: Optional[int] = None, kernels: Optional[str] = None,
+                        parity: bool = True, progress: Optional[Progress] = None) -> CohortFirmwareRun:
+    """Build one firmware per variant the manifest uses (out_dir/fw-<variant>/, reused while
+    its inputs are unchanged) and run each chosen test sample on its cohort's firmware through
+    the harness loop: float and int8 host references, device with host features, device end
+    to end from raw input. Records go to out_dir/records-<variant>/ and resume.
+
+    This is what `edgekit eval --cohort-firmware` needs: summarize(run.records, ...,
+    cohort_fields=run.cohort_fields) gives the eval section with per-firmware cohorts."""
     from edgekit import data, frontends, interpreters
     from edgekit.devices import open_device, parse_device_spec
     from edgekit.harness import core
     from edgekit.harness.evaluate import _float_scores
     from edgekit.harness.records import RecordStore
     from edgekit.harness.runner import DeviceJob
-    from edgekit.harness.summary import summarize
 
+    if target.runtime.name != "edgekit-micro":
+        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
+                        f"cohort firmware runs need an edgekit-micro target (e.g. cortex-m4, cortex-m7)")
     kind, _, _ = parse_device_spec(device)
     say = progress or (lambda *a: None)
-    if firmware_variant is not None:
-        frontends.get_variant(spec, firmware_variant)
-    if cohort_firmware is None:
-        cohort_firmware = CohortFirmwareMap((), firmware_variant or DEFAULT_VARIANT)
-    elif firmware_variant is not None and cohort_firmware.source and cohort_firmware.others == DEFAULT_VARIANT:
-        cohort_firmware = CohortFirmwareMap(cohort_firmware.entries, firmware_variant, cohort_firmware.source)
-
-    directory = resources.stage_dir(target.name, spec.name)
-    skew_dir = directory / "skew"
+    skew_dir = Path(out_dir)
     tflite = _int8_model(spec, target, progress)
     tflite_sha = _sha256(tflite)
     ds = data.load_dataset(spec)
     X_all, _, recs_all = data.split_arrays(spec, "test")
-    group_fields = cohort_firmware.fields or list(spec.cohort_fields[:1])
-    chosen = select_samples(recs_all, group_fields, limit)
-    if not chosen:
-        raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
+    missing = [r.id for r in chosen if r.split != "test"]
+    if missing:
+        raise UserError(f"sample {missing[0]}: not in the test split; the cohort runs evaluate test samples")
     pos = {r.id: i for i, r in enumerate(recs_all)}
     in_q, out_q = interpreters.io_quant(tflite)
     quant = core.OutputQuant(out_q.scale, out_q.zero_point, out_q.dtype)
@@ -492,6 +492,7 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
     firmware_of: dict[tuple[str, str], set] = {}
     variant_of: dict[str, str] = {}
     resumed = new = 0
+    records_paths: dict[str, Path] = {}
     fields = list(spec.cohort_fields)
     for vi, (variant, recs) in enumerate(sorted(by_variant.items())):
         fw = _firmware(spec, target, tflite, variant, skew_dir, kernels, progress)
@@ -526,23 +527,31 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
                 out[s.id] = {"float": core.scores_part(fs[j]), "int8_host": core.scores_part(scores, iq[j])}
             return out
 
-        def jobs_for(s, xq=xq, local=local, recs=recs):
-            r = recs[local[s.id]]
+        raw_payload = {r.id: frontends.raw_bytes(spec, data.load_raw(spec, r)) for r in recs}
+
+        def jobs_for(s, xq=xq, local=local, raw_payload=raw_payload):
             return DeviceJob(s.id, {"device_features": ("features", xq[local[s.id]].tobytes()),
-                                    "device_e2e": ("raw", frontends.raw_bytes(spec, data.load_raw(spec, r)))})
+                                    "device_e2e": ("raw", raw_payload[s.id])})
 
         identity = {"model": spec.name, "target": target.name, "tflite_sha256": tflite_sha,
                     "elf_sha256": builds[variant]["elf_sha256"], "data_hash": ds.data_hash, "device": kind,
                     "firmware_variant": variant}
         sessions = 1 if kind != "qemu" else (jobs or (os.cpu_count() or 1))
+        records_paths[variant] = skew_dir / f"records-{variant}" / "records.jsonl"
+        # A preloaded batch holds items of one size: sensors of other resolutions go in
+        # batches of their own (one harness run per raw size, on the same record store).
+        by_size: dict[int, list] = {}
+        for smp in samples:
+            by_size.setdefault(len(raw_payload[smp.id]), []).append(smp)
         with RecordStore(skew_dir / f"records-{variant}", identity) as store:
-            hres = core.run(samples, store, host_paths, jobs_for, opener,
-                            lambda path, res: core.device_part(res, quant), {}, sessions=sessions,
-                            progress=lambda done, total: say(f"device ({variant})", done, total))
+            for group in by_size.values():
+                hres = core.run(group, store, host_paths, jobs_for, opener,
+                                lambda path, res: core.device_part(res, quant), {}, sessions=sessions,
+                                progress=lambda done, total: say(f"device ({variant})", done, total))
+                resumed += hres.resumed
+                new += hres.new
             wanted = {s.id for s in samples}
             recs_v = [r for r in store.records() if r["id"] in wanted]
-        resumed += hres.resumed
-        new += hres.new
         for r in recs_v:
             variant_of[r["id"]] = variant
             if len(cohort_firmware.variants) > 1:
@@ -554,6 +563,8 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
             firmware_of.setdefault(("all", "all"), set()).add(variant)
         all_records += recs_v
 
+        if not parity:
+            continue
         # Parity: the same C frontend sources built for the host, on the same raw inputs.
         say(f"parity ({variant})", vi, len(by_variant))
         raws = [data.load_raw(spec, r) for r in recs]
@@ -571,6 +582,55 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         fields.append(FIRMWARE_FIELD)
         for v in by_variant:
             firmware_of.setdefault((FIRMWARE_FIELD, v), set()).add(v)
+    return CohortFirmwareRun(records=all_records, cohort_fields=fields, builds=builds, variant_of=variant_of,
+                             firmware_of=firmware_of, records_paths=records_paths, parity_rows=parity_rows,
+                             parity_parts=parity_parts, resumed=resumed, new=new, tflite=tflite,
+                             input_quant=fe_quant)
+
+
+
+def skew(spec, target, firmware_variant: Optional[str] = None,
+         cohort_firmware: Optional[CohortFirmwareMap] = None, limit: Optional[int] = None,
+         device: str = "qemu", jobs: Optional[int] = None, max_cohort_drop: float = 0.02,
+         kernels: Optional[str] = None, pictures: bool = True,
+         progress: Optional[Progress] = None) -> SkewResult:
+    """Skew of `target`'s firmware for `spec`, per cohort (see the module docstring).
+
+    firmware_variant: the firmware every cohort runs (default: the spec's own preprocessing);
+    cohort_firmware: per-cohort firmware instead (load_cohort_firmware(..., others=V) makes V
+    the firmware of the cohorts it does not list). limit: at most this many samples per value of the cohort
+    fields the manifest maps (else the model's first cohort field, its device field)."""
+    t_start = time.perf_counter()
+    if limit is not None and limit <= 0:
+        raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
+    if not 0 <= max_cohort_drop <= 1:
+        raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
+    if target.runtime.name != "edgekit-micro":
+        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
+                        f"`edgekit skew` runs edgekit-micro targets (e.g. cortex-m4, cortex-m7)")
+    if firmware_variant == "none":
+        raise UserError("--firmware-variant none: a firmware without a frontend cannot show preprocessing skew; "
+                        "name a variant (or leave it out for the spec's own preprocessing)")
+    from edgekit import data, frontends
+    from edgekit.harness.summary import summarize
+
+    if firmware_variant is not None:
+        frontends.get_variant(spec, firmware_variant)
+    if cohort_firmware is None:
+        cohort_firmware = CohortFirmwareMap((), firmware_variant or DEFAULT_VARIANT)
+
+    directory = resources.stage_dir(target.name, spec.name)
+    skew_dir = directory / "skew"
+    recs_all = data.load_dataset(spec).split("test")
+    group_fields = cohort_firmware.fields or list(spec.cohort_fields[:1])
+    chosen = select_samples(recs_all, group_fields, limit)
+    if not chosen:
+        raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
+    run = run_cohort_firmware(spec, target, cohort_firmware, chosen, skew_dir, device=device, jobs=jobs,
+                              kernels=kernels, parity=True, progress=progress)
+    all_records, fields, firmware_of, parity_parts = run.records, run.cohort_fields, run.firmware_of, run.parity_parts
+    builds, parity_rows, variant_of, by_variant = run.builds, run.parity_rows, run.variant_of, run.records_paths
+    resumed, new, fe_quant = run.resumed, run.new, run.input_quant
     section = summarize(all_records, target=target, model_name=spec.name, labels=spec.labels,
                         cohort_fields=fields, max_cohort_drop=max_cohort_drop, memory=None,
                         device_info={"spec": device})
@@ -619,7 +679,7 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         "preprocessing_skew": pre_skew,
         "examples": examples,
         "latency": {k: section["latency"].get(k) for k in ("frontend", "model", "request")},
-        "records": {v: str(skew_dir / f"records-{v}" / "records.jsonl") for v in by_variant},
+        "records": {v: str(p) for v, p in by_variant.items()},
     }
     report_json = reportstore.write_section(directory, SECTION, out)
     return SkewResult(target=target.name, model=spec.name, directory=directory, report_json=report_json,

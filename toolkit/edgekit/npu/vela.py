@@ -278,7 +278,7 @@ def build_from_tflite(tflite: Path, target: TargetProfile, out_dir: Path, model_
              "latency_ms": f"estimated by Vela ({int(s['cycles_total'])} NPU cycles at "
                            f"{target.npu.clock_mhz:g} MHz){part}"})
     notes = [
-        "Accuracy for this target comes from the int8 reference: " + ACCURACY_SOURCE + ".",
+        "Accuracy for this target comes from the " + ACCURACY_SOURCE + ".",
         "Cycle and time figures are Vela's performance-model estimates, not measurements.",
     ]
     if rep.cpu_ops:
