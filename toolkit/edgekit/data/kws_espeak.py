@@ -37,17 +37,19 @@ from typing import Callable, Optional
 
 import numpy as np
 
-GENERATOR_VERSION = 1  # TEMP: set to 2 when the v2 dataset replaces the cache
+GENERATOR_VERSION = 3
 SR = 16000
 CLIP = 16000
 ESPEAK_SR = 22050
 
 LABELS = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 KEYWORDS = LABELS[2:]
-# Other words: the first ones are confusable with a keyword (yes/yet, no/know, up/cup, ...).
+# Other words: the first ones are confusable with a keyword (yes/yet, no/snow, up/cup, ...) but
+# never a homophone ("know", "write") nor containing one ("left over"): those would be labels
+# no model can get right. (Version 2 had know, left over and write in these three places.)
 UNKNOWN_WORDS = [
-    "yet", "yeah", "know", "note", "nose", "cup", "pup", "town", "dawn", "lift", "left over", "light",
-    "write", "bright", "own", "one", "of", "often", "top", "stock", "goal", "though", "dog", "bed",
+    "yet", "yeah", "snow", "note", "nose", "cup", "pup", "town", "dawn", "lift", "loft", "light",
+    "ride", "bright", "own", "one", "of", "often", "top", "stock", "goal", "though", "dog", "bed",
     "bird", "cat", "eight", "five", "four", "happy", "house", "learn", "marvin", "nine", "seven",
     "sheila", "six", "three", "tree", "two", "wow", "zero", "follow", "forward", "backward", "visual",
 ]
