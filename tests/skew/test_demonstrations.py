@@ -10,8 +10,11 @@ already (same firmware, same samples), so only the variant cohort runs twice.
 Sizes: PER_COHORT samples per value of the device cohort field, a few minutes each with
 the batched QEMU path. The variant/cohort pairs are the ones that cost accuracy on the
 trained models (see `python -m edgekit.frontends MODEL --tflite ...`): MobileNetV2's
-fast-resize (nearest-neighbour + integer normalisation) on sensor-b, KWS's Q15 FFT
-(fixed-q15) on the telephone microphone.
+no-crop (the whole 4:3 frame squeezed to 96x96 instead of its central square) on sensor-a,
+a 160x120 sensor; KWS's Q15 FFT (fixed-q15) on the telephone microphone. MobileNetV2's
+fast-resize (nearest-neighbour + integer normalisation) cost 5 points on sensor-b with an
+earlier model but none (+0.3, p=1.0, n=300) with the retrained one, so it is not the
+demonstration.
 """
 
 from __future__ import annotations
@@ -107,8 +110,8 @@ def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, coh
     return res, clean
 
 
-def test_mobilenetv2_fast_resize_firmware_on_sensor_b(monkeypatch, tmp_path):
-    _demonstrate(monkeypatch, tmp_path, "mobilenetv2", "cortex-m7", "sensor", "sensor-b", "fast-resize",
+def test_mobilenetv2_no_crop_firmware_on_sensor_a(monkeypatch, tmp_path):
+    _demonstrate(monkeypatch, tmp_path, "mobilenetv2", "cortex-m7", "sensor", "sensor-a", "no-crop",
                  per_cohort=300, exact_default_parity=True)
 
 

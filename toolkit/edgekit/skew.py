@@ -227,6 +227,27 @@ def _int8_model(spec, target, progress) -> Path:
     return Path(res.int8_path)
 
 
+def _float_scorer(spec):
+    """(scores(X) -> probabilities, sha256 of the weights file) for the float model as it is
+    now. Same scores as the harness's float path: a logits head gets a softmax."""
+    import keras
+
+    weights = Path(spec.weights_path)
+    if not weights.is_file():
+        raise UserError(f"{weights}: no trained weights for {spec.name}; run `edgekit train --model {spec.name}`")
+    sha = _sha256(weights)
+    model = keras.models.load_model(weights, compile=False)
+
+    def scores(X: np.ndarray) -> np.ndarray:
+        out = np.asarray(model.predict(X, batch_size=256, verbose=0), dtype=np.float64)
+        if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3) or (out < 0).any():
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            out = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    return scores, sha
+
+
 def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Optional[str]) -> str:
     """Everything a firmware build reads: the C tree, the int8 model, the target profile and
     the variant's knobs. Equal hash -> the existing ELF is that firmware."""
@@ -459,7 +480,6 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     from edgekit import data, frontends, interpreters
     from edgekit.devices import open_device, parse_device_spec
     from edgekit.harness import core
-    from edgekit.harness.evaluate import _float_scores
     from edgekit.harness.records import RecordStore
     from edgekit.harness.runner import DeviceJob
 
@@ -471,6 +491,12 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     skew_dir = Path(out_dir)
     tflite = _int8_model(spec, target, progress)
     tflite_sha = _sha256(tflite)
+    # The float path runs the weights loaded now, once: weights retrained while this runs
+    # must not mix with an int8 model converted from the previous ones.
+    float_scores, weights_sha = _float_scorer(spec)
+    if Path(spec.weights_path).stat().st_mtime > tflite.stat().st_mtime:
+        raise UserError(f"{spec.weights_path}: changed after {tflite} was converted; run again "
+                        f"(the int8 model is converted again from the new weights)")
     ds = data.load_dataset(spec)
     X_all, _, recs_all = data.split_arrays(spec, "test")
     missing = [r.id for r in chosen if r.split != "test"]
@@ -519,7 +545,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         def host_paths(pending, X=X, xq=xq, local=local):
             k = np.array([local[s.id] for s in pending], dtype=np.int64)
             say(f"host reference ({variant})", 0, len(pending))
-            fs = _float_scores(spec, X[k])
+            fs = float_scores(X[k])
             iq = interpreters.run_litert_ref(tflite, xq[k]).reshape(len(pending), -1).astype(np.int32)
             out = {}
             for j, s in enumerate(pending):
@@ -534,7 +560,8 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
                                     "device_e2e": ("raw", raw_payload[s.id])})
 
         identity = {"model": spec.name, "target": target.name, "tflite_sha256": tflite_sha,
-                    "elf_sha256": builds[variant]["elf_sha256"], "data_hash": ds.data_hash, "device": kind,
+                    "elf_sha256": builds[variant]["elf_sha256"], "weights_sha256": weights_sha,
+                    "data_hash": ds.data_hash, "device": kind,
                     "firmware_variant": variant}
         sessions = 1 if kind != "qemu" else (jobs or (os.cpu_count() or 1))
         records_paths[variant] = skew_dir / f"records-{variant}" / "records.jsonl"

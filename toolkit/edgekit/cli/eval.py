@@ -54,14 +54,17 @@ def eval_cmd(
     if jobs is not None and jobs <= 0:
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
-    with _stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
-        tasks: dict = {}
+    if prof.runtime.name == "onnxruntime-qnn":
+        return _eval_qnn(spec, prof, limit, json_out)
+    if prof.runtime.name == "vela":
+        raise UserError(f"{prof.name}: an Ethos-U NPU keeps TFLite int8 semantics, so its accuracy is the "
+                        f"int8 host reference's: run `edgekit convert --model {spec.name} --target {prof.name}` "
+                        f"for per-cohort accuracy and `edgekit build` for Vela's figures")
+    def say(message: str) -> None:
+        if not json_out:
+            err_console.print(message, highlight=False, markup=False)
 
-        def report(desc: str, done: int, total: int) -> None:
-            if desc not in tasks:
-                tasks[desc] = bar.add_task(desc, total=total)
-            bar.update(tasks[desc], completed=done, total=total)
-
+    with _stdout_to_stderr(json_out):
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
                        min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
                        firmware_variant=firmware_variant, progress=report, enforce_gates=False)
@@ -84,3 +87,25 @@ def eval_cmd(
     from edgekit.report.gates import enforce
 
     enforce(read_report(res.directory)["eval"]["gates"])
+
+
+def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
+    """snapdragon-htp: the QNN HTP emulator is the device; held to the int8 host reference."""
+    from edgekit.npu import qnn
+
+    def say(message: str) -> None:
+        if not json_out:
+            err_console.print(message, highlight=False, markup=False)
+
+    with _stdout_to_stderr(json_out):
+        ev = qnn.evaluate(spec, prof, split="test", limit=limit, progress=say)
+    if json_out:
+        print_json(ev)
+    else:
+        console.print(f"{spec.name} on {prof.name} (QNN HTP emulator, measured): {ev.n} samples; "
+                      f"held to {ev.reference} within {ev.tolerance_points:g} point(s)")
+        console.print(table(None, ["path", "accuracy"], [[p, f"{a * 100:.2f}%"] for p, a in ev.accuracy.items()]))
+        console.print(table("per cohort", ["cohort", "n", "HTP - reference (points)", "within"],
+                            [[f"{c.field}={c.value}", c.n, f"{c.diff_points:+.2f}", "yes" if c.within else "NO"]
+                             for c in ev.cohorts]))
+    qnn.check_eval(ev)
