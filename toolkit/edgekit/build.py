@@ -73,20 +73,26 @@ def build(spec, target, firmware_variant: Optional[str] = None, kernels: Optiona
     evaluation, that gates later on its own measurements)."""
     runtime = target.runtime.name
     out = Path(out_dir) if out_dir else resources.stage_dir(target.name, spec.name)
-    if runtime == "vela":
-        from edgekit.npu import vela
-
-        res = vela.build(spec, target, out, progress=progress)
-        return BuildResult(target.name, spec.name, runtime, out, out / reportstore.REPORT_NAME, npu=res)
-    if runtime == "onnxruntime-qnn":
-        from edgekit.npu import qnn
-
-        res = qnn.build(spec, target, out, progress=progress)
-        return BuildResult(target.name, spec.name, runtime, out, out / reportstore.REPORT_NAME, npu=res)
+    if runtime in ("vela", "onnxruntime-qnn"):
+        return _build_npu(spec, target, out, progress, check_budgets)
     if runtime != "edgekit-micro":
         raise UserError(f"target {target.name}: runtime.name {runtime!r} has no build path")
     return _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path, n_inferences, out, platformio,
                         check_budgets)
+
+
+def _build_npu(spec, target, out: Path, progress: Progress, check_budgets: bool) -> BuildResult:
+    """Ethos-U through Vela, Snapdragon HTP through QNN: the same report contract and budget gate."""
+    from edgekit.npu import qnn, vela
+
+    stage = vela if target.runtime.name == "vela" else qnn
+    npu = stage.build(spec, target, out, progress=(lambda msg: _say(progress, msg)) if progress else None)
+    res = BuildResult(target.name, spec.name, target.runtime.name, out, out / reportstore.REPORT_NAME,
+                      budget=npu.budget, npu=npu, notes=list(npu.notes))
+    reportstore.write_section(out, "budget", npu.budget.to_json())
+    if check_budgets:
+        npu.budget.raise_if_failed(f"report: {res.report}")
+    return res
 
 
 def _int8_model(spec, target, out: Path, tflite_path: Optional[Path], progress: Progress, notes: list) -> Path:
@@ -128,7 +134,8 @@ def _inputs(spec, cg, n: int, notes: list) -> np.ndarray:
         from edgekit.data import split_arrays
 
         x, _, _ = split_arrays(spec, "test", limit=n)
-        q = np.round(x / cg.input_scale) + cg.input_zero_point
+        v = x.astype(np.float64) / cg.input_scale
+        q = np.sign(v) * np.floor(np.abs(v) + 0.5) + cg.input_zero_point  # TFLite rounds half away from zero
         notes.append(f"instructions counted on the first {len(x)} test samples")
         return np.clip(q, -128, 127).astype(np.int8).reshape((len(x), *shape))
     except (UserError, ImportError, FileNotFoundError) as exc:
@@ -153,7 +160,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     tflite = _int8_model(spec, target, out, tflite_path, progress, notes)
 
     _say(progress, "codegen: generating C from the int8 model")
-    cg = codegen.generate(tflite, out / "codegen", spec.name)
+    cg = codegen.generate(tflite, out / "codegen", spec.name, report_dir=out)
     fe = _frontend(spec, tflite, firmware_variant, out)
     sources, incs = list(cg.sources), list(cg.include_dirs)
     defines = {"EK_KERNELS_DSP": "1" if kernels == "dsp" else "0"}

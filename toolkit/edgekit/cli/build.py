@@ -35,7 +35,16 @@ def build_cmd(
         print_json(d)
         return
     if res.npu is not None:
-        console.print(f"built {res.model} for {res.target} ({res.runtime}); report: {res.report}")
+        npu = res.npu
+        console.print(f"built {res.model} for {res.target} ({res.runtime}): {npu.ops_on_npu} of {npu.ops_total} "
+                      f"ops on the NPU")
+        for op in npu.cpu_ops:
+            console.print(f"  on the CPU: {op}", highlight=False, markup=False)
+        console.print(table("artefacts", ["role", "file"], [[k, str(v)] for k, v in npu.artefacts.items()]))
+        cols = list(npu.budget.table()[0].keys()) if npu.budget.table() else []
+        console.print(table("budgets", cols, [[r[c] for c in cols] for r in npu.budget.table()]))
+        console.print(f"accuracy: {npu.accuracy_source}")
+        console.print(f"report: {res.report}")
         return
     kb = lambda b: f"{b / 1024:.1f} KB" if b is not None else "-"  # noqa: E731
     rows = [

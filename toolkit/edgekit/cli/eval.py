@@ -92,12 +92,18 @@ def eval_cmd(
 def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
     """snapdragon-htp: the QNN HTP emulator is the device; held to the int8 host reference."""
     from edgekit.npu import qnn
+    from edgekit.resources import stage_dir
 
     def say(message: str) -> None:
         if not json_out:
             err_console.print(message, highlight=False, markup=False)
 
     with _stdout_to_stderr(json_out):
+        if not (stage_dir(prof.name, spec.name) / "model_qdq.onnx").is_file():
+            from edgekit.build import build
+
+            say(f"building {spec.name} for {prof.name} first")
+            build(spec, prof)
         ev = qnn.evaluate(spec, prof, split="test", limit=limit, progress=say)
     if json_out:
         print_json(ev)

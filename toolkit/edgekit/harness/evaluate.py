@@ -115,7 +115,8 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     say = progress or (lambda *a: None)
     say("build", 0, 1)
     t_build = time.perf_counter()
-    built = build(spec, target, firmware_variant=firmware_variant)
+    # Budgets are gated below on the measured latency of the whole split, not on the build's few inferences.
+    built = build(spec, target, firmware_variant=firmware_variant, check_budgets=False)
     build_s = time.perf_counter() - t_build
     say("build", 1, 1)
     image = _firmware_image(built)

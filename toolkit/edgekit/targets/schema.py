@@ -50,7 +50,6 @@ class Npu(_Strict):
     vela_memory_mode: Optional[str] = None
     # Hexagon HTP (QNN) settings
     socs: list[str] = Field([], description="SoC model names to compile context binaries for")
-    htp_arch: Optional[str] = None
     activation_type: Optional[Literal["uint8", "int8", "uint16", "int16"]] = None
     weight_type: Optional[Literal["uint8", "int8"]] = None
     dram_bandwidth_gbps: Optional[float] = Field(None, gt=0)
