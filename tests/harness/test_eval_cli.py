@@ -19,9 +19,10 @@ def test_bad_input_is_a_one_line_user_error(run_cli, args, message):
     assert "Traceback" not in proc.stderr
 
 
-def test_npu_target_is_refused_with_a_fix(run_cli):
+def test_ethos_u_eval_points_to_the_int8_reference(run_cli):
     proc = run_cli("eval", "--target", "cortex-m55-ethos-u55", "--model", "kws")
-    assert proc.returncode == 2 and "has no device session" in proc.stderr
+    assert proc.returncode == 2 and "int8 semantics" in proc.stderr and "edgekit convert" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_json_stdout_is_kept_clean_of_library_prints(capfd):

@@ -8,10 +8,10 @@ an interrupted stage never leaves a half-written report that looks valid.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from edgekit.fileio import write_atomic
 
 REPORT_NAME = "report.json"
 SCHEMA_VERSION = 1
@@ -25,17 +25,7 @@ def read_report(directory: Path) -> dict:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, default=_default)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomic(Path(path), json.dumps(data, indent=2, default=_default) + "\n")
 
 
 def write_section(directory: Path, section: str, data: Any) -> Path:

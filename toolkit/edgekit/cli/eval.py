@@ -60,11 +60,15 @@ def eval_cmd(
         raise UserError(f"{prof.name}: an Ethos-U NPU keeps TFLite int8 semantics, so its accuracy is the "
                         f"int8 host reference's: run `edgekit convert --model {spec.name} --target {prof.name}` "
                         f"for per-cohort accuracy and `edgekit build` for Vela's figures")
-    def say(message: str) -> None:
-        if not json_out:
-            err_console.print(message, highlight=False, markup=False)
 
-    with _stdout_to_stderr(json_out):
+    with _stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
+        tasks: dict = {}
+
+        def report(desc: str, done: int, total: int) -> None:
+            if desc not in tasks:
+                tasks[desc] = bar.add_task(desc, total=total)
+            bar.update(tasks[desc], completed=done, total=total)
+
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
                        min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
                        firmware_variant=firmware_variant, progress=report, enforce_gates=False)

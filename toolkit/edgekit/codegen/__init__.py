@@ -16,8 +16,6 @@ Files are written to temporaries and renamed, so an interrupted run leaves no ha
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -29,6 +27,7 @@ from edgekit.codegen import lower as _lower
 from edgekit.codegen.planner import Buffer, check_plan, plan
 from edgekit.codegen.tflite_reader import read_tflite
 from edgekit.errors import UserError
+from edgekit.fileio import write_atomic
 
 RUNTIME_SOURCES = ("src/ek_kernels.c",)
 
@@ -97,7 +96,7 @@ def generate(tflite_path: Path, out_dir: Path, model_name: str,
     files = _emit(lowered, model_name, model_hash, arena)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        _write_atomic(out_dir / name, text)
+        write_atomic(out_dir / name, text)
 
     rt = runtime_dir()
     gin, gout = lowered.input_tensor, lowered.output_tensor
@@ -120,17 +119,6 @@ def generate(tflite_path: Path, out_dir: Path, model_name: str,
         from edgekit import reportstore
         reportstore.write_section(Path(report_dir), "codegen", result.to_json())
     return result
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 _C_TYPES = {"int8": "int8_t", "int16": "int16_t", "int32": "int32_t", "float32": "float"}

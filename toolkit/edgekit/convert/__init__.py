@@ -38,6 +38,7 @@ from edgekit.convert import analysis, opcheck, source
 from edgekit.convert.analysis import AccuracyReport, LayerError, SizeFigures
 from edgekit.convert.opcheck import OpCheckResult, OpUse, check_ops
 from edgekit.errors import CheckFailed, UserError
+from edgekit.fileio import write_atomic
 from edgekit.interpreters import InterpreterError, TensorQuant, TflmArena
 
 __all__ = ["convert", "gate", "report_payload", "ConvertResult", "BitExactness", "check_ops", "INT8_NAME", "FLOAT_NAME", "QUANT_REPORT_NAME"]
@@ -131,18 +132,6 @@ def _default_test_set(spec, limit: Optional[int]) -> tuple[np.ndarray, np.ndarra
 
 
 # --- the stage -----------------------------------------------------------------------------
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
 
 def _argmax_rows(y: np.ndarray) -> np.ndarray:
     return np.asarray(y).reshape(len(y), -1).argmax(axis=1)
@@ -298,7 +287,7 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
         result.quant_report_path.unlink(missing_ok=True)
         os.replace(q_path, final_q)
         if float_tflite is not None:
-            _write_bytes_atomic(final_f, float_tflite)
+            write_atomic(final_f, float_tflite)
         elif final_f.exists():
             final_f.unlink()  # a stale twin from an earlier run would not match this model
         payload = report_payload(result)

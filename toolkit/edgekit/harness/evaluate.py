@@ -8,7 +8,6 @@ enforce the gates.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from dataclasses import asdict, dataclass, is_dataclass
@@ -19,6 +18,7 @@ import numpy as np
 
 from edgekit import reportstore, resources
 from edgekit.errors import UserError
+from edgekit.fileio import sha256_file
 from edgekit.harness import core
 from edgekit.harness.records import RecordStore
 from edgekit.harness.runner import DeviceJob
@@ -42,14 +42,6 @@ class EvalResult:
     gates_failed: int
     wall_s: float
     moved_aside: Optional[Path] = None   # records of another model/firmware/data, kept aside
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _firmware_image(build_result):
@@ -130,8 +122,8 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     xq = in_q.quantize(X)  # the smallest tensor the features path allows: int8, as the model takes it
     quant = core.OutputQuant(out_q.scale, out_q.zero_point, out_q.dtype)
 
-    identity = {"model": spec.name, "target": target.name, "tflite_sha256": _sha256(tflite),
-                "elf_sha256": _sha256(Path(image.elf)), "data_hash": ds.data_hash, "device": kind}
+    identity = {"model": spec.name, "target": target.name, "tflite_sha256": sha256_file(tflite),
+                "elf_sha256": sha256_file(Path(image.elf)), "data_hash": ds.data_hash, "device": kind}
     eval_dir = directory / "eval"
 
     def opener():
