@@ -123,7 +123,9 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     quant = core.OutputQuant(out_q.scale, out_q.zero_point, out_q.dtype)
 
     identity = {"model": spec.name, "target": target.name, "tflite_sha256": sha256_file(tflite),
-                "elf_sha256": sha256_file(Path(image.elf)), "data_hash": ds.data_hash, "device": kind}
+                "elf_sha256": sha256_file(Path(image.elf)), "data_hash": ds.data_hash, "device": kind,
+                # the float path reads the weights: a retrained model must not mix with old records
+                "weights_sha256": sha256_file(spec.weights_path) if spec.weights_path.is_file() else None}
     eval_dir = directory / "eval"
 
     def opener():

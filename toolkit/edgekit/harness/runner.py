@@ -149,8 +149,16 @@ def _restart(dev, open_session, add_stats):
 def _run_batch(dev, batch: list[DeviceJob], open_session, done, add_stats, stop):
     path_names = list(dict.fromkeys(p for j in batch for p in j.payloads))
     results: dict[str, dict[str, dict]] = {j.sample_id: {} for j in batch}
+    # A device batch holds inputs of one size (raw frames differ per camera sensor), so each
+    # path's members are sent in groups of equal payload size.
+    groups = []
     for path in path_names:
-        members = [j for j in batch if path in j.payloads]
+        by_size: dict[int, list[DeviceJob]] = {}
+        for j in batch:
+            if path in j.payloads:
+                by_size.setdefault(len(j.payloads[path][1]), []).append(j)
+        groups += [(path, members) for members in by_size.values()]
+    for path, members in groups:
         kind = members[0].payloads[path][0]
         data = [j.payloads[path][1] for j in members]
         t0 = time.perf_counter()
