@@ -114,6 +114,7 @@ static size_t info_text(char *buf, size_t cap) {
 static int run_inference(int kind) {
     const ek_model_info_t *m = ek_model_info();
     ek_stack_reset_mark();
+    ek_timer_restart();
     last_frontend = 0;
     if (kind == EK_KIND_RAW) {
         size_t cap = 0;

@@ -90,7 +90,19 @@ static uint64_t systick_ticks(void) {
     return (uint64_t)wraps * (SYSTICK_RELOAD + 1u) + (SYSTICK_RELOAD - val);
 }
 
-uint64_t ek_timer_now(void) { return systick_ticks(); }
+static uint64_t ticks_before_restart;
+
+void ek_timer_restart(void) {
+    /* A write clears the counter, which reloads on the next tick: wait for that, then count
+     * on from the ticks already seen, so the 64-bit time never goes backwards. */
+    uint64_t before = systick_ticks();
+    SYST_CVR = 0;
+    while (SYST_CVR == 0) {}
+    systick_wraps = 0;
+    ticks_before_restart = before;
+}
+
+uint64_t ek_timer_now(void) { return ticks_before_restart + systick_ticks(); }
 
 uint64_t ek_timer_elapsed(uint64_t start, uint64_t end) {
     /* instructions = round(ticks * 1e9 / HZ / 2^S). With tick length < half an

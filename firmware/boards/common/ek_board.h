@@ -11,6 +11,10 @@ void ek_uart_putc(uint8_t c);
 void ek_uart_write(const void *data, size_t n);
 int ek_uart_getc(void);                   /* blocking; returns 0..255 */
 void ek_puts(const char *s);              /* text on the UART (diagnostics) */
+/* Restart the timer's phase before a measurement, so its count does not depend on what ran
+ * before (under QEMU the SysTick wrap interrupts then fall at the same points of the same
+ * work); ek_timer_now() stays monotonic across it. */
+void ek_timer_restart(void);
 uint64_t ek_timer_now(void);              /* monotonic 64-bit raw timer ticks */
 uint64_t ek_timer_elapsed(uint64_t start, uint64_t end); /* ticks -> ek_timer_unit() units */
 const char *ek_timer_unit(void);          /* "instructions (emulated)" or "cycles" */
