@@ -33,3 +33,23 @@ def cli_json(run_cli):
         return json.loads(proc.stdout)
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_datasets(request):
+    """The slow tests run the reference models on their real data: make sure it is prepared
+    (a cached dataset returns at once; on a fresh machine this synthesizes and renders it,
+    once, under a lock shared by the xdist workers)."""
+    if not any(item.get_closest_marker("slow") for item in request.session.items):
+        return
+    import fcntl
+
+    from edgekit import data, resources
+    from edgekit.models import load_model
+
+    lock_path = resources.cache_dir() / "prepare.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for name in ("kws", "mobilenetv2"):
+            data.prepare(load_model(name))
