@@ -27,8 +27,6 @@ class Training(BaseModel):
     learning_rate: float = Field(1e-3, gt=0)
     seed: int = 0
     batchnorm_momentum: float = Field(0.9, gt=0, lt=1)
-    max_train_samples: Optional[int] = Field(
-        None, gt=0, description="train on at most this many samples of the train split (CPU budget)")
 
 
 class ModelSpec(BaseModel):
