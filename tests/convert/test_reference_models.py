@@ -1,7 +1,7 @@
 """The reference models (kws on cortex-m4, mobilenetv2 on cortex-m7) through the converter.
 
-These need the trained weights (models/<m>/model.keras, `edgekit train`) and the prepared data
-(`edgekit data prepare`); without them they skip, saying which step is missing.
+These use the committed weights (models/<m>/model.keras) and prepare the data when it is
+missing (cached afterwards); a missing model file is a failure, never a skip.
 
 Fast: a subset of the test split through both reference interpreters. Slow: the issue's
 acceptance run: every test sample bit-exact between LiteRT-ref and tflite-micro, int8 within
@@ -22,17 +22,13 @@ from edgekit.targets import load_target
 PAIRS = [("kws", "cortex-m4"), ("mobilenetv2", "cortex-m7")]
 
 
-def _spec_or_skip(model: str):
-    spec = load_model(model)
-    if not spec.weights_path.is_file():
-        pytest.skip(f"{spec.weights_path} not trained yet: run `edgekit train --model {model}`")
+def _reference(model: str):
+    """A committed reference model with its data prepared (cached after the first time)."""
     from edgekit import data
-    from edgekit.errors import UserError
 
-    try:
-        data.load_dataset(spec)
-    except UserError as exc:
-        pytest.skip(f"no prepared data for {model}: {exc}")
+    spec = load_model(model)
+    assert spec.weights_path.is_file(), f"{spec.weights_path} is committed with the repository"
+    data.prepare(spec)
     return spec
 
 
@@ -40,7 +36,7 @@ def _spec_or_skip(model: str):
 def test_subset_bit_exact(model, target, tmp_path):
     from edgekit import data
 
-    spec = _spec_or_skip(model)
+    spec = _reference(model)
     cal = data.calibration_set(spec)[:16]
     r = convert(spec, load_target(target), calibration=cal, test_set=data.split_arrays(spec, "test", limit=24),
                 out_dir=tmp_path, verify_samples=None, layer_samples=4)
@@ -52,7 +48,7 @@ def test_subset_bit_exact(model, target, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("model,target", PAIRS)
 def test_acceptance(model, target, tmp_path):
-    spec = _spec_or_skip(model)
+    spec = _reference(model)
     r = convert(spec, load_target(target), out_dir=tmp_path, verify_samples=None)
     o = r.accuracy.overall
     assert r.bit_exactness.bit_exact and r.bit_exactness.samples == o.n  # every test sample
@@ -67,7 +63,7 @@ def test_acceptance(model, target, tmp_path):
 
 @pytest.mark.slow
 def test_cli_kws(run_cli, tmp_path):
-    _spec_or_skip("kws")
+    _reference("kws")
     proc = run_cli("convert", "--model", "kws", "--target", "cortex-m4", "--json", "--verify-samples", "32")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)

@@ -28,9 +28,9 @@ def test_ethos_u_eval_points_to_the_int8_reference(run_cli):
 def test_json_stdout_is_kept_clean_of_library_prints(capfd):
     import os
 
-    from edgekit.cli.eval import _stdout_to_stderr
+    from edgekit.cli._common import stdout_to_stderr
 
-    with _stdout_to_stderr(True):
+    with stdout_to_stderr(True):
         os.write(1, b"TensorSpec noise\n")  # what a library writing to fd 1 does
     os.write(1, b"{}\n")
     out, err = capfd.readouterr()

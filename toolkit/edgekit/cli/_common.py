@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import typer
 from pydantic import BaseModel
@@ -66,3 +67,33 @@ def progress(enabled: bool = True) -> Iterator["Progress"]:
         transient=True,
     ) as p:
         yield p
+
+
+@contextmanager
+def stdout_to_stderr(enabled: bool):
+    """Keep stdout for the JSON answer: libraries the stages call (TensorFlow's converter,
+    QNN) print to file descriptor 1, so it points at stderr while the work runs."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def task_reporter(bar) -> "Callable[[str, int, int], None]":
+    """progress(description, done, total), the stages' callback, drawn as one bar per task."""
+    tasks: dict = {}
+
+    def report(desc: str, done: int, total: int) -> None:
+        if desc not in tasks:
+            tasks[desc] = bar.add_task(desc, total=total)
+        bar.update(tasks[desc], completed=done, total=total)
+
+    return report

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import contextmanager
 from typing import Optional
 
 import typer
 
-from edgekit.cli._common import JsonOption, console, err_console, print_json, progress as progress_bar, table
-
-
-@contextmanager
-def _stdout_to_stderr(enabled: bool):
-    """Keep stdout for the JSON answer: libraries the stages call (TensorFlow's converter)
-    print to file descriptor 1, so it points at stderr while the work runs."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
+from edgekit.cli._common import (JsonOption, console, err_console, print_json, progress as progress_bar,
+                                 stdout_to_stderr, table, task_reporter)
 
 
 def eval_cmd(
@@ -61,14 +41,8 @@ def eval_cmd(
                         f"int8 host reference's: run `edgekit convert --model {spec.name} --target {prof.name}` "
                         f"for per-cohort accuracy and `edgekit build` for Vela's figures")
 
-    with _stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
-        tasks: dict = {}
-
-        def report(desc: str, done: int, total: int) -> None:
-            if desc not in tasks:
-                tasks[desc] = bar.add_task(desc, total=total)
-            bar.update(tasks[desc], completed=done, total=total)
-
+    with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
+        report = task_reporter(bar)
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
                        min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
                        firmware_variant=firmware_variant, progress=report, enforce_gates=False)
@@ -102,7 +76,7 @@ def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
         if not json_out:
             err_console.print(message, highlight=False, markup=False)
 
-    with _stdout_to_stderr(json_out):
+    with stdout_to_stderr(json_out):
         if not (stage_dir(prof.name, spec.name) / "model_qdq.onnx").is_file():
             from edgekit.build import build
 

@@ -35,8 +35,8 @@ def skew_cmd(
     json_out: bool = JsonOption,
 ) -> None:
     """Is there training-serving skew on this firmware, where, and how much?"""
-    from edgekit.cli._common import console, print_json, progress as progress_bar, table
-    from edgekit.cli.eval import _stdout_to_stderr
+    from edgekit.cli._common import (console, print_json, progress as progress_bar, stdout_to_stderr, table,
+                                     task_reporter)
     from edgekit.models import load_model
     from edgekit.skew import gate, load_cohort_firmware, skew
     from edgekit.targets import load_target
@@ -47,14 +47,8 @@ def skew_cmd(
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
     mapping = load_cohort_firmware(spec, cohort_firmware, others=firmware_variant) if cohort_firmware else None
-    with _stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
-        tasks: dict = {}
-
-        def report(desc: str, done: int, total: int) -> None:
-            if desc not in tasks:
-                tasks[desc] = bar.add_task(desc, total=total)
-            bar.update(tasks[desc], completed=done, total=total)
-
+    with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
+        report = task_reporter(bar)
         res = skew(spec, prof, firmware_variant=firmware_variant, cohort_firmware=mapping, limit=limit,
                    device=device, jobs=jobs, max_cohort_drop=max_cohort_drop, progress=report)
     if json_out:

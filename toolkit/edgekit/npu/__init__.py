@@ -84,3 +84,9 @@ def budget_figures(target: TargetProfile, *, flash_bytes: int, ram_bytes: int, l
 def check_budgets(result: NpuBuildResult) -> None:
     """The budget gate for NPU builds: CheckFailed listing the rows over budget."""
     result.budget.raise_if_failed(f"{result.runtime} build of {result.model}")
+
+
+def say(progress, msg: str) -> None:
+    """Report a step to an NPU stage's progress(message) callback, when there is one."""
+    if progress is not None:
+        progress(msg)

@@ -24,13 +24,13 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from edgekit import reportstore, resources
 from edgekit.errors import CheckFailed, UserError
-from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures
+from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures, say as _say
 from edgekit.npu import roofline
 from edgekit.targets.schema import TargetProfile
 
@@ -388,11 +388,6 @@ def compile_context(qdq_path: Path, soc: str, out_dir: Path) -> ContextBinary:
 
 # --------------------------------------------------------------------------------------------
 # build
-
-
-def _say(progress: Progress, msg: str) -> None:
-    if progress is not None:
-        progress(msg)
 
 
 def _check_target(target: TargetProfile) -> None:

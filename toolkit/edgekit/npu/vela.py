@@ -23,13 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from edgekit import reportstore, resources
 from edgekit.errors import CheckFailed, UserError
-from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures
+from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures, say as _say
 from edgekit.targets.schema import TargetProfile
 
 Progress = Optional[Callable[[str], None]]
@@ -243,11 +243,6 @@ def run_vela(tflite: Path, target: TargetProfile, out_dir: Path, timeout_s: floa
 
 # --------------------------------------------------------------------------------------------
 # build
-
-
-def _say(progress: Progress, msg: str) -> None:
-    if progress is not None:
-        progress(msg)
 
 
 def _check_target(target: TargetProfile) -> None:
