@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.frontends import InputQuant
 from edgekit.frontends.accuracy import variant_accuracy
 
 

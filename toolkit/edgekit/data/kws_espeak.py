@@ -25,7 +25,6 @@ word, split.
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import wave

@@ -56,7 +56,6 @@ import numpy as np
 from edgekit.errors import UserError
 
 if TYPE_CHECKING:
-    from edgekit.data import SampleRecord
     from edgekit.models import ModelSpec
 
 Progress = Callable[[str, int, int], None]

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
-import numpy as np
 
 from edgekit.errors import UserError
 from edgekit.frontends.accuracy import VariantAccuracy, variant_accuracy
