@@ -203,3 +203,17 @@ def test_exactly_one_point_is_within_one_point(tmp_path, htp):
     p.write_text("".join(json.dumps(r) + "\n" for r in recs))
     ev = qnn.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
     assert not ev.passed and ev.cohorts[0].diff_points == pytest.approx(1.1111, abs=1e-4)
+
+
+def test_disagreements_are_placed_by_how_sure_the_float_model_is():
+    float_scores = np.array([[0.55, 0.45], [0.9, 0.1], [0.1, 0.9], [0.5, 0.5]])
+    a = np.array([0, 0, 1, 0])
+    b = np.array([1, 0, 1, 1])  # disagrees on the two near ties only
+    d = qnn.disagreements_by_margin(a, b, float_scores)
+    assert d["disagreements"] == 2 and d["samples_near_tie"] == 2
+    assert d["disagreement_rate_near_tie"] == 1.0 and d["disagreement_rate_confident"] == 0.0
+    assert d["largest_float_margin_of_a_disagreement"] == pytest.approx(0.1)
+    b[1] = 1  # a disagreement on a confident sample shows up
+    d = qnn.disagreements_by_margin(a, b, float_scores)
+    assert d["disagreement_rate_confident"] == 0.5
+    assert d["largest_float_margin_of_a_disagreement"] == pytest.approx(0.8)

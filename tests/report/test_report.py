@@ -130,3 +130,48 @@ def test_device_errors_are_a_failing_gate():
     assert sec["paths"]["device_features"]["n"] == 59
     rows = gates.gate_rows(sec)
     assert [r for r in rows if r["gate"] == "device_errors" and not r["passed"]]
+
+
+def _skew_section():
+    stage = lambda d, sig: {"difference": d, "ci_low": d - 0.02, "ci_high": d + 0.02, "p_value": 0.001 if sig else 0.8,  # noqa: E731
+                            "n": 300, "significant": sig}
+    rows = [("all", "all", ["default", "no-crop"], -0.06), ("sensor", "sensor-a", ["no-crop"], -0.17),
+            ("sensor", "sensor-b", ["default"], 0.0)]
+    dec = [{"field": f, "value": v, "firmware": fw, "paths": {"float": {"n": 300, "accuracy": 0.87}},
+            "quantization": stage(-0.003, False), "kernels": stage(0.0, False),
+            "preprocessing": stage(d, d < 0), "parity": None} for f, v, fw, d in rows]
+    pre = [{"field": "sensor", "value": "sensor-a", "stage": "preprocessing", "firmware": ["no-crop"],
+            "carried_by": ["no-crop"], "difference": -0.17, "ci_low": -0.23, "ci_high": -0.11, "p_value": 1e-6, "n": 300}]
+    return {"schema": "edgekit.skew", "target": "cortex-m7", "model": "mobilenetv2", "device": "qemu",
+            "firmware": {"sensor=sensor-a": "no-crop", "*": "default"},
+            "builds": {"no-crop": {"samples": 300, "flash_bytes": 500_000, "ram_bytes": 200_000,
+                                   "how": "measured from link", "description": "whole frame squeezed"}},
+            "samples": {"total": 600}, "max_cohort_drop": 0.02, "decomposition": dec, "decomposition_how": "measured",
+            "parity": [], "parity_how": "measured", "flagged": [], "preprocessing_skew": pre,
+            "examples": {"preprocessing": {"examples": [{"id": "test-0001", "label": "bag", "device_features": "bag",
+                                                         "device_e2e": "coat", "cohort": {"firmware": "no-crop"}}]}}}
+
+
+def test_html_and_junit_for_a_skew_run_and_an_npu_build_without_eval(tmp_path):
+    reportstore.write_section(tmp_path, "skew", _skew_section())
+    reportstore.write_section(tmp_path, "npu", {
+        "target": "cortex-m7", "model": "mobilenetv2", "runtime": "vela", "ops_total": 66, "ops_on_npu": 65,
+        "cpu_ops": [{"op_type": "SOFTMAX", "name": "sm", "on_npu": False}], "all_on_npu": False,
+        "budgets_passed": True, "accuracy_source": "int8 reference", "notes": [],
+        "budget": {"rows": [{"name": "flash", "value": 529.0, "budget": 1024.0, "margin": 495.0, "unit": "KB",
+                             "how": "estimated by Vela", "passed": True}]}})
+    files = write_reports(tmp_path)
+    html = files.html.read_text()
+    assert "Training&ndash;serving skew" in html and "sensor=sensor-a" in html and "no-crop" in html
+    assert "65 of 66 ops on the NPU" in html and "SOFTMAX" in html and "estimated by Vela" in html
+    cases = {(c.get("classname").rsplit(".", 1)[1], c.get("name")): c.find("failure") is not None
+             for c in ET.parse(files.junit).getroot().findall(".//testcase")}
+    assert cases[("preprocessing_skew", "sensor=sensor-a")] and not cases[("preprocessing_skew", "sensor=sensor-b")]
+    assert cases[("npu_ops", "ops on the NPU")] and not cases[("budget", "flash")]
+    assert files.gates_failed == 2 and files.gates_total == 5
+
+
+def test_a_report_with_no_known_section_is_a_user_error(tmp_path):
+    reportstore.write_section(tmp_path, "convert", {"per_layer": []})
+    with pytest.raises(UserError, match="no eval, skew or npu section"):
+        write_reports(tmp_path)

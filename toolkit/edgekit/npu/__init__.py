@@ -8,7 +8,7 @@ measured on NPU silicon: there is none on this machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -79,6 +79,25 @@ def budget_figures(target: TargetProfile, *, flash_bytes: int, ram_bytes: int, l
         flash_how=how["flash_kb"], ram_how=how["ram_kb"], latency_how=how["latency_ms"],
         energy_how=how["energy_uj"], latency_label=latency_label))
     return figures, how, result
+
+
+def write_report(result: NpuBuildResult) -> Path:
+    """The report section "npu" for a build, then report.html and junit.xml from report.json.
+    An earlier eval of the same runtime's artefacts stays in the section."""
+    from edgekit import reportstore
+    from edgekit.report import write_reports
+
+    section = asdict(result)
+    section.pop("report_path", None)
+    section["all_on_npu"] = result.all_on_npu
+    section["budgets_passed"] = result.budgets_passed
+    section["budget"] = result.budget.to_json()
+    prev = reportstore.read_report(result.out_dir).get(SECTION) or {}
+    if "eval" in prev and prev.get("runtime") == result.runtime:
+        section["eval"] = prev["eval"]
+    path = reportstore.write_section(result.out_dir, SECTION, section)
+    write_reports(result.out_dir)
+    return path
 
 
 def check_budgets(result: NpuBuildResult) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -30,7 +31,7 @@ import numpy as np
 
 from edgekit import reportstore, resources
 from edgekit.errors import CheckFailed, UserError
-from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures, say as _say
+from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures, say as _say, write_report
 from edgekit.npu import roofline
 from edgekit.targets.schema import TargetProfile
 
@@ -229,6 +230,19 @@ class _Calibration:
         self.i = 0
 
 
+@contextlib.contextmanager
+def _root_logger_quiet():
+    """onnxruntime.quantization warns on the root logger to "run pre-processing", which
+    qnn_preprocess_model is: keep that out of the command's output."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
 def quantize_qdq(float_onnx: Path, out_path: Path, calibration: np.ndarray, activation_type: str,
                  weight_type: str, per_channel: bool) -> Path:
     """Static QDQ quantization with the QNN-specific config of onnxruntime.quantization."""
@@ -243,12 +257,13 @@ def quantize_qdq(float_onnx: Path, out_path: Path, calibration: np.ndarray, acti
         src = pre if qnn_preprocess_model(str(float_onnx), str(pre)) else Path(float_onnx)
         name = cpu_session(src).get_inputs()[0].name
         reader = _Calibration(name, calibration)
-        cfg = get_qnn_qdq_config(str(src), reader,
-                                 activation_type=getattr(QuantType, _QUANT_TYPES[activation_type]),
-                                 weight_type=getattr(QuantType, _QUANT_TYPES[weight_type]),
-                                 per_channel=per_channel)
-        tmp = work / "model_qdq.onnx"
-        quantize(str(src), str(tmp), cfg)
+        with _root_logger_quiet():
+            cfg = get_qnn_qdq_config(str(src), reader,
+                                     activation_type=getattr(QuantType, _QUANT_TYPES[activation_type]),
+                                     weight_type=getattr(QuantType, _QUANT_TYPES[weight_type]),
+                                     per_channel=per_channel)
+            tmp = work / "model_qdq.onnx"
+            quantize(str(src), str(tmp), cfg)
         os.replace(tmp, out_path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -542,20 +557,6 @@ def build(spec, target: TargetProfile, out_dir: Optional[Path] = None,
     return build_from_keras(spec.weights_path, calibration, target, out_dir, spec.name, progress)
 
 
-def write_report(result: NpuBuildResult, extra: Optional[dict] = None) -> Path:
-    section = asdict(result)
-    section.pop("report_path", None)
-    section["all_on_npu"] = result.all_on_npu
-    section["budgets_passed"] = result.budgets_passed
-    section["budget"] = result.budget.to_json()
-    prev = reportstore.read_report(result.out_dir).get(SECTION) or {}
-    if "eval" in prev and prev.get("runtime") == result.runtime:
-        section["eval"] = prev["eval"]  # an earlier eval of the same artefacts stays
-    if extra:
-        section.update(extra)
-    return reportstore.write_section(result.out_dir, SECTION, section)
-
-
 # --------------------------------------------------------------------------------------------
 # evaluate: the HTP emulator as the device
 
@@ -716,6 +717,9 @@ def summarize_records(records_path: Path, target: TargetProfile, model_name: str
     passed = abs(overall_diff) <= tolerance_points + _POINTS_EPS and all(r.within for r in rows)
     agreement = {f"htp_emulator_vs_{k}": compare_outputs(scores["htp_emulator"], v)
                  for k, v in scores.items() if k != "htp_emulator"}
+    if "float" in scores:
+        agreement["disagreements_by_float_margin"] = disagreements_by_margin(
+            preds["htp_emulator"], preds[reference], scores["float"])
     result = QnnEvalResult(target=target.name, model=model_name, split=split, n=int(len(y)),
                            accuracy=acc, reference=reference, tolerance_points=tolerance_points,
                            cohorts=rows, agreement=agreement, records_path=Path(records_path),
@@ -723,6 +727,28 @@ def summarize_records(records_path: Path, target: TargetProfile, model_name: str
                            device_model=device_model, notes=list(notes or []))
     _write_eval_section(Path(out_dir), result)
     return result
+
+
+# Float top-1 minus top-2 probability below which a sample counts as a near tie.
+NEAR_TIE_MARGIN = 0.2
+
+
+def disagreements_by_margin(pred_a: np.ndarray, pred_b: np.ndarray, float_scores: np.ndarray) -> dict:
+    """Where two int8 implementations disagree on top-1, measured against how sure the float
+    model is (top-1 minus top-2 probability): disagreements confined to near ties are tie
+    breaks between two roundings; one on a confident sample would be a defect."""
+    s = np.sort(float_scores.reshape(len(float_scores), -1), axis=1)
+    margin = s[:, -1] - s[:, -2] if s.shape[1] > 1 else np.ones(len(s))
+    dis = np.asarray(pred_a) != np.asarray(pred_b)
+    near = margin < NEAR_TIE_MARGIN
+
+    def rate(mask: np.ndarray) -> Optional[float]:
+        return round(float(dis[mask].mean()), 6) if mask.any() else None
+
+    return {"disagreements": int(dis.sum()), "near_tie_margin": NEAR_TIE_MARGIN,
+            "samples_near_tie": int(near.sum()), "disagreement_rate_near_tie": rate(near),
+            "disagreement_rate_confident": rate(~near),
+            "largest_float_margin_of_a_disagreement": round(float(margin[dis].max()), 6) if dis.any() else None}
 
 
 def check_eval(result: QnnEvalResult) -> None:
@@ -743,3 +769,6 @@ def _write_eval_section(out_dir: Path, result: QnnEvalResult) -> None:
     ev["how"] = "measured on the QNN HTP emulator (x86)"
     section["eval"] = ev
     reportstore.write_section(out_dir, SECTION, section)
+    from edgekit.report import write_reports
+
+    write_reports(out_dir)

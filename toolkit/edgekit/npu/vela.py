@@ -27,9 +27,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from edgekit import reportstore, resources
+from edgekit import resources
 from edgekit.errors import CheckFailed, UserError
-from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures, say as _say
+from edgekit.npu import NpuBuildResult, OpPlacement, budget_figures, say as _say, write_report
 from edgekit.targets.schema import TargetProfile
 
 Progress = Optional[Callable[[str], None]]
@@ -335,10 +335,3 @@ def _int8_model(spec, target: TargetProfile, out_dir: Path, progress: Progress) 
     return Path(res.int8_path)
 
 
-def write_report(result: NpuBuildResult) -> Path:
-    section = asdict(result)
-    section.pop("report_path", None)
-    section["all_on_npu"] = result.all_on_npu
-    section["budgets_passed"] = result.budgets_passed
-    section["budget"] = result.budget.to_json()
-    return reportstore.write_section(result.out_dir, SECTION, section)

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import UserError
+from edgekit.fileio import write_atomic
 from edgekit.reportstore import REPORT_NAME, read_report
 from edgekit.report.schema import validate_eval
 
@@ -28,20 +27,10 @@ class ReportFiles:
     gates_failed: int
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write_reports(directory: Path) -> ReportFiles:
     """(Re)generate report.html and junit.xml from directory/report.json."""
-    from edgekit.report.html import render_html
+    from edgekit.report.gates import report_gate_rows
+    from edgekit.report.html import SECTIONS, identity, render_html
     from edgekit.report.junit import junit_xml
 
     directory = Path(directory)
@@ -52,13 +41,16 @@ def write_reports(directory: Path) -> ReportFiles:
         report = read_report(directory)
     except ValueError as exc:
         raise UserError(f"{rj}: not valid JSON ({exc}); run `edgekit eval` again") from None
-    if "eval" not in report:
-        raise UserError(f"{rj}: has no eval section; run `edgekit eval` to add one")
-    validate_eval(report["eval"], str(rj))
+    present = [k for k in SECTIONS if report.get(k)]
+    if not present:
+        raise UserError(f"{rj}: has no eval, skew or npu section; run `edgekit eval`, `edgekit skew`, "
+                        f"or `edgekit build` for an NPU target, to add one")
+    if "eval" in report:
+        validate_eval(report["eval"], str(rj))
+    gates = report_gate_rows(report)
     html_path, junit_path = directory / HTML_NAME, directory / JUNIT_NAME
-    _write_text_atomic(html_path, render_html(report))
-    _write_text_atomic(junit_path, junit_xml(report["eval"]))
-    gates = report["eval"]["gates"]
+    write_atomic(html_path, render_html(report))
+    write_atomic(junit_path, junit_xml(*identity(report), gates))
     return ReportFiles(rj, html_path, junit_path, len(gates), sum(1 for g in gates if not g["passed"]))
 
 

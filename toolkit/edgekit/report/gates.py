@@ -44,6 +44,49 @@ def gate_rows(section: dict, min_accuracy: Optional[float] = None) -> list[dict]
     return rows
 
 
+def skew_gate_rows(skew: dict) -> list[dict]:
+    """One row per cohort of an `edgekit skew` section: failed where the firmware's
+    preprocessing costs accuracy (edgekit.skew.gate raises on the same cohorts)."""
+    bad = {(f["field"], f["value"]): f for f in skew.get("preprocessing_skew", [])}
+    rows = []
+    for d in skew.get("decomposition", []):
+        pre = d.get("preprocessing") or {}
+        f = bad.get((d["field"], d["value"]))
+        rows.append({"gate": "preprocessing_skew",
+                     "subject": "overall" if d["field"] == "all" else f"{d['field']}={d['value']}",
+                     "value": round(-pre.get("difference", 0.0), 4) + 0.0, "limit": skew.get("max_cohort_drop"),
+                     "passed": f is None,
+                     "detail": (f"preprocessing change {100 * pre.get('difference', 0.0):+.1f} points, "
+                                f"p={pre.get('p_value', 1.0):.3g}, firmware {', '.join(d.get('firmware', []))}")})
+    return rows
+
+
+def npu_gate_rows(npu: dict) -> list[dict]:
+    """The NPU build's op coverage and budgets, and the emulator's per-cohort accuracy gate."""
+    rows = []
+    if "ops_total" in npu:  # an eval alone (no build recorded here) has no coverage to gate
+        rows.append({"gate": "npu_ops", "subject": "ops on the NPU", "value": npu["ops_on_npu"],
+                     "limit": npu["ops_total"], "passed": bool(npu.get("all_on_npu")),
+                     "detail": ", ".join(str(o.get("op_type", o)) if isinstance(o, dict) else str(o)
+                                         for o in npu.get("cpu_ops", [])) or "every op on the NPU"})
+    for b in (npu.get("budget") or {}).get("rows", []):
+        rows.append({"gate": "budget", "subject": b["name"], "value": round(b["value"], 3), "limit": b["budget"],
+                     "passed": b["passed"], "detail": f"{b['unit']}, {b['how']}"})
+    ev = npu.get("eval")
+    for c in (ev or {}).get("cohorts", []):
+        rows.append({"gate": "npu_accuracy", "subject": f"{c['field']}={c['value']}", "value": c["diff_points"],
+                     "limit": ev["tolerance_points"], "passed": c["within"],
+                     "detail": f"points vs {ev['reference']}, n={c['n']}"})
+    return rows
+
+
+def report_gate_rows(report: dict) -> list[dict]:
+    """Every gate a report.json records, over its eval, skew and npu sections."""
+    return ((report.get("eval") or {}).get("gates", []) +
+            (skew_gate_rows(report["skew"]) if report.get("skew") else []) +
+            (npu_gate_rows(report["npu"]) if report.get("npu") else []))
+
+
 def enforce(rows: list[dict]) -> None:
     failed = [r for r in rows if not r["passed"]]
     if failed:
