@@ -11,6 +11,9 @@ import pytest
     (["--cohorts", "mic+bogus"], "unknown cohort field 'bogus'"),
     (["--min-accuracy", "85"], "--min-accuracy 85.0: must be a fraction"),
     (["--device", "usb"], "unknown device"),
+    (["--cohort-firmware", "telephone:turbo"], "--cohort-firmware: telephone: variant turbo unknown for model kws"),
+    (["--cohort-firmware", "bogus:fixed-q15"], "--cohort-firmware: bogus: no cohort has this value"),
+    (["--cohorts", "mic+firmware"], "unknown cohort field 'firmware'"),
 ])
 def test_bad_input_is_a_one_line_user_error(run_cli, args, message):
     proc = run_cli("eval", "--target", "cortex-m4", "--model", "kws", *args)
@@ -22,6 +25,13 @@ def test_bad_input_is_a_one_line_user_error(run_cli, args, message):
 def test_ethos_u_eval_points_to_the_int8_reference(run_cli):
     proc = run_cli("eval", "--target", "cortex-m55-ethos-u55", "--model", "kws")
     assert proc.returncode == 2 and "int8 semantics" in proc.stderr and "edgekit convert" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cohort_firmware_needs_a_target_with_an_on_device_frontend(run_cli):
+    proc = run_cli("eval", "--target", "snapdragon-htp", "--model", "mobilenetv2",
+                   "--cohort-firmware", "sensor-a:no-crop")
+    assert proc.returncode == 2 and "no on-device frontend" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
 
 

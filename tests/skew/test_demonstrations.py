@@ -96,6 +96,7 @@ def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, coh
         assert [(f["field"], f["value"]) for f in out["preprocessing_skew"]] == \
             [(f["field"], f["value"]) for f in res.preprocessing_skew]
         assert f"{field}={cohort}" in proc.stderr and "Traceback" not in proc.stderr
+        _eval_fleet(tmp_path, model, target, field, cohort, variant, res.samples)
 
     # the same samples on the clean firmware: no skew anywhere
     clean = skew(spec, prof, limit=per_cohort, jobs=2)
@@ -108,6 +109,30 @@ def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, coh
     assert cdec[(field, cohort)]["quantization"]["difference"] == bad["quantization"]["difference"]
     gate(clean)
     return res, clean
+
+
+def _eval_fleet(tmp_path, model, target, field, cohort, variant, skew_samples):
+    """`edgekit eval --cohort-firmware` on the whole test split: the fleet as shipped. It
+    resumes the skew run's records (same samples on the same firmware), reports the firmware
+    as a cohort, and flags the variant cohort as preprocessing, failing the cohort gate."""
+    from edgekit.reportstore import read_report
+
+    proc = subprocess.run([sys.executable, "-m", "edgekit", "eval", "--target", target, "--model", model,
+                           "--cohort-firmware", f"{cohort}:{variant}", "--json"],
+                          capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "EDGEKIT_BUILD": str(tmp_path / "build")})
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["resumed"] >= skew_samples and out["new"] == out["samples"] - out["resumed"]
+    ev = read_report(tmp_path / "build" / target / model)["eval"]
+    assert "firmware" in ev["cohort_fields"]
+    assert ev["cohort_firmware"]["manifest"] == {f"{field}={cohort}": variant, "*": "default"}
+    assert set(ev["cohort_firmware"]["builds"]) == {"default", variant}
+    flags = {(f["field"], f["value"]): f["stage"] for f in ev["flagged"]}
+    assert flags.get((field, cohort)) == "preprocessing", ev["flagged"]
+    assert flags.get(("firmware", variant)) == "preprocessing", ev["flagged"]
+    assert ("firmware", "default") not in flags
+    assert any(not g["passed"] and g["subject"] == f"{field}={cohort}" for g in ev["gates"]), ev["gates"]
 
 
 def test_mobilenetv2_no_crop_firmware_on_sensor_a(monkeypatch, tmp_path):

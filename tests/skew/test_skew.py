@@ -159,6 +159,36 @@ def test_decomposition_flags_only_the_cohort_whose_preprocessing_step_drops():
     assert ex["kernels"]["disagreeing"] == 0
 
 
+def test_a_cohort_on_mixed_firmware_names_the_firmware_that_carries_its_drop():
+    from edgekit.harness.summary import summarize
+    from edgekit.targets import load_target
+
+    records, variant_of = [], {}
+    for i in range(600):
+        sensor = ("sensor-a", "sensor-b", "sensor-c")[i % 3]
+        r = _record(i, sensor, i % 10, e2e_ok=not (sensor == "sensor-b" and i < 180))  # 60 broken on sensor-b
+        r["cohort"]["lighting"] = ("dark", "normal")[(i // 3) % 2]
+        records.append(r)
+        variant_of[r["id"]] = "fast-resize" if sensor == "sensor-b" else "default"
+    sec = summarize(records, target=load_target("cortex-m7"), model_name="mobilenetv2",
+                    labels=[str(i) for i in range(10)], cohort_fields=["sensor", "lighting"], max_cohort_drop=0.02)
+    dec = sk._decomposition(sec)
+    split = sk._preprocessing_by_firmware(records, variant_of, ["sensor", "lighting"], 0.02)
+    firmware_of = {(f, v): set() for f, v in split}
+    for d in dec:
+        d["firmware"] = sorted(split.get((d["field"], d["value"]), {}))
+        firmware_of[(d["field"], d["value"])] = set(d["firmware"])
+        if len(d["firmware"]) > 1:
+            d["preprocessing_by_firmware"] = split[(d["field"], d["value"])]
+    dark = split[("lighting", "dark")]
+    assert dark["fast-resize"]["n"] == 100 and dark["fast-resize"]["difference"] == pytest.approx(-0.3)
+    assert dark["default"]["n"] == 200 and dark["default"]["difference"] == 0
+    flagged = {(f["field"], f["value"]): f for f in sk._preprocessing_skew(dec, firmware_of, 0.02)}
+    assert flagged[("lighting", "dark")]["firmware"] == ["default", "fast-resize"]
+    assert flagged[("lighting", "dark")]["carried_by"] == ["fast-resize"]
+    assert flagged[("sensor", "sensor-b")]["carried_by"] == ["fast-resize"]
+
+
 def test_small_preprocessing_drop_is_not_flagged():
     records = [_record(i, ("sensor-a", "sensor-b")[i % 2], i % 10, e2e_ok=not (i % 2 and i < 8))
                for i in range(200)]

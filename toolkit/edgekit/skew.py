@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
@@ -47,6 +47,9 @@ SECTION = "skew"
 DEFAULT_VARIANT = "default"
 OTHERS_KEY = "*"              # cohort manifest key: the firmware of cohorts not listed
 FIRMWARE_FIELD = "firmware"   # cohort field added to records when cohorts run different firmware
+# Per-firmware builds and records under build/<target>/<model>/: shared by `edgekit skew` and
+# `edgekit eval --cohort-firmware`, since a sample on the same firmware is the same record.
+COHORT_RUNS_DIR = "skew"
 STAGE_ORDER = ("quantization", "kernels", "preprocessing")
 EXAMPLES_PER_STAGE = 5
 
@@ -145,7 +148,11 @@ def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others
     for key, variant in raw.items():
         if not isinstance(variant, str) or not variant:
             raise UserError(f"{where}: {key}: expected a firmware variant name, got {variant!r}")
-        get_variant(spec, variant)
+        try:
+            get_variant(spec, variant)
+        except UserError as exc:
+            raise UserError(f"{where}: {key}: variant {variant} "
+                            f"{str(exc).removeprefix(f'--firmware-variant {variant}: ')}") from None
         fld, sep, value = key.partition("=")
         if sep:
             if fld not in seen:
@@ -188,6 +195,7 @@ class SkewResult:
     example_pictures: list[Path]
     builds: dict                       # variant -> firmware facts
     wall_s: float
+    html: Optional[Path] = None        # report.html with the skew section
 
 
 @dataclass(frozen=True)
@@ -351,16 +359,37 @@ def _decomposition(section: dict) -> list[dict]:
     return out
 
 
+def _preprocessing_by_firmware(records: Sequence[Mapping], variant_of: Mapping[str, str],
+                               fields: Sequence[str], threshold: float) -> dict:
+    """(field, value) -> {variant: the preprocessing step on that cohort's samples that ran
+    this firmware}: splits a cohort whose samples ran several firmware (noise=babble on a
+    fleet where only the telephone devices run a variant), so the report says which
+    firmware carries its drop."""
+    out: dict = {}
+    for variant in sorted(set(variant_of.values())):
+        subset = [r for r in records if variant_of.get(r["id"]) == variant]
+        for c in stats.compare_paths(subset, "device_features", "device_e2e", fields, threshold=threshold):
+            out.setdefault((c.field, c.value), {})[variant] = {
+                "n": c.n, "difference": c.difference, "ci_low": c.diff_ci_low, "ci_high": c.diff_ci_high,
+                "p_value": c.p_value, "significant": c.significant}
+    return out
+
+
 def _preprocessing_skew(decomposition: Sequence[dict], firmware_of: Mapping, threshold: float) -> list[dict]:
     """Cohorts whose preprocessing step (device features -> device end to end, same firmware,
     same samples) is a significant drop larger than `threshold`: skew on its own, whatever
-    quantization or the kernels did to the same cohort."""
+    quantization or the kernels did to the same cohort. `carried_by` names the firmware whose
+    samples of the cohort drop by more than `threshold` (all of them on one firmware)."""
     out = []
     for d in decomposition:
         pre = d.get("preprocessing")
         if pre and pre["significant"] and -pre["difference"] > threshold:
+            firmware = sorted(firmware_of.get((d["field"], d["value"]), ()))
+            split = d.get("preprocessing_by_firmware") or {}
+            carried = [v for v in firmware if v in split and -split[v]["difference"] > threshold] \
+                if len(firmware) > 1 else firmware
             out.append({"field": d["field"], "value": d["value"], "stage": "preprocessing",
-                        "firmware": sorted(firmware_of.get((d["field"], d["value"]), ())),
+                        "firmware": firmware, "carried_by": carried,
                         "difference": pre["difference"], "ci_low": pre["ci_low"], "ci_high": pre["ci_high"],
                         "p_value": pre["p_value"], "n": pre["n"]})
     return out
@@ -647,7 +676,7 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         cohort_firmware = CohortFirmwareMap((), firmware_variant or DEFAULT_VARIANT)
 
     directory = resources.stage_dir(target.name, spec.name)
-    skew_dir = directory / "skew"
+    skew_dir = directory / COHORT_RUNS_DIR
     recs_all = data.load_dataset(spec).split("test")
     group_fields = cohort_firmware.fields or list(spec.cohort_fields[:1])
     chosen = select_samples(recs_all, group_fields, limit)
@@ -662,8 +691,12 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
                         cohort_fields=fields, max_cohort_drop=max_cohort_drop, memory=None,
                         device_info={"spec": device})
     decomposition = _decomposition(section)
+    by_firmware = _preprocessing_by_firmware(all_records, variant_of, spec.cohort_fields, max_cohort_drop) \
+        if len(cohort_firmware.variants) > 1 else {}
     for d in decomposition:
         d["firmware"] = sorted(firmware_of.get((d["field"], d["value"]), ()))
+        if len(d["firmware"]) > 1 and (d["field"], d["value"]) in by_firmware:
+            d["preprocessing_by_firmware"] = by_firmware[(d["field"], d["value"])]
         parts = parity_parts.get((d["field"], d["value"]))
         d["parity"] = _merge_parity(parts) if parts else None
     pre_skew = _preprocessing_skew(decomposition, firmware_of, max_cohort_drop)
@@ -709,11 +742,15 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         "records": {v: str(p) for v, p in by_variant.items()},
     }
     report_json = reportstore.write_section(directory, SECTION, out)
+    from edgekit.report import write_reports
+
+    html = write_reports(directory).html
     return SkewResult(target=target.name, model=spec.name, directory=directory, report_json=report_json,
                       firmware=cohort_firmware.as_json(), samples=len(all_records), resumed=resumed, new=new,
                       accuracy=overall_acc, decomposition=decomposition, parity=parity_rows,
                       flagged=section["flagged"], preprocessing_skew=pre_skew, examples=examples,
-                      example_pictures=pictures_written, builds=builds, wall_s=time.perf_counter() - t_start)
+                      example_pictures=pictures_written, builds=builds, wall_s=time.perf_counter() - t_start,
+                      html=html)
 
 
 def gate(result: SkewResult) -> None:

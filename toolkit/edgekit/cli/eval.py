@@ -20,12 +20,16 @@ def eval_cmd(
     min_accuracy: Optional[float] = typer.Option(None, help="gate: overall device accuracy at least this (0-1)"),
     max_cohort_drop: float = typer.Option(0.02, help="flag a cohort whose significant drop exceeds this"),
     firmware_variant: Optional[str] = typer.Option(None, help="preprocessing variant of the firmware frontend"),
+    cohort_firmware: Optional[str] = typer.Option(
+        None, help="the firmware each device cohort ships: a YAML file of `cohort: variant` lines or inline "
+                   "sensor-b:fast-resize[,...]; cohorts not listed run --firmware-variant (or `*: variant`)"),
     json_out: bool = JsonOption,
 ) -> None:
     """Run the test split on the device: per-cohort accuracy, latency, memory, energy, gates."""
     from edgekit.errors import UserError
     from edgekit.harness.evaluate import evaluate
     from edgekit.models import load_model
+    from edgekit.skew import load_cohort_firmware
     from edgekit.stats import parse_combos
     from edgekit.targets import load_target
 
@@ -34,6 +38,9 @@ def eval_cmd(
     if jobs is not None and jobs <= 0:
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
+    if cohort_firmware and prof.runtime.name != "edgekit-micro":
+        raise UserError(f"--cohort-firmware: {prof.name} runs {prof.runtime.name}, which has no on-device "
+                        f"frontend to vary; give an edgekit-micro target (e.g. cortex-m7)")
     if prof.runtime.name == "onnxruntime-qnn":
         return _eval_qnn(spec, prof, limit, json_out)
     if prof.runtime.name == "vela":
@@ -41,11 +48,13 @@ def eval_cmd(
                         f"int8 host reference's: run `edgekit convert --model {spec.name} --target {prof.name}` "
                         f"for per-cohort accuracy and `edgekit build` for Vela's figures")
 
+    mapping = load_cohort_firmware(spec, cohort_firmware, others=firmware_variant) if cohort_firmware else None
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
         report = task_reporter(bar)
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
                        min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
-                       firmware_variant=firmware_variant, progress=report, enforce_gates=False)
+                       firmware_variant=firmware_variant, progress=report, enforce_gates=False,
+                       cohort_firmware=mapping)
     if res.moved_aside is not None:
         err_console.print(f"note: the records there were made with another model, firmware or data; "
                           f"moved aside to {res.moved_aside} and evaluated from the start", highlight=False)
@@ -92,4 +101,16 @@ def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
         console.print(table("per cohort", ["cohort", "n", "HTP - reference (points)", "within"],
                             [[f"{c.field}={c.value}", c.n, f"{c.diff_points:+.2f}", "yes" if c.within else "NO"]
                              for c in ev.cohorts]))
+        agree = ev.agreement.get(f"htp_emulator_vs_{ev.reference}")
+        dis = ev.agreement.get("disagreements_by_float_margin")
+        if agree and dis and dis["disagreements"]:
+            console.print(f"top-1 agreement with {ev.reference}: {agree['top1_agreement'] * 100:.2f}%; "
+                          f"{dis['disagreements']} disagreements, the largest at a float top-2 margin of "
+                          f"{dis['largest_float_margin_of_a_disagreement']:.2f} (near ties under "
+                          f"{dis['near_tie_margin']:g}: {_pct(dis['disagreement_rate_near_tie'])} disagree; "
+                          f"the rest: {_pct(dis['disagreement_rate_confident'])})")
     qnn.check_eval(ev)
+
+
+def _pct(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x * 100:.2f}%"

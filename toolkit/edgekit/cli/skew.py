@@ -77,12 +77,14 @@ def skew_cmd(
             console.print(f"flagged: {f['field']}={f['value']} drop {-100 * f['difference']:.1f} points float -> "
                           f"device (p={f['p_value']:.2g}), explained by {f['stage']}")
         for f in res.preprocessing_skew:
-            console.print(f"preprocessing skew: {f['field']}={f['value']} on {','.join(f['firmware'])}: "
+            carried = "" if f["carried_by"] == f["firmware"] else \
+                f", carried by {','.join(f['carried_by']) or 'no single firmware'}"
+            console.print(f"preprocessing skew: {f['field']}={f['value']} on {','.join(f['firmware'])}{carried}: "
                           f"{100 * f['difference']:+.1f} points [{100 * f['ci_low']:+.1f}, {100 * f['ci_high']:+.1f}] "
                           f"(p={f['p_value']:.2g})")
         ex = res.examples.get("preprocessing", {})
         for e in ex.get("examples", [])[:3]:
             console.print(f"  example {e['id']}: label {e['label']}, device features -> {e['device_features']}, "
                           f"device end to end -> {e['device_e2e']}" + (f" ({e['picture']})" if "picture" in e else ""))
-        console.print(f"wrote section 'skew' of {res.report_json}")
+        console.print(f"wrote section 'skew' of {res.report_json}, and {res.html}")
     gate(res)

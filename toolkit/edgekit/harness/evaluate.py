@@ -80,17 +80,22 @@ def _float_scores(spec, X: np.ndarray) -> np.ndarray:
 def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, limit: Optional[int] = None,
              combos: Sequence[Sequence[str]] = (), min_accuracy: Optional[float] = None,
              max_cohort_drop: float = 0.02, firmware_variant: Optional[str] = None,
-             progress: Optional[Progress] = None, enforce_gates: bool = True) -> EvalResult:
+             progress: Optional[Progress] = None, enforce_gates: bool = True,
+             cohort_firmware=None) -> EvalResult:
+    """cohort_firmware: an edgekit.skew.CohortFirmwareMap (load_cohort_firmware) when device
+    cohorts run different firmware: each sample then runs on its cohort's firmware, and the
+    report gains the cohort field "firmware" (see _evaluate_cohort_firmware)."""
     t_start = time.perf_counter()
     if min_accuracy is not None and not 0 <= min_accuracy <= 1:
         raise UserError(f"--min-accuracy {min_accuracy}: must be a fraction between 0 and 1, e.g. 0.85")
     if not 0 <= max_cohort_drop <= 1:
         raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
+    known_fields = list(spec.cohort_fields) + (["firmware"] if cohort_firmware is not None else [])
     for c in combos:
-        bad = [f for f in c if f not in spec.cohort_fields]
+        bad = [f for f in c if f not in known_fields]
         if bad:
             raise UserError(f"--cohorts {'+'.join(c)}: unknown cohort field {bad[0]!r}; "
-                            f"{spec.name} has {', '.join(spec.cohort_fields) or 'none'}")
+                            f"{spec.name} has {', '.join(known_fields) or 'none'}")
     from edgekit.devices import open_device, parse_device_spec
 
     kind, _, _ = parse_device_spec(device)
@@ -100,11 +105,13 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
 
     from edgekit import data, interpreters
     from edgekit.build import build
-    from edgekit.report import write_reports
-    from edgekit.report.gates import enforce, gate_rows
+    from edgekit.report.gates import gate_rows
 
     directory = resources.stage_dir(target.name, spec.name)
     say = progress or (lambda *a: None)
+    if cohort_firmware is not None:
+        return _evaluate_cohort_firmware(spec, target, cohort_firmware, directory, device, jobs, limit, combos,
+                                         min_accuracy, max_cohort_drop, say, enforce_gates, t_start)
     say("build", 0, 1)
     t_build = time.perf_counter()
     # Budgets are gated below on the measured latency of the whole split, not on the build's few inferences.
@@ -189,12 +196,65 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
                 "records": str(hres.records_path),
                 "moved_aside": str(hres.moved_aside) if hres.moved_aside else None}
     reportstore.write_section(directory, "eval_run", run_info)
+    return _finish(directory, section, hres.records_path, len(samples), hres.resumed, hres.new, wall,
+                   hres.moved_aside, enforce_gates)
+
+
+def _finish(directory: Path, section: dict, records: Path, samples: int, resumed: int, new: int, wall: float,
+            moved_aside: Optional[Path], enforce_gates: bool) -> EvalResult:
+    """Write report.html and junit.xml from report.json, then enforce the gates (last, so the
+    reports exist whatever the outcome)."""
+    from edgekit.report import write_reports
+    from edgekit.report.gates import enforce
+
     files = write_reports(directory)
     result = EvalResult(directory=directory, report_json=files.report_json, html=files.html, junit=files.junit,
-                        records=hres.records_path, samples=len(samples), resumed=hres.resumed, new=hres.new,
+                        records=records, samples=samples, resumed=resumed, new=new,
                         accuracy={p: st.get("accuracy") for p, st in section["paths"].items()},
-                        flagged=section["flagged"], gates_failed=files.gates_failed, wall_s=wall,
-                        moved_aside=hres.moved_aside)
+                        flagged=section["flagged"], gates_failed=sum(1 for g in section["gates"] if not g["passed"]),
+                        wall_s=wall,
+                        moved_aside=moved_aside)
     if enforce_gates:
         enforce(section["gates"])
     return result
+
+
+def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, device: str, jobs: Optional[int],
+                              limit: Optional[int], combos, min_accuracy: Optional[float], max_cohort_drop: float,
+                              say, enforce_gates: bool, t_start: float) -> EvalResult:
+    """The fleet as it is: every test sample runs on the firmware its cohort ships (one image
+    per variant, built and run by edgekit.skew.run_cohort_firmware), so a cohort whose
+    firmware preprocesses differently shows up as a flagged cohort explained by preprocessing.
+    Memory is gated on the largest of the images, since each must fit the part."""
+    from edgekit import data
+    from edgekit.harness.summary import summarize
+    from edgekit.report.gates import gate_rows
+    from edgekit.skew import COHORT_RUNS_DIR, run_cohort_firmware
+
+    chosen = data.load_dataset(spec).split("test")
+    if limit is not None:
+        chosen = chosen[:limit]
+    if not chosen:
+        raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
+    run_dir = directory / COHORT_RUNS_DIR
+    run = run_cohort_firmware(spec, target, cohort_firmware, chosen, run_dir, device=device, jobs=jobs,
+                              parity=False, progress=say)
+    builds = run.builds
+    memory = MemoryFigures(max(b["flash_bytes"] for b in builds.values()),
+                           max(b["ram_bytes"] for b in builds.values()),
+                           "measured from link" + (f" (largest of {len(builds)} firmware images)"
+                                                   if len(builds) > 1 else ""))
+    fw_text = ", ".join(f"{k} -> {v}" for k, v in cohort_firmware.as_json().items())
+    section = summarize(run.records, target=target, model_name=spec.name, labels=spec.labels,
+                        cohort_fields=run.cohort_fields, combos=combos, max_cohort_drop=max_cohort_drop,
+                        memory=memory, device_info={"spec": device, "firmware": fw_text})
+    section["firmware_variant"] = None
+    section["cohort_firmware"] = {"manifest": cohort_firmware.as_json(), "builds": builds}
+    section["limit"] = limit
+    section["gates"] = gate_rows(section, min_accuracy)
+    reportstore.write_section(directory, "eval", section)
+    wall = time.perf_counter() - t_start
+    reportstore.write_section(directory, "eval_run", {
+        "wall_s": wall, "samples": len(run.records), "resumed": run.resumed, "new": run.new,
+        "records": {v: str(p) for v, p in run.records_paths.items()}})
+    return _finish(directory, section, run_dir, len(run.records), run.resumed, run.new, wall, None, enforce_gates)
