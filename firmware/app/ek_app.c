@@ -22,6 +22,26 @@ static uint64_t last_frontend, last_model;
 static uint32_t last_stack, invocations, raw_loaded;
 static const uint8_t *raw_source; /* a preloaded raw item (batch mode), else the raw buffer */
 
+/* Per-op profile of the last inference: the generated model calls EK_PROFILE_HOOK(i)
+ * before op i and after the last op (build with -DEK_PROFILE_HOOK=ek_app_prof). Each
+ * hook's own timer read falls into the op that follows it. */
+#ifndef EK_APP_MAX_OPS
+#define EK_APP_MAX_OPS 256u
+#endif
+static uint32_t op_counts[EK_APP_MAX_OPS];
+static uint32_t op_profiled;  /* ops counted in the last inference */
+static uint64_t op_mark;
+
+void ek_app_prof(uint32_t op_index) {
+    uint64_t now = ek_timer_now();
+    if (op_index == 0) op_profiled = 0;
+    else if (op_index - 1u < EK_APP_MAX_OPS) {
+        op_counts[op_index - 1u] = (uint32_t)ek_timer_elapsed(op_mark, now);
+        op_profiled = op_index;
+    }
+    op_mark = now;
+}
+
 static void crc_init(void) {
     for (uint32_t i = 0; i < 256; ++i) {
         uint32_t c = i;
@@ -223,6 +243,13 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
         }
         put_u32(out, count);
         send_frame(EK_T_BATCH_DONE, seq, out, 4);
+        return;
+    }
+    case EK_T_OPS: {
+        /* n u32, then the counts straight from the array (the Cortex-M is little-endian, as the frame). */
+        uint32_t n_ops = op_profiled < EK_APP_MAX_OPS ? op_profiled : EK_APP_MAX_OPS;
+        put_u32(out, n_ops);
+        send_frame2(type | EK_T_REPLY, seq, out, 4, op_counts, (size_t)n_ops * 4u);
         return;
     }
     case EK_T_RESET:

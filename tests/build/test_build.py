@@ -40,6 +40,22 @@ def test_build_writes_firmware_and_report_within_budget(built):
     assert {r["name"] for r in report["budget"]["rows"]} >= {"flash", "RAM", "latency (estimated)"}
 
 
+def test_per_op_profile_accounts_for_the_model(built):
+    res, out = built
+    prof = json.loads((out / "report.json").read_text())["build"]["per_op"]
+    ops = prof["ops"]
+    assert len(ops) == len(res.per_op["ops"]) > 3 and [o["index"] for o in ops] == sorted(o["index"] for o in ops)
+    assert all(o["count"] > 0 for o in ops)
+    # the ops sum to the model's count of the same inference, less the hooks' own calls
+    assert prof["model_count"] - 150 * (len(ops) + 1) < prof["sum"] < prof["model_count"] <= res.instructions_per_inference
+    assert sum(o["share"] for o in ops) == pytest.approx(1.0, abs=1e-4)
+    convs = [o for o in ops if o["op"] == "CONV_2D"]
+    assert convs and all(o["per_mac"] == pytest.approx(o["count"] / o["macs"], rel=1e-3) for o in convs)
+    by_type = prof["by_type"]
+    assert sum(t["ops"] for t in by_type.values()) == len(ops)
+    assert list(by_type) == sorted(by_type, key=lambda t: -by_type[t]["count"])
+
+
 def test_latency_estimate_follows_the_profile(built):
     res, _ = built
     t = load_target("cortex-m4")

@@ -40,12 +40,17 @@ def test_info_infer_and_counters(target, image):
         assert info.model == "testmodel" and info.model_hash == "0123456789abcdef"
         assert info.timer_unit == "instructions (emulated)" and info.preprocessing == "none"
         assert (info.input_bytes, info.output_bytes, info.arena_bytes) == (16, 4, 20)
+        assert dev.op_counts() == []  # nothing has run yet
         for x in _inputs(5):
             r = dev.infer(x, "features")
             assert r.output == tm.reference(x)
             assert r.unit == "instructions (emulated)"
             assert 100 < r.model_count < 5000 and r.frontend_count == 0
             assert 0 < r.stack_high_water < 4096
+            # the one op's count is inside the model's: the sentinel checks before the op and
+            # the two hook calls (a timer read each) lie outside it
+            (op,) = dev.op_counts()
+            assert r.model_count - 300 < op < r.model_count
 
 
 def test_batch_preloaded_matches_single_inferences(target, image):

@@ -57,6 +57,7 @@ class BuildResult:
     sources: list[Path] = field(default_factory=list)
     include_dirs: list[Path] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
+    per_op: Optional[dict] = None   # per_op_profile(): where the model's instructions go
 
 
 def _say(progress: Progress, msg: str, i: int = 0, n: int = 0) -> None:
@@ -163,7 +164,8 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     cg = codegen.generate(tflite, out / "codegen", spec.name, report_dir=out)
     fe = _frontend(spec, tflite, firmware_variant, out)
     sources, incs = list(cg.sources), list(cg.include_dirs)
-    defines = {"EK_KERNELS_DSP": "1" if kernels == "dsp" else "0"}
+    # The app's per-op profile holds exactly this model's ops (4 bytes each).
+    defines = {"EK_KERNELS_DSP": "1" if kernels == "dsp" else "0", "EK_APP_MAX_OPS": f"{max(len(cg.ops), 1)}u"}
     if fe is not None:
         sources += list(fe.sources)
         incs += list(fe.include_dirs)
@@ -180,6 +182,8 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
 
     instructions = stack = None
     matches = None
+    op_counts: list[int] = []
+    last_count = None
     unit = "instructions (emulated)"
     if target.emulator.kind == "qemu":
         _say(progress, f"QEMU: {n_inferences} inferences on {target.emulator.machine}")
@@ -190,6 +194,8 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
                 if info.model_hash != cg.model_hash:
                     raise CheckFailed(f"firmware reports model hash {info.model_hash}, generated {cg.model_hash}")
                 results = dev.infer_batch([row.tobytes() for row in x], "features")
+                op_counts = dev.op_counts()  # of the last inference
+                last_count = results[-1].model_count
         except DeviceError as exc:
             raise CheckFailed(f"firmware for {spec.name} failed on QEMU ({target.emulator.machine}): {exc}") from None
         instructions = max(r.model_count for r in results)
@@ -218,6 +224,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
 
         pio = export_platformio(target, sources, incs, defines, out / "platformio")
         notes.append(f"PlatformIO project for a real board: {pio} (fill in src/ek_user_hooks.c, then `pio run -t upload`)")
+    res.per_op = per_op_profile(cg.ops, op_counts, last_count)
     reportstore.write_section(out, "build", _section(res, img, cg, fe, time.time() - t0))
     reportstore.write_section(out, "budget", budget.to_json())
     if matches is False:
@@ -244,6 +251,35 @@ def _check_against_tflm(tflite: Path, x: np.ndarray, results, cg, notes: list) -
     return same
 
 
+def per_op_profile(ops, counts: list[int], model_count: Optional[int]) -> Optional[dict]:
+    """Where the model's time goes, op by op, from the device's per-op counts of one
+    inference (model_count: the whole model's count of that inference): the count, its share, and counts per MAC (kernel efficiency) and per byte moved
+    (weights read + activations read and written). None when the device sent no counts."""
+    if not counts or len(counts) != len(ops):
+        return None
+    total = sum(counts)
+    rows = []
+    for op, n in zip(ops, counts):
+        moved = op.weights_bytes + op.activation_bytes
+        rows.append({"index": op.index, "op": op.op, "output_shape": op.output_shape, "macs": op.macs,
+                     "bytes_moved": moved, "count": n, "share": round(n / total, 6) if total else None,
+                     "per_mac": round(n / op.macs, 3) if op.macs else None,
+                     "per_byte": round(n / moved, 3) if moved else None})
+    by_type: dict[str, dict] = {}
+    for r in rows:
+        t = by_type.setdefault(r["op"], {"ops": 0, "count": 0, "macs": 0})
+        t["ops"] += 1
+        t["count"] += r["count"]
+        t["macs"] += r["macs"]
+    for t in by_type.values():
+        t["share"] = round(t["count"] / total, 6) if total else None
+        t["per_mac"] = round(t["count"] / t["macs"], 3) if t["macs"] else None
+    return {"ops": rows, "by_type": dict(sorted(by_type.items(), key=lambda kv: -kv[1]["count"])),
+            "sum": total, "model_count": model_count,
+            "how": "counted by the emulator (QEMU -icount: instructions, not cycles), one inference; "
+                   "on a board, DWT cycles"}
+
+
 def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
     s = img.sizes
     per_mac = (res.instructions_per_inference / res.total_macs) if res.instructions_per_inference and res.total_macs else None
@@ -267,6 +303,7 @@ def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
         "average_power_mw_estimated": res.average_power_mw_estimated,
         "estimate_basis": "emulated instructions x cpi / clock; energy from the profile's energy model",
         "device_matches_tflm": res.device_matches_tflm,
+        "per_op": res.per_op,
         "frontend": None if fe is None else {"variant": fe.variant, "spec_hash": fe.spec_hash},
         "build_seconds": round(seconds, 2),
         "notes": res.notes,

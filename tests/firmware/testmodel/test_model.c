@@ -5,6 +5,13 @@
 #include <stdint.h>
 #include "ek_model.h"
 
+#ifdef EK_PROFILE_HOOK
+void EK_PROFILE_HOOK(uint32_t op_index);
+#define EK_PROF(i) EK_PROFILE_HOOK(i)
+#else
+#define EK_PROF(i) ((void)0)
+#endif
+
 #define N_IN 16
 #define N_OUT 4
 #define ZP_IN (-3)
@@ -39,6 +46,7 @@ int ek_model_invoke(void) {
     if (crash[0] == 127 && crash[1] == 127 && crash[2] == -128) *(volatile uint32_t *)0xFFFFFFF0u = 1;
     /* Another makes it spin, for timeout tests. */
     if (crash[0] == 127 && crash[1] == 127 && crash[2] == 127) for (;;) {}
+    EK_PROF(0u);
     for (int j = 0; j < N_OUT; ++j) {
         int32_t acc = bias[j];
         for (int i = 0; i < N_IN; ++i) acc += (int32_t)weights[j][i] * ((int32_t)arena[i] - ZP_IN);
@@ -47,5 +55,6 @@ int ek_model_invoke(void) {
         if (acc < -128) acc = -128;
         arena[N_IN + j] = (int8_t)acc;
     }
+    EK_PROF(1u);
     return 0;
 }

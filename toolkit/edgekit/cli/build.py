@@ -59,6 +59,12 @@ def build_cmd(
         ["device = tflite-micro", {True: "yes, bit for bit", False: "NO", None: "not checked"}[res.device_matches_tflm], ""],
     ]
     console.print(table(f"edgekit build {res.model} -> {res.target} ({res.kernels} kernels)", ["figure", "value", "how"], rows))
+    if res.per_op:
+        console.print(table(f"where the model's {res.instructions_unit} go, by op type (one inference)",
+                            ["op", "ops", "count", "share", "per MAC"],
+                            [[t, v["ops"], f"{v['count']:,}", f"{100 * v['share']:.1f}%",
+                              "-" if v["per_mac"] is None else f"{v['per_mac']:.2f}"]
+                             for t, v in res.per_op["by_type"].items()]))
     if res.budget:
         cols = ["budget", "value", "limit", "margin", "how", "result"]
         console.print(table("budgets", cols, [[r[c] for c in cols] for r in res.budget.table()]))

@@ -152,6 +152,15 @@ class Device:
         out = self._request(P.T_READ_OUTPUT, struct.pack("<IH", 0, 0)).payload
         return InferenceResult(out, model, frontend, self._unit(), stack)
 
+    def op_counts(self) -> list[int]:
+        """The timer count of each op of the last inference, in the timer's unit; empty when
+        the firmware was built without the per-op profile hook."""
+        f = self._request(P.T_OPS, b"")
+        (n,) = struct.unpack_from("<I", f.payload)
+        if len(f.payload) != 4 + 4 * n:
+            raise DeviceError("protocol", f"op counts: {n} announced, {(len(f.payload) - 4) // 4} sent")
+        return list(struct.unpack_from(f"<{n}I", f.payload, 4))
+
     def infer(self, data: bytes, kind: str = "features") -> InferenceResult:
         info = self._info or self.info()
         if kind == "features" and len(data) != info.input_bytes:

@@ -74,6 +74,12 @@ def cpu_flags(target: TargetProfile) -> list[str]:
     return flags
 
 
+# What the protocol app needs of the generated model: the per-op profile hook, so the app
+# counts every op of each inference (the OPS request; a timer read per op, a few hundred
+# instructions on a whole model).
+APP_DEFINES = {"EK_PROFILE_HOOK": "ek_app_prof"}
+
+
 def _defines_args(defines: dict[str, str] | Sequence[str] | None) -> tuple[list[str], dict[str, str]]:
     if not defines:
         return [], {}
@@ -127,6 +133,8 @@ def build_elf(
     # The generated arena goes to its own NOLOAD section, so the link reports it apart.
     def_args = [f"-DEK_ICOUNT_SHIFT={ICOUNT_SHIFT}",
                 '-DEK_ARENA_SECTION=__attribute__((section(".ek_arena")))', *def_args]
+    if app == "protocol":
+        def_args += [f"-D{k}={v}" for k, v in APP_DEFINES.items() if k not in def_map]
 
     elf = out_dir / f"{name}.elf"
     map_path = out_dir / f"{name}.map"

@@ -20,7 +20,7 @@ from typing import Sequence
 
 from edgekit import resources
 from edgekit.errors import UserError
-from edgekit.firmware import cpu_flags
+from edgekit.firmware import APP_DEFINES, cpu_flags
 from edgekit.firmware.boards import load_board
 from edgekit.targets.schema import TargetProfile
 
@@ -73,7 +73,7 @@ def export_platformio(target: TargetProfile, sources: Sequence[Path], include_di
 def build_flags(target: TargetProfile, defines: dict[str, str]) -> list[str]:
     stack = int(round((target.memory.stack_kb or 16) * 1024))
     return [*cpu_flags(target), "-O2", "-std=gnu11", "-ffunction-sections", "-fdata-sections", "-Iinclude",
-            *[f"-D{k}={v}" for k, v in defines.items()],
+            *[f"-D{k}={v}" for k, v in {**APP_DEFINES, **defines}.items()],
             '-DEK_ARENA_SECTION=__attribute__((section(\\".ek_arena\\")))',
             "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections", "-Lld", f"-Wl,--defsym=__stack_size={stack}"]
 

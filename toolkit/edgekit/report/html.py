@@ -62,7 +62,7 @@ TEMPLATE = r"""<!doctype html>
 <p class="note">Points are accuracy; bars are 95% Wilson intervals. A cohort is flagged when its drop against the float reference is significant (McNemar, p&lt;0.05) and larger than {{ "%.1f"|format(ev.max_cohort_drop*100) }} points.</p>
 {% if ev.flagged %}<h3 class="fail">Flagged cohorts</h3>
 <table><tr><th>cohort</th><th>float</th><th>{{ ev.device_path }}</th><th>drop (points)</th><th>p</th><th>explained by</th></tr>
-{% for f in ev.flagged %}<tr><td>{{ "overall" if f.field == "all" else f.field ~ "=" ~ f.value }}</td><td class="num">{{ "%.1f"|format(f.accuracy_reference*100) }}%</td><td class="num">{{ "%.1f"|format(f.accuracy_path*100) }}%</td><td class="num">{{ "%.1f"|format(-f.difference*100) }}</td><td class="num">{{ "%.2g"|format(f.p_value) }}</td><td><b>{{ f.stage }}</b></td></tr>{% endfor %}</table>
+{% for f in ev.flagged %}<tr><td>{{ "overall" if f.field == "all" else f.field ~ "=" ~ f.value }}</td><td class="num">{{ "%.1f"|format(f.accuracy_reference*100) }}%</td><td class="num">{{ "%.1f"|format(f.accuracy_path*100) }}%</td><td class="num">{{ "%.1f"|format(-f.difference*100) }}</td><td class="num">{{ "%.2g"|format(f.p_value) }}</td><td><b>{{ f.stage }}</b>{% if f.get("carried_by") %} on firmware {{ f.carried_by|join(", ") }}{% elif f.get("firmware") %} (firmware {{ f.firmware|join(", ") }}){% endif %}</td></tr>{% endfor %}</table>
 {% else %}<p class="pass">No cohort flagged.</p>{% endif %}
 {% for field, svg in cohort_plots %}<h3>{{ field }}</h3>{{ svg|safe }}{% endfor %}
 
@@ -80,6 +80,14 @@ TEMPLATE = r"""<!doctype html>
 {% for name, l in ev.latency.items() if l %}<tr><td>{{ name }} ({{ l.unit }})</td>{% for q in ("p50","p90","p99","max") %}<td class="num">{{ "{:,.0f}".format(l[q]) }}</td>{% endfor %}<td>{{ l.how }}</td></tr>
 <tr><td>{{ name }} (ms)</td>{% for q in ("p50","p90","p99","max") %}<td class="num">{{ "%.3f"|format(l[q ~ "_ms"]) }}</td>{% endfor %}<td>{{ l.time_how }}</td></tr>{% endfor %}</table>
 {{ latency_svg|safe }}{% else %}<p class="na">No device latency (no device results).</p>{% endif %}
+
+<h2>Where does the time go?</h2>
+{% set fe, mo = ev.latency.get("frontend"), ev.latency.get("model") %}{% if fe and mo and fe.p50 %}<p>Per request (p50): frontend {{ "{:,.0f}".format(fe.p50) }} and model {{ "{:,.0f}".format(mo.p50) }} {{ mo.unit }}: the frontend is {{ "%.0f"|format(100 * fe.p50 / (fe.p50 + mo.p50)) }}% of the request.</p>{% endif %}
+{% if per_op %}<table><tr><th>op type</th><th>ops</th><th>{{ per_op_unit }}</th><th>share</th><th>per MAC</th></tr>
+{% for t, v in per_op.by_type.items() %}<tr><td>{{ t }}</td><td class="num">{{ v.ops }}</td><td class="num">{{ "{:,}".format(v.count) }}</td><td class="num">{{ "%.1f"|format(100 * v.share) }}%</td><td class="num">{{ v.per_mac if v.per_mac is not none else "" }}</td></tr>{% endfor %}</table>
+<details><summary>The ten costliest ops</summary><table><tr><th>#</th><th>op</th><th>output</th><th>MACs</th><th>bytes moved</th><th>{{ per_op_unit }}</th><th>share</th><th>per MAC</th></tr>
+{% for o in per_op.ops|sort(attribute="count", reverse=true) %}{% if loop.index <= 10 %}<tr><td>{{ o.index }}</td><td>{{ o.op }}</td><td>{{ o.output_shape|join("x") }}</td><td class="num">{{ "{:,}".format(o.macs) }}</td><td class="num">{{ "{:,}".format(o.bytes_moved) }}</td><td class="num">{{ "{:,}".format(o.count) }}</td><td class="num">{{ "%.1f"|format(100 * o.share) }}%</td><td class="num">{{ o.per_mac if o.per_mac is not none else "" }}</td></tr>{% endif %}{% endfor %}</table></details>
+<p class="note">Per op: {{ per_op.how }}, from <code>edgekit build</code>.</p>{% else %}<p class="na">No per-op profile (run <code>edgekit build</code> for this target).</p>{% endif %}
 
 <h2>Does it fit, and what does it cost? Memory and energy against budgets</h2>
 {% if ev.budgets %}{{ budget_svg|safe }}
@@ -192,7 +200,9 @@ def render_html(report: dict) -> str:
                          if not isinstance(v, (dict, list)))
     fields = list(ev["cohort_fields"]) + ["+".join(c) for c in ev["combinations"]]
     return _env().from_string(TEMPLATE).render(
-        ev=ev, **common, lat=(ev.get("latency") or {}).get("request") or (ev.get("latency") or {}).get("model"),
+        ev=ev, **common, per_op=(report.get("build") or {}).get("per_op"),
+        per_op_unit=(((report.get("build") or {}).get("instructions_per_inference") or {}).get("unit") or "count"),
+        lat=(ev.get("latency") or {}).get("request") or (ev.get("latency") or {}).get("model"),
         cohort_plots=[(f, s) for f in fields if (s := plots.cohort_accuracy(ev, f))],
         latency_svg=plots.latency(ev, budget_ms), budget_svg=plots.budgets(ev),
         confusion_svg=plots.confusion(ev), layer_svg=plots.layer_error(report),
