@@ -85,4 +85,10 @@ FIXED_CASES = [
      "padding": "SAME", "io": "float"},
     # A small CNN: conv, depthwise, pointwise, residual ADD, max pool, MEAN, FC, softmax.
     {"op": "cnn", "seed": 8, "in_shape": [16, 10, 1], "channels": 8, "units": 6},
+    # MobileNetV2-like 3x3 depthwise, stride 2 and 1: interior pixels take the unrolled DSP
+    # path, the border the general one; 22 channels leave a tail of two.
+    {"op": "dwconv", "seed": 9, "in_shape": [12, 11, 24], "kernel": [3, 3], "stride": [2, 2],
+     "padding": "SAME", "act": "relu6", "in_range": [-1.0, 5.0]},
+    {"op": "dwconv", "seed": 10, "in_shape": [7, 9, 22], "kernel": [3, 3], "stride": [1, 1],
+     "padding": "VALID", "act": "none", "in_range": [-2.0, 1.0]},
 ]

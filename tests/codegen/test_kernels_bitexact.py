@@ -47,7 +47,7 @@ def _check_case(case: dict, path, tmp_path, also_litert: bool = False) -> None:
                                 f"{gold.reshape(-1)[diff[:5]]}; case {case}")
 
 
-FAST = [FIXED_CASES[0], FIXED_CASES[1], FIXED_CASES[4], FIXED_CASES[7]]
+FAST = [c for c in FIXED_CASES if c["seed"] in (1, 2, 9, 5, 8)]
 
 
 @pytest.fixture(scope="module")

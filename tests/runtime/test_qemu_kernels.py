@@ -55,7 +55,8 @@ def test_bitexact_on_cortex_m4(k, models, tmp_path):
 
 @pytest.mark.parametrize("target_name", ["cortex-m7", "cortex-m33", "cortex-m55"])
 def test_cnn_bitexact_on_other_cores(target_name, models, tmp_path):
-    case, path = FIXED_CASES[7], models[7]
+    k = next(i for i, c in enumerate(CASES) if c["op"] == "cnn")
+    case, path = CASES[k], models[k]
     target = load_target(target_name)
     iq, _ = io_quant(path)
     x = _inputs(case, iq)

@@ -25,14 +25,17 @@ static inline int32_t srdhm(int32_t a, int32_t b)
     /* The only overflow case: (-2^31)^2 doubled does not fit. */
     if (a == b && a == INT32_MIN) return INT32_MAX;
     int64_t ab = (int64_t)a * (int64_t)b;
-    int64_t nudge = ab >= 0 ? (1LL << 30) : (1 - (1LL << 30));
-    /* Division (truncation toward zero), not a shift: that is what gemmlowp does. */
-    return (int32_t)((ab + nudge) / (1LL << 31));
+    /* gemmlowp nudges by 2^30 (or 1 - 2^30 when ab < 0) and divides by 2^31, truncating
+     * toward zero. For ab < 0 that is -floor((-ab + 2^30 - 1) / 2^31), which equals
+     * floor((ab + 2^30) / 2^31): one nudge and an arithmetic shift give the same result for
+     * every ab, in SMULL, ADDS/ADC and two shifts instead of a branchy 64-bit division. */
+    return (int32_t)((ab + (1LL << 30)) >> 31);
 }
 
 static inline int32_t rdbypot(int32_t x, int exponent)
 {
-    const int32_t mask = (int32_t)((1LL << exponent) - 1);
+    /* exponent is 0..31 (a right shift of a requantization): a 32-bit mask suffices. */
+    const int32_t mask = (int32_t)((1u << exponent) - 1u);
     const int32_t remainder = x & mask;
     const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -327,6 +330,76 @@ static void dwconv_ref(const ek_conv_params_t *p, const int32_t *mult, const int
 }
 
 #if EK_KERNELS_DSP
+/* One tap of four channels: SXTB16 splits bytes 0/2 and 1/3 into 16-bit lanes, the input
+ * offset is added per lane, and SMLABB/SMLATT accumulate each channel on its own. */
+#define EK_DW_TAP4(ip, wp, a0, a1, a2, a3)                                  \
+    do {                                                                     \
+        const uint32_t x_ = rd32(ip), w_ = rd32(wp);                         \
+        const uint32_t x02_ = ek_sadd16(ek_sxtb16(x_), off2);                \
+        const uint32_t x13_ = ek_sadd16(ek_sxtb16_ror8(x_), off2);           \
+        const uint32_t w02_ = ek_sxtb16(w_), w13_ = ek_sxtb16_ror8(w_);      \
+        a0 = ek_smlabb(x02_, w02_, a0);                                      \
+        a2 = ek_smlatt(x02_, w02_, a2);                                      \
+        a1 = ek_smlabb(x13_, w13_, a1);                                      \
+        a3 = ek_smlatt(x13_, w13_, a3);                                      \
+    } while (0)
+
+static inline void dw_store4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                             const int32_t *bias, int32_t c, int8_t *out,
+                             int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+    if (bias) { a0 += bias[c]; a1 += bias[c + 1]; a2 += bias[c + 2]; a3 += bias[c + 3]; }
+    out[c] = (int8_t)clamp_i32(mbqm(a0, mult[c], shift[c]) + p->output_offset, p->act_min, p->act_max);
+    out[c + 1] = (int8_t)clamp_i32(mbqm(a1, mult[c + 1], shift[c + 1]) + p->output_offset, p->act_min, p->act_max);
+    out[c + 2] = (int8_t)clamp_i32(mbqm(a2, mult[c + 2], shift[c + 2]) + p->output_offset, p->act_min, p->act_max);
+    out[c + 3] = (int8_t)clamp_i32(mbqm(a3, mult[c + 3], shift[c + 3]) + p->output_offset, p->act_min, p->act_max);
+}
+
+/* 3x3, dilation 1, the whole window inside the input (every output pixel but the border):
+ * the nine taps unrolled, no window bookkeeping. Same products, same order of addition. */
+static void dw3x3_interior4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                            const int32_t *bias, const int8_t *in, int32_t in_row, int32_t C,
+                            const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2)
+{
+    const int8_t *r0 = in, *r1 = in + in_row, *r2 = in + 2 * in_row;
+    const int8_t *f0 = filter, *f1 = filter + 3 * C, *f2 = filter + 6 * C;
+    for (int32_t c = 0; c < c_end; c += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        EK_DW_TAP4(r0 + c, f0 + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r0 + C + c, f0 + C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r0 + 2 * C + c, f0 + 2 * C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r1 + c, f1 + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r1 + C + c, f1 + C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r1 + 2 * C + c, f1 + 2 * C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r2 + c, f2 + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r2 + C + c, f2 + C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r2 + 2 * C + c, f2 + 2 * C + c, a0, a1, a2, a3);
+        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+    }
+}
+
+/* 3x3, dilation 1, a window cut by the padding (the border pixels): `valid` has bit
+ * fy * 3 + fx set for each tap inside the input. Offsets, not pointers, until a tap is
+ * known to be inside. */
+static void dw3x3_border4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                          const int32_t *bias, const int8_t *input, int32_t px_off, int32_t in_row,
+                          int32_t C, const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2,
+                          uint32_t valid)
+{
+    for (int32_t c = 0; c < c_end; c += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#define EK_DW_TAP_IF(fy, fx)                                                             \
+        if (valid & (1u << ((fy) * 3 + (fx))))                                           \
+            EK_DW_TAP4(input + (px_off + (fy) * in_row + (fx) * C + c),                  \
+                       filter + ((fy) * 3 + (fx)) * C + c, a0, a1, a2, a3)
+        EK_DW_TAP_IF(0, 0); EK_DW_TAP_IF(0, 1); EK_DW_TAP_IF(0, 2);
+        EK_DW_TAP_IF(1, 0); EK_DW_TAP_IF(1, 1); EK_DW_TAP_IF(1, 2);
+        EK_DW_TAP_IF(2, 0); EK_DW_TAP_IF(2, 1); EK_DW_TAP_IF(2, 2);
+#undef EK_DW_TAP_IF
+        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+    }
+}
+
 /* depth_multiplier 1: four channels at a time, one accumulator each (SMLABB/SMLATT on the
  * SXTB16 lanes), the valid filter window computed once per output pixel. */
 static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
@@ -336,6 +409,7 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 {
     const int32_t C = os->c;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) | ((uint32_t)p->input_offset << 16);
+    const int full3x3 = fs->h == 3 && fs->w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
@@ -352,28 +426,26 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                 const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
                 const int32_t in_row = p->dilation_h * is->w * C, in_col = p->dilation_w * C;
                 int32_t c = 0;
+                if (full3x3) {
+                    c = C & ~3;
+                    if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3) {
+                        dw3x3_interior4(p, mult, shift, bias, input + px_off, in_row, C, filter, out, c, off2);
+                    } else {
+                        const uint32_t cols = ((1u << fx1) - 1u) & ~((1u << fx0) - 1u);
+                        uint32_t valid = 0;
+                        for (int32_t fy = fy0; fy < fy1; ++fy) valid |= cols << (3 * fy);
+                        dw3x3_border4(p, mult, shift, bias, input, px_off, in_row, C, filter, out, c, off2, valid);
+                    }
+                }
                 for (; c + 4 <= C; c += 4) {
                     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
                     for (int32_t fy = fy0; fy < fy1; ++fy) {
                         const int8_t *ip = input + (px_off + fy * in_row + fx0 * in_col + c);
                         const int8_t *wp = filter + (fy * fs->w + fx0) * C + c;
-                        for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C) {
-                            const uint32_t x = rd32(ip), w = rd32(wp);
-                            const uint32_t x02 = ek_sadd16(ek_sxtb16(x), off2);
-                            const uint32_t x13 = ek_sadd16(ek_sxtb16_ror8(x), off2);
-                            const uint32_t w02 = ek_sxtb16(w), w13 = ek_sxtb16_ror8(w);
-                            a0 = ek_smlabb(x02, w02, a0);
-                            a2 = ek_smlatt(x02, w02, a2);
-                            a1 = ek_smlabb(x13, w13, a1);
-                            a3 = ek_smlatt(x13, w13, a3);
-                        }
+                        for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C)
+                            EK_DW_TAP4(ip, wp, a0, a1, a2, a3);
                     }
-                    int32_t acc[4] = {a0, a1, a2, a3};
-                    for (int j = 0; j < 4; ++j) {
-                        int32_t v = acc[j] + (bias ? bias[c + j] : 0);
-                        v = mbqm(v, mult[c + j], shift[c + j]) + p->output_offset;
-                        out[c + j] = (int8_t)clamp_i32(v, p->act_min, p->act_max);
-                    }
+                    dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
                 }
                 for (; c < C; ++c) {
                     int32_t acc = 0;
