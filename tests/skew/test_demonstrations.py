@@ -132,6 +132,9 @@ def _eval_fleet(tmp_path, model, target, field, cohort, variant, skew_samples):
     assert flags.get((field, cohort)) == "preprocessing", ev["flagged"]
     assert flags.get(("firmware", variant)) == "preprocessing", ev["flagged"]
     assert ("firmware", "default") not in flags
+    for f in ev["flagged"]:  # a flagged cohort mixing firmware names the one that carries its drop
+        if f["stage"] == "preprocessing" and len(f["firmware"]) > 1:
+            assert f["carried_by"] == [variant], f
     assert any(not g["passed"] and g["subject"] == f"{field}={cohort}" for g in ev["gates"]), ev["gates"]
 
 

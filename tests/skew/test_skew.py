@@ -173,7 +173,7 @@ def test_a_cohort_on_mixed_firmware_names_the_firmware_that_carries_its_drop():
     sec = summarize(records, target=load_target("cortex-m7"), model_name="mobilenetv2",
                     labels=[str(i) for i in range(10)], cohort_fields=["sensor", "lighting"], max_cohort_drop=0.02)
     dec = sk._decomposition(sec)
-    split = sk._preprocessing_by_firmware(records, variant_of, ["sensor", "lighting"], 0.02)
+    split = sk.preprocessing_by_firmware(records, variant_of, ["sensor", "lighting"], 0.02)
     firmware_of = {(f, v): set() for f, v in split}
     for d in dec:
         d["firmware"] = sorted(split.get((d["field"], d["value"]), {}))

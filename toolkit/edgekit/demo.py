@@ -20,6 +20,9 @@ STEPS = [
      ["build", "--target", "cortex-m4", "--model", "kws"], 0),
     ("KWS on QEMU: per-cohort accuracy, latency, reports (300 test clips)",
      ["eval", "--target", "cortex-m4", "--model", "kws", "--limit", "300"], 0),
+    ("The firmware case: the telephone devices ship a Q15-FFT frontend; the fleet's eval flags them, "
+     "explained by preprocessing on that firmware (exit 1)",
+     ["eval", "--target", "cortex-m4", "--model", "kws", "--limit", "600", "--cohort-firmware", "telephone:fixed-q15"], 1),
     ("MobileNetV2 on the small Cortex-M4 part: expected to fail its budgets (exit 1)",
      ["build", "--target", "cortex-m4-small", "--model", "mobilenetv2"], 1),
     ("KWS on Ethos-U55 through Vela", ["build", "--target", "cortex-m55-ethos-u55", "--model", "kws"], 0),

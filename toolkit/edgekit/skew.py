@@ -359,7 +359,7 @@ def _decomposition(section: dict) -> list[dict]:
     return out
 
 
-def _preprocessing_by_firmware(records: Sequence[Mapping], variant_of: Mapping[str, str],
+def preprocessing_by_firmware(records: Sequence[Mapping], variant_of: Mapping[str, str],
                                fields: Sequence[str], threshold: float) -> dict:
     """(field, value) -> {variant: the preprocessing step on that cohort's samples that ran
     this firmware}: splits a cohort whose samples ran several firmware (noise=babble on a
@@ -691,7 +691,7 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
                         cohort_fields=fields, max_cohort_drop=max_cohort_drop, memory=None,
                         device_info={"spec": device})
     decomposition = _decomposition(section)
-    by_firmware = _preprocessing_by_firmware(all_records, variant_of, spec.cohort_fields, max_cohort_drop) \
+    by_firmware = preprocessing_by_firmware(all_records, variant_of, spec.cohort_fields, max_cohort_drop) \
         if len(cohort_firmware.variants) > 1 else {}
     for d in decomposition:
         d["firmware"] = sorted(firmware_of.get((d["field"], d["value"]), ()))

@@ -66,8 +66,10 @@ def eval_cmd(
                       f"{res.new} new) in {res.wall_s:.0f} s")
         console.print(table(None, ["path", "accuracy"], rows))
         for f in res.flagged:
+            on = f" on {','.join(f['carried_by'] or f['firmware'])}" if "carried_by" in f else \
+                (f" on {','.join(f['firmware'])}" if f.get("firmware") else "")
             console.print(f"flagged: {f['field']}={f['value']} drop {-f['difference'] * 100:.1f} points "
-                          f"(p={f['p_value']:.2g}), explained by {f['stage']}")
+                          f"(p={f['p_value']:.2g}), explained by {f['stage']}{on}")
         console.print(f"wrote {res.report_json}, {res.html}, {res.junit}")
     # Gates last, so the reports are written and the JSON printed whatever the outcome.
     from edgekit.reportstore import read_report

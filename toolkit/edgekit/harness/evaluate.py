@@ -229,7 +229,7 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
     from edgekit import data
     from edgekit.harness.summary import summarize
     from edgekit.report.gates import gate_rows
-    from edgekit.skew import COHORT_RUNS_DIR, run_cohort_firmware
+    from edgekit.skew import COHORT_RUNS_DIR, preprocessing_by_firmware, run_cohort_firmware
 
     chosen = data.load_dataset(spec).split("test")
     if limit is not None:
@@ -248,6 +248,15 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
     section = summarize(run.records, target=target, model_name=spec.name, labels=spec.labels,
                         cohort_fields=run.cohort_fields, combos=combos, max_cohort_drop=max_cohort_drop,
                         memory=memory, device_info={"spec": device, "firmware": fw_text})
+    if len(builds) > 1:
+        # A flagged cohort whose samples ran several firmware: which firmware carries the drop.
+        split = preprocessing_by_firmware(run.records, run.variant_of, spec.cohort_fields, max_cohort_drop)
+        for f in section["flagged"]:
+            fw = sorted(run.firmware_of.get((f["field"], f["value"]), ()))
+            f["firmware"] = fw
+            if f["stage"] == "preprocessing" and len(fw) > 1:
+                by = split.get((f["field"], f["value"]), {})
+                f["carried_by"] = [v for v in fw if v in by and -by[v]["difference"] > max_cohort_drop]
     section["firmware_variant"] = None
     section["cohort_firmware"] = {"manifest": cohort_firmware.as_json(), "builds": builds}
     section["limit"] = limit
