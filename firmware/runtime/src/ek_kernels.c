@@ -122,9 +122,11 @@ static inline void wr32(void *p, uint32_t v) { memcpy(p, &v, 4); }
  * CONV_2D (per-channel), reference
  * ------------------------------------------------------------------------------------- */
 
+/* Two im2col rows (two output pixels at a time), each padded to a multiple of four. */
 size_t ek_conv2d_s8_scratch(const ek_shape_t *filter)
 {
-    return (size_t)filter->h * (size_t)filter->w * (size_t)filter->c;
+    const size_t k = (size_t)filter->h * (size_t)filter->w * (size_t)filter->c;
+    return 2 * ((k + 3) & ~(size_t)3);
 }
 
 size_t ek_fc_s8_scratch(int32_t accum_depth) { return (size_t)accum_depth; }
@@ -226,6 +228,64 @@ static inline int32_t dot1(const int16_t *col, const int8_t *w0, int32_t k4, int
     return a0;
 }
 
+/* Two filter rows against two im2col rows (two output pixels): each weight word and each
+ * column word is loaded once for two accumulators, 8 SMLAD per 16 MACs. */
+static inline void dot2x2(const int16_t *c0, const int16_t *c1, const int8_t *w0, const int8_t *w1,
+                          int32_t k4, int32_t K, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t k = 0;
+    for (; k < k4; k += 4) {
+        const uint32_t x0e = rd32(c0 + k), x0o = rd32(c0 + k + 2);
+        const uint32_t x1e = rd32(c1 + k), x1o = rd32(c1 + k + 2);
+        uint32_t v = rd32(w0 + k);
+        uint32_t we = ek_sxtb16(v), wo = ek_sxtb16_ror8(v);
+        a00 = ek_smlad(we, x0e, a00);
+        a00 = ek_smlad(wo, x0o, a00);
+        a01 = ek_smlad(we, x1e, a01);
+        a01 = ek_smlad(wo, x1o, a01);
+        v = rd32(w1 + k);
+        we = ek_sxtb16(v);
+        wo = ek_sxtb16_ror8(v);
+        a10 = ek_smlad(we, x0e, a10);
+        a10 = ek_smlad(wo, x0o, a10);
+        a11 = ek_smlad(we, x1e, a11);
+        a11 = ek_smlad(wo, x1o, a11);
+    }
+    for (; k < K; ++k) {
+        a00 += (int32_t)c0[k] * w0[k];
+        a01 += (int32_t)c1[k] * w0[k];
+        a10 += (int32_t)c0[k] * w1[k];
+        a11 += (int32_t)c1[k] * w1[k];
+    }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+
+/* im2col of output pixel (oy, ox): its K inputs (+offset), reordered for SXTB16 lanes. */
+static void im2col_pixel(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
+                         const ek_shape_t *fs, int32_t b, int32_t oy, int32_t ox, int32_t k4,
+                         int16_t *col)
+{
+    const int32_t cin = fs->c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    int32_t k = 0;
+    for (int32_t fy = 0; fy < fs->h; ++fy) {
+        const int32_t iy = iy0 + p->dilation_h * fy;
+        for (int32_t fx = 0; fx < fs->w; ++fx, k += cin) {
+            const int32_t ix = ix0 + p->dilation_w * fx;
+            if (ix < 0 || ix >= is->w || iy < 0 || iy >= is->h)
+                zero_col(cin, k, k4, col);
+            else
+                widen_s8(input + ((b * is->h + iy) * is->w + ix) * cin, cin, k, k4, p->input_offset, col);
+        }
+    }
+}
+
+static inline int8_t requant_one(const ek_conv_params_t *p, int32_t acc, int32_t mult, int32_t shift)
+{
+    return (int8_t)clamp_i32(mbqm(acc, mult, shift) + p->output_offset, p->act_min, p->act_max);
+}
+
 static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
@@ -233,39 +293,46 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 {
     const int32_t cin = fs->c, K = fs->h * fs->w * cin, k4 = K & ~3;
     const int32_t out_depth = os->c;
+    int16_t *col1 = col + ((K + 3) & ~3);  /* the second pixel's row (ek_conv2d_s8_scratch) */
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            for (int32_t ox = 0; ox < os->w; ++ox) {
-                const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                /* im2col of this output pixel, offset applied once, shared by all channels. */
-                int32_t k = 0;
-                for (int32_t fy = 0; fy < fs->h; ++fy) {
-                    const int32_t iy = iy0 + p->dilation_h * fy;
-                    for (int32_t fx = 0; fx < fs->w; ++fx, k += cin) {
-                        const int32_t ix = ix0 + p->dilation_w * fx;
-                        if (ix < 0 || ix >= is->w || iy < 0 || iy >= is->h)
-                            zero_col(cin, k, k4, col);
-                        else
-                            widen_s8(input + ((b * is->h + iy) * is->w + ix) * cin, cin, k, k4,
-                                     p->input_offset, col);
-                    }
+            int32_t ox = 0;
+            /* Pairs of output pixels along the row: the im2col rows are built once and
+             * shared by every output channel. */
+            for (; ox + 2 <= os->w; ox += 2) {
+                im2col_pixel(p, is, input, fs, b, oy, ox, k4, col);
+                im2col_pixel(p, is, input, fs, b, oy, ox + 1, k4, col1);
+                int8_t *out0 = output + ((b * os->h + oy) * os->w + ox) * out_depth;
+                int8_t *out1 = out0 + out_depth;
+                int32_t oc = 0;
+                for (; oc + 2 <= out_depth; oc += 2) {
+                    const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
+                    int32_t acc[4] = {b0, b0, b1, b1};
+                    dot2x2(col, col1, filter + oc * K, filter + (oc + 1) * K, k4, K, acc);
+                    out0[oc] = requant_one(p, acc[0], mult[oc], shift[oc]);
+                    out1[oc] = requant_one(p, acc[1], mult[oc], shift[oc]);
+                    out0[oc + 1] = requant_one(p, acc[2], mult[oc + 1], shift[oc + 1]);
+                    out1[oc + 1] = requant_one(p, acc[3], mult[oc + 1], shift[oc + 1]);
                 }
+                for (; oc < out_depth; ++oc) {
+                    const int32_t b0 = bias ? bias[oc] : 0;
+                    out0[oc] = requant_one(p, dot1(col, filter + oc * K, k4, K, b0), mult[oc], shift[oc]);
+                    out1[oc] = requant_one(p, dot1(col1, filter + oc * K, k4, K, b0), mult[oc], shift[oc]);
+                }
+            }
+            for (; ox < os->w; ++ox) {  /* an odd last pixel */
+                im2col_pixel(p, is, input, fs, b, oy, ox, k4, col);
                 int8_t *out = output + ((b * os->h + oy) * os->w + ox) * out_depth;
                 int32_t oc = 0;
                 for (; oc + 2 <= out_depth; oc += 2) {
                     int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
                     dot2(col, filter + oc * K, filter + (oc + 1) * K, k4, K, &a0, &a1);
-                    a0 = mbqm(a0, mult[oc], shift[oc]) + p->output_offset;
-                    a1 = mbqm(a1, mult[oc + 1], shift[oc + 1]) + p->output_offset;
-                    out[oc] = (int8_t)clamp_i32(a0, p->act_min, p->act_max);
-                    out[oc + 1] = (int8_t)clamp_i32(a1, p->act_min, p->act_max);
+                    out[oc] = requant_one(p, a0, mult[oc], shift[oc]);
+                    out[oc + 1] = requant_one(p, a1, mult[oc + 1], shift[oc + 1]);
                 }
-                for (; oc < out_depth; ++oc) {
-                    int32_t a0 = dot1(col, filter + oc * K, k4, K, bias ? bias[oc] : 0);
-                    a0 = mbqm(a0, mult[oc], shift[oc]) + p->output_offset;
-                    out[oc] = (int8_t)clamp_i32(a0, p->act_min, p->act_max);
-                }
+                for (; oc < out_depth; ++oc)
+                    out[oc] = requant_one(p, dot1(col, filter + oc * K, k4, K, bias ? bias[oc] : 0),
+                                          mult[oc], shift[oc]);
             }
         }
     }

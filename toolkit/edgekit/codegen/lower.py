@@ -259,7 +259,8 @@ class _Lowerer:
             macs = n * oh * ow * oc * kh * kw
         else:
             kdepth = kh * kw * ic
-            self.scratch[k] = 2 * kdepth
+            # ek_conv2d_s8_scratch: two int16 im2col rows, each padded to a multiple of 4
+            self.scratch[k] = 2 * 2 * ((kdepth + 3) & ~3)
             call = (f"ek_conv2d_s8(&ek_p{k}, {m_name}, {s_name}, {ish}, {self.ptr(x.index)}, "
                     f"{fsh}, {w_name}, {b_name}, {osh}, {self.ptr(y.index)}, "
                     f"EK_SCRATCH(ek_arena + @{{s{k}}}));")
