@@ -25,11 +25,45 @@
 EK_BITREV(float)
 EK_BITREV(int16_t)
 
+/* t = w * b, the DIT butterfly's product, in one fixed order of operations. */
+#define EK_CMUL(tr, ti, wr, wi, br, bi) \
+    const float tr = (wr) * (br) - (wi) * (bi); const float ti = (wr) * (bi) + (wi) * (br)
+
 void ek_rfft_f32(float *buf, const float *tw, int log2n) {
     const int n = 1 << log2n, m = n >> 1;
     bitrev_float(buf, m);
-    /* m-point complex DIT FFT; the twiddle for span len, index j is tw[j * n / len]. */
-    for (int len = 2; len <= m; len <<= 1) {
+    /* m-point complex DIT FFT; the twiddle for span len, index j is tw[j * n / len].
+     * Stages go in pairs (len 2L then 4L) with the four points of a pair's butterflies kept
+     * in registers: the same products and sums as one stage at a time, in the same order
+     * (so the same float results), with half the loads and stores. */
+    int len = 2;
+    for (; 2 * len <= m; len <<= 2) {
+        const int L = len >> 1, step_a = n / len, step_b = n / (2 * len);
+        for (int j = 0; j < L; j++) {
+            const float war = tw[2 * j * step_a], wai = tw[2 * j * step_a + 1];
+            const float wbr = tw[2 * j * step_b], wbi = tw[2 * j * step_b + 1];
+            const float wcr = tw[2 * (j + L) * step_b], wci = tw[2 * (j + L) * step_b + 1];
+            for (int start = j; start < m; start += 4 * L) {
+                float *p0 = buf + 2 * start, *p1 = p0 + 2 * L, *p2 = p1 + 2 * L, *p3 = p2 + 2 * L;
+                const float x0r = p0[0], x0i = p0[1], x1r = p1[0], x1i = p1[1];
+                const float x2r = p2[0], x2i = p2[1], x3r = p3[0], x3i = p3[1];
+                /* stage len: (p0, p1) and (p2, p3), twiddle a */
+                EK_CMUL(t1r, t1i, war, wai, x1r, x1i);
+                EK_CMUL(t3r, t3i, war, wai, x3r, x3i);
+                const float y0r = x0r + t1r, y0i = x0i + t1i, y1r = x0r - t1r, y1i = x0i - t1i;
+                const float y2r = x2r + t3r, y2i = x2i + t3i, y3r = x2r - t3r, y3i = x2i - t3i;
+                /* stage 2 len: (p0, p2) with twiddle b, (p1, p3) with twiddle c */
+                EK_CMUL(u2r, u2i, wbr, wbi, y2r, y2i);
+                EK_CMUL(u3r, u3i, wcr, wci, y3r, y3i);
+                p0[0] = y0r + u2r; p0[1] = y0i + u2i;
+                p2[0] = y0r - u2r; p2[1] = y0i - u2i;
+                p1[0] = y1r + u3r; p1[1] = y1i + u3i;
+                p3[0] = y1r - u3r; p3[1] = y1i - u3i;
+            }
+        }
+    }
+    /* An odd number of stages leaves the last one (len = m) on its own. */
+    for (; len <= m; len <<= 1) {
         const int half = len >> 1, step = n / len;
         /* Twiddle-outer order: each twiddle is loaded once per stage, not once per group. */
         for (int j = 0; j < half; j++) {
