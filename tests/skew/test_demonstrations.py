@@ -136,6 +136,9 @@ def _eval_fleet(tmp_path, model, target, field, cohort, variant, skew_samples):
         if f["stage"] == "preprocessing" and len(f["firmware"]) > 1:
             assert f["carried_by"] == [variant], f
     assert any(not g["passed"] and g["subject"] == f"{field}={cohort}" for g in ev["gates"]), ev["gates"]
+    carried = ev["cohort_firmware"]["flagged_cohorts_carried"]
+    assert carried.get(variant) == sum(1 for f in ev["flagged"] if f["stage"] == "preprocessing")
+    assert "default" not in carried or carried["default"] < carried[variant]
 
 
 def test_mobilenetv2_no_crop_firmware_on_sensor_a(monkeypatch, tmp_path):

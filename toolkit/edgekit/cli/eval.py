@@ -70,6 +70,14 @@ def eval_cmd(
                 (f" on {','.join(f['firmware'])}" if f.get("firmware") else "")
             console.print(f"flagged: {f['field']}={f['value']} drop {-f['difference'] * 100:.1f} points "
                           f"(p={f['p_value']:.2g}), explained by {f['stage']}{on}")
+        if mapping is not None and res.flagged:
+            from edgekit.reportstore import read_report
+
+            carried = read_report(res.directory)["eval"]["cohort_firmware"]["flagged_cohorts_carried"]
+            for variant, n in sorted(carried.items(), key=lambda kv: -kv[1]):
+                on = [k for k, v in mapping.as_json().items() if v == variant]
+                console.print(f"firmware {variant} ({', '.join('other devices' if k == '*' else k for k in on)}) "
+                              f"carries {n} of {len(res.flagged)} flagged cohorts")
         console.print(f"wrote {res.report_json}, {res.html}, {res.junit}")
     # Gates last, so the reports are written and the JSON printed whatever the outcome.
     from edgekit.reportstore import read_report

@@ -257,8 +257,14 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
             if f["stage"] == "preprocessing" and len(fw) > 1:
                 by = split.get((f["field"], f["value"]), {})
                 f["carried_by"] = [v for v in fw if v in by and -by[v]["difference"] > max_cohort_drop]
+    # Per firmware: how many flagged cohorts its devices carry (the answer to "which firmware").
+    carried: dict[str, int] = {}
+    for f in section["flagged"]:
+        for v in f.get("carried_by", f.get("firmware", [])):
+            carried[v] = carried.get(v, 0) + 1
     section["firmware_variant"] = None
-    section["cohort_firmware"] = {"manifest": cohort_firmware.as_json(), "builds": builds}
+    section["cohort_firmware"] = {"manifest": cohort_firmware.as_json(), "builds": builds,
+                                  "flagged_cohorts_carried": carried}
     section["limit"] = limit
     section["gates"] = gate_rows(section, min_accuracy)
     reportstore.write_section(directory, "eval", section)
