@@ -80,4 +80,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    from edgekit.cli._native_log import native_log_filter
+
+    with native_log_filter(enabled="--debug" not in sys.argv[1:]):
+        code = main()
+    sys.exit(code)
