@@ -74,10 +74,11 @@ def eval_cmd(
             from edgekit.reportstore import read_report
 
             carried = read_report(res.directory)["eval"]["cohort_firmware"]["flagged_cohorts_carried"]
+            n_pre = sum(1 for f in res.flagged if f["stage"] == "preprocessing")
             for variant, n in sorted(carried.items(), key=lambda kv: -kv[1]):
                 on = [k for k, v in mapping.as_json().items() if v == variant]
                 console.print(f"firmware {variant} ({', '.join('other devices' if k == '*' else k for k in on)}) "
-                              f"carries {n} of {len(res.flagged)} flagged cohorts")
+                              f"carries {n} of the {n_pre} cohorts flagged for preprocessing")
         console.print(f"wrote {res.report_json}, {res.html}, {res.junit}")
     # Gates last, so the reports are written and the JSON printed whatever the outcome.
     from edgekit.reportstore import read_report

@@ -257,11 +257,13 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
             if f["stage"] == "preprocessing" and len(fw) > 1:
                 by = split.get((f["field"], f["value"]), {})
                 f["carried_by"] = [v for v in fw if v in by and -by[v]["difference"] > max_cohort_drop]
-    # Per firmware: how many flagged cohorts its devices carry (the answer to "which firmware").
+    # Per firmware: how many cohorts flagged for preprocessing its devices carry (the answer
+    # to "which firmware"); quantization does not depend on the firmware.
     carried: dict[str, int] = {}
     for f in section["flagged"]:
-        for v in f.get("carried_by", f.get("firmware", [])):
-            carried[v] = carried.get(v, 0) + 1
+        if f["stage"] == "preprocessing":
+            for v in f.get("carried_by", f.get("firmware", [])):
+                carried[v] = carried.get(v, 0) + 1
     section["firmware_variant"] = None
     section["cohort_firmware"] = {"manifest": cohort_firmware.as_json(), "builds": builds,
                                   "flagged_cohorts_carried": carried}
