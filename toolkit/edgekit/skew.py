@@ -375,6 +375,15 @@ def preprocessing_by_firmware(records: Sequence[Mapping], variant_of: Mapping[st
     return out
 
 
+def carried_by(firmware: Sequence[str], by_firmware: Mapping[str, dict], threshold: float) -> list[str]:
+    """The firmware whose samples of a cohort drop by more than `threshold` in the
+    preprocessing step (by_firmware: one cohort's entry of preprocessing_by_firmware); a
+    cohort on one firmware is carried by it."""
+    if len(firmware) <= 1:
+        return list(firmware)
+    return [v for v in firmware if v in by_firmware and -by_firmware[v]["difference"] > threshold]
+
+
 def _preprocessing_skew(decomposition: Sequence[dict], firmware_of: Mapping, threshold: float) -> list[dict]:
     """Cohorts whose preprocessing step (device features -> device end to end, same firmware,
     same samples) is a significant drop larger than `threshold`: skew on its own, whatever
@@ -385,9 +394,7 @@ def _preprocessing_skew(decomposition: Sequence[dict], firmware_of: Mapping, thr
         pre = d.get("preprocessing")
         if pre and pre["significant"] and -pre["difference"] > threshold:
             firmware = sorted(firmware_of.get((d["field"], d["value"]), ()))
-            split = d.get("preprocessing_by_firmware") or {}
-            carried = [v for v in firmware if v in split and -split[v]["difference"] > threshold] \
-                if len(firmware) > 1 else firmware
+            carried = carried_by(firmware, d.get("preprocessing_by_firmware") or {}, threshold)
             out.append({"field": d["field"], "value": d["value"], "stage": "preprocessing",
                         "firmware": firmware, "carried_by": carried,
                         "difference": pre["difference"], "ci_low": pre["ci_low"], "ci_high": pre["ci_high"],

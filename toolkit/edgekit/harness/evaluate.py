@@ -229,7 +229,7 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
     from edgekit import data
     from edgekit.harness.summary import summarize
     from edgekit.report.gates import gate_rows
-    from edgekit.skew import COHORT_RUNS_DIR, preprocessing_by_firmware, run_cohort_firmware
+    from edgekit.skew import COHORT_RUNS_DIR, carried_by, preprocessing_by_firmware, run_cohort_firmware
 
     chosen = data.load_dataset(spec).split("test")
     if limit is not None:
@@ -255,8 +255,7 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
             fw = sorted(run.firmware_of.get((f["field"], f["value"]), ()))
             f["firmware"] = fw
             if f["stage"] == "preprocessing" and len(fw) > 1:
-                by = split.get((f["field"], f["value"]), {})
-                f["carried_by"] = [v for v in fw if v in by and -by[v]["difference"] > max_cohort_drop]
+                f["carried_by"] = carried_by(fw, split.get((f["field"], f["value"]), {}), max_cohort_drop)
     # Per firmware: how many cohorts flagged for preprocessing its devices carry (the answer
     # to "which firmware"); quantization does not depend on the firmware.
     carried: dict[str, int] = {}
