@@ -34,14 +34,17 @@ def gate_rows(section: dict, min_accuracy: Optional[float] = None) -> list[dict]
                      "passed": f is None,
                      "detail": (f"drop {round(-c['difference'] * 100, 1) + 0.0:.1f} points vs float, p={c['p_value']:.3g}"
                                 + (f", explained by {f['stage']}" if f else ""))})
-    for b in section.get("budgets", []):
-        rows.append({"gate": "budget", "subject": b["name"], "value": round(b["value"], 3), "limit": b["budget"],
-                     "passed": b["passed"], "detail": f"{b['unit']}, {b['how']}"})
+    rows += [_budget_row(b) for b in section.get("budgets", [])]
     if section.get("samples", {}).get("device_errors"):
         errs = section["samples"]["device_errors"]
         rows.append({"gate": "device_errors", "subject": "device", "value": sum(errs.values()), "limit": 0,
                      "passed": False, "detail": ", ".join(f"{k}: {v}" for k, v in sorted(errs.items()))})
     return rows
+
+
+def _budget_row(b: dict) -> dict:
+    return {"gate": "budget", "subject": b["name"], "value": round(b["value"], 3), "limit": b["budget"],
+            "passed": b["passed"], "detail": f"{b['unit']}, {b['how']}"}
 
 
 def skew_gate_rows(skew: dict) -> list[dict]:
@@ -69,9 +72,7 @@ def npu_gate_rows(npu: dict) -> list[dict]:
                      "limit": npu["ops_total"], "passed": bool(npu.get("all_on_npu")),
                      "detail": ", ".join(str(o.get("op_type", o)) if isinstance(o, dict) else str(o)
                                          for o in npu.get("cpu_ops", [])) or "every op on the NPU"})
-    for b in (npu.get("budget") or {}).get("rows", []):
-        rows.append({"gate": "budget", "subject": b["name"], "value": round(b["value"], 3), "limit": b["budget"],
-                     "passed": b["passed"], "detail": f"{b['unit']}, {b['how']}"})
+    rows += [_budget_row(b) for b in (npu.get("budget") or {}).get("rows", [])]
     ev = npu.get("eval")
     for c in (ev or {}).get("cohorts", []):
         rows.append({"gate": "npu_accuracy", "subject": f"{c['field']}={c['value']}", "value": c["diff_points"],
