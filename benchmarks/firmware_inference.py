@@ -1,6 +1,7 @@
-"""Benchmark: edgekit-micro firmware under QEMU, reference vs DSP kernels.
+"""Benchmark: edgekit-micro firmware under QEMU, reference vs DSP (and Helium) kernels.
 
-For KWS (DS-CNN) and MobileNetV2-0.35 on cortex-m4 (mps2-an386) and cortex-m7 (mps2-an500):
+For KWS (DS-CNN) and MobileNetV2-0.35 on cortex-m4 (mps2-an386), cortex-m7 (mps2-an500) and
+cortex-m55 (mps3-an547, also with the Helium kernels):
 instructions per inference and per MAC (counted by QEMU -icount: instructions, not
 cycles), planned peak RAM (edgekit's static arena) vs the tflite-micro interpreter's arena,
 flash of the whole firmware vs the int8 .tflite's size, and whether the device's outputs
@@ -30,8 +31,12 @@ from edgekit.models import load_model  # noqa: E402
 from edgekit.targets import load_target  # noqa: E402
 
 MODELS = ("kws", "mobilenetv2")
-TARGETS = ("cortex-m4", "cortex-m7")
-KERNELS = ("reference", "dsp")
+TARGETS = ("cortex-m4", "cortex-m7", "cortex-m55")
+
+
+def kernel_variants(target) -> list[str]:
+    """reference, and every optimized variant the core has the extension for (dsp, mve)."""
+    return ["reference"] + [k for k in ("dsp", "mve") if k in target.core.features]
 
 
 def int8_model(model: str, target: str) -> tuple[Path, str]:
@@ -59,7 +64,7 @@ def main() -> int:
         for target_name in TARGETS:
             tflite, which = int8_model(model, target_name)
             tflm_arena = tflm_arena_bytes(tflite)
-            for kernels in KERNELS:
+            for kernels in kernel_variants(load_target(target_name)):
                 out = resources.build_dir() / "bench-firmware" / target_name / model / kernels
                 t0 = time.time()
                 try:

@@ -53,6 +53,24 @@ def test_bitexact_on_cortex_m4(k, models, tmp_path):
         assert counts["dsp"] < counts["reference"], counts
 
 
+@pytest.mark.parametrize("k", range(len(CASES)), ids=[f"{c['op']}-{c['seed']}" for c in CASES])
+def test_mve_bitexact_on_cortex_m55(k, models, tmp_path):
+    """The Helium kernels (VMLADAVA, VQRDMULH requantization) on QEMU's Cortex-M55."""
+    case, path = CASES[k], models[k]
+    target = load_target("cortex-m55")
+    iq, _ = io_quant(path)
+    x = _inputs(case, iq)
+    gold = run_tflm(path, x)
+    gen = generate(path, tmp_path / "gen", case["op"])
+    counts = {}
+    for kernels in ("dsp", "mve"):
+        r = run_batch(gen, target, x, kernels, tmp_path / kernels, gold.dtype, timeout_s=300)
+        assert np.array_equal(r.outputs, gold), (kernels, case)
+        counts[kernels] = int(np.mean(r.instructions))
+    if case["op"] in ("conv", "dwconv", "cnn") and gen.total_macs >= 2000:
+        assert counts["mve"] < counts["dsp"], counts
+
+
 @pytest.mark.parametrize("target_name", ["cortex-m7", "cortex-m33", "cortex-m55"])
 def test_cnn_bitexact_on_other_cores(target_name, models, tmp_path):
     k = next(i for i, c in enumerate(CASES) if c["op"] == "cnn")

@@ -148,15 +148,16 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
                  platformio: bool = False, check_budgets: bool = True) -> BuildResult:
     from edgekit import codegen
     from edgekit.devices import DeviceError, open_device
-    from edgekit.firmware import FirmwareBuildError, build_elf
+    from edgekit.firmware import FirmwareBuildError, build_elf, kernel_defines
 
     t0 = time.time()
     notes: list[str] = []
     kernels = kernels or target.runtime.kernels
-    if kernels not in ("reference", "dsp"):
-        raise UserError(f"--kernels {kernels}: use 'reference' or 'dsp'")
-    if kernels == "dsp" and "dsp" not in target.core.features:
-        raise UserError(f"--kernels dsp: target {target.name} has no DSP extension; use --kernels reference")
+    if kernels not in ("reference", "dsp", "mve"):
+        raise UserError(f"--kernels {kernels}: use 'reference', 'dsp' or 'mve'")
+    if kernels in ("dsp", "mve") and kernels not in target.core.features:
+        raise UserError(f"--kernels {kernels}: target {target.name} has no {kernels.upper()} extension; "
+                        f"use --kernels reference")
     out.mkdir(parents=True, exist_ok=True)
     tflite = _int8_model(spec, target, out, tflite_path, progress, notes)
 
@@ -165,7 +166,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     fe = _frontend(spec, tflite, firmware_variant, out)
     sources, incs = list(cg.sources), list(cg.include_dirs)
     # The app's per-op profile holds exactly this model's ops (4 bytes each).
-    defines = {"EK_KERNELS_DSP": "1" if kernels == "dsp" else "0", "EK_APP_MAX_OPS": f"{max(len(cg.ops), 1)}u"}
+    defines = {**kernel_defines(kernels), "EK_APP_MAX_OPS": f"{max(len(cg.ops), 1)}u"}
     if fe is not None:
         sources += list(fe.sources)
         incs += list(fe.include_dirs)

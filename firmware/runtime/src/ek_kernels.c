@@ -13,6 +13,12 @@
 #ifndef EK_KERNELS_DSP
 #define EK_KERNELS_DSP 0
 #endif
+#ifndef EK_KERNELS_MVE
+#define EK_KERNELS_MVE 0
+#endif
+#if EK_KERNELS_MVE
+#include <arm_mve.h>
+#endif
 
 /* ---------------------------------------------------------------------------------------
  * Fixed-point primitives
@@ -122,11 +128,13 @@ static inline void wr32(void *p, uint32_t v) { memcpy(p, &v, 4); }
  * CONV_2D (per-channel), reference
  * ------------------------------------------------------------------------------------- */
 
-/* Two im2col rows (two output pixels at a time), each padded to a multiple of four. */
+/* DSP: two int16 im2col rows (two output pixels at a time), each padded to a multiple of
+ * four. MVE: one int8 im2col row and the per-channel weight sums (int32). */
 size_t ek_conv2d_s8_scratch(const ek_shape_t *filter)
 {
-    const size_t k = (size_t)filter->h * (size_t)filter->w * (size_t)filter->c;
-    return 2 * ((k + 3) & ~(size_t)3);
+    const size_t k4 = ((size_t)filter->h * (size_t)filter->w * (size_t)filter->c + 3) & ~(size_t)3;
+    const size_t dsp = 2 * k4, mve = (k4 + 4 * (size_t)filter->n) / 2;
+    return dsp > mve ? dsp : mve;
 }
 
 size_t ek_fc_s8_scratch(int32_t accum_depth) { return (size_t)accum_depth; }
@@ -339,11 +347,165 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 }
 #endif
 
+#if EK_KERNELS_MVE
+/* Helium (MVE). The requantization in four lanes: VQRDMULH is SaturatingRoundingDoublingHighMul
+ * exactly (floor((ab + 2^30) / 2^31), saturating only for INT32_MIN squared), and a rounding
+ * shift after a sign fix-up is RoundingDivideByPOT (half away from zero). */
+static inline int32x4_t mve_requant(int32x4_t acc, const int32_t *mult, const int32_t *shift,
+                                    const ek_conv_params_t *p)
+{
+    const int32x4_t sh = vldrwq_s32(shift);
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t left = vmaxq_s32(sh, zero), right = vnegq_s32(vminq_s32(sh, zero));
+    int32x4_t x = vqrdmulhq_s32(vshlq_s32(acc, left), vldrwq_s32(mult));
+    const int32x4_t neg_right = vnegq_s32(right);
+    const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, neg_right), 31);
+    x = vrshlq_s32(vqaddq_s32(x, fixup), neg_right);
+    x = vaddq_n_s32(x, p->output_offset);
+    return vminq_s32(vmaxq_s32(x, vdupq_n_s32(p->act_min)), vdupq_n_s32(p->act_max));
+}
+
+/* The sum of n int8 weights. */
+static inline int32_t mve_sum_s8(const int8_t *w, int32_t n)
+{
+    int32_t acc = 0;
+    for (int32_t k = 0; k < n; k += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)(n - k));
+        acc = vaddvaq_p_s8(acc, vldrbq_z_s8(w + k, pr), pr);
+    }
+    return acc;
+}
+
+/* CONV_2D: sum w * (x + offset) = sum w * x + offset * sum w, the first with VMLADAVA on 16
+ * int8 pairs at a time (four output channels share each input vector), the second from the
+ * per-channel weight sums computed once per call. Padding enters the im2col row as the input
+ * zero point, whose offset-corrected value is 0, as the reference's skipped taps. */
+static void conv2d_mve(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                       const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                       const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
+                       int8_t *output, int8_t *col, int32_t *wsum)
+{
+    const int32_t cin = fs->c, K = fs->h * fs->w * cin, C = os->c;
+    const int8_t zero_point = (int8_t)(-p->input_offset);
+    for (int32_t oc = 0; oc < C; ++oc)
+        wsum[oc] = (bias ? bias[oc] : 0) + p->input_offset * mve_sum_s8(filter + oc * K, K);
+    const int pointwise = fs->h == 1 && fs->w == 1;
+    for (int32_t b = 0; b < os->n; ++b) {
+        for (int32_t oy = 0; oy < os->h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                const int8_t *row;
+                if (pointwise && iy0 >= 0 && iy0 < is->h && ix0 >= 0 && ix0 < is->w) {
+                    row = input + ((b * is->h + iy0) * is->w + ix0) * cin;  /* the pixel is the row */
+                } else {
+                    int32_t k = 0;
+                    for (int32_t fy = 0; fy < fs->h; ++fy) {
+                        const int32_t iy = iy0 + p->dilation_h * fy;
+                        for (int32_t fx = 0; fx < fs->w; ++fx, k += cin) {
+                            const int32_t ix = ix0 + p->dilation_w * fx;
+                            if (ix < 0 || ix >= is->w || iy < 0 || iy >= is->h)
+                                memset(col + k, zero_point, (size_t)cin);
+                            else
+                                memcpy(col + k, input + ((b * is->h + iy) * is->w + ix) * cin, (size_t)cin);
+                        }
+                    }
+                    row = col;
+                }
+                int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
+                int32_t oc = 0;
+                for (; oc + 4 <= C; oc += 4) {
+                    const int8_t *w0 = filter + oc * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    for (int32_t k = 0; k < K; k += 16) {
+                        const mve_pred16_t pr = vctp8q((uint32_t)(K - k));
+                        const int8x16_t x = vldrbq_z_s8(row + k, pr);
+                        a0 = vmladavaq_p_s8(a0, x, vldrbq_z_s8(w0 + k, pr), pr);
+                        a1 = vmladavaq_p_s8(a1, x, vldrbq_z_s8(w1 + k, pr), pr);
+                        a2 = vmladavaq_p_s8(a2, x, vldrbq_z_s8(w2 + k, pr), pr);
+                        a3 = vmladavaq_p_s8(a3, x, vldrbq_z_s8(w3 + k, pr), pr);
+                    }
+                    const int32_t dots[4] = {a0, a1, a2, a3};
+                    const int32x4_t acc = vaddq_s32(vldrwq_s32(wsum + oc), vldrwq_s32(dots));
+                    vstrbq_s32(out + oc, mve_requant(acc, mult + oc, shift + oc, p));
+                }
+                for (; oc < C; ++oc) {
+                    int32_t a = 0;
+                    const int8_t *w = filter + oc * K;
+                    for (int32_t k = 0; k < K; k += 16) {
+                        const mve_pred16_t pr = vctp8q((uint32_t)(K - k));
+                        a = vmladavaq_p_s8(a, vldrbq_z_s8(row + k, pr), vldrbq_z_s8(w + k, pr), pr);
+                    }
+                    out[oc] = (int8_t)clamp_i32(mbqm(a + wsum[oc], mult[oc], shift[oc]) + p->output_offset,
+                                                p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+/* DEPTHWISE_CONV_2D, depth_multiplier 1: four channels per vector (int8 widened to int32
+ * lanes), a multiply and an add per tap, the valid window computed once per output pixel. */
+static void dwconv_mve(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                       const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                       const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
+                       int8_t *output)
+{
+    const int32_t C = os->c;
+    for (int32_t b = 0; b < os->n; ++b) {
+        for (int32_t oy = 0; oy < os->h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t fy0 = 0, fy1 = fs->h;
+            while (fy0 < fy1 && iy0 + p->dilation_h * fy0 < 0) ++fy0;
+            while (fy1 > fy0 && iy0 + p->dilation_h * (fy1 - 1) >= is->h) --fy1;
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                int32_t fx0 = 0, fx1 = fs->w;
+                while (fx0 < fx1 && ix0 + p->dilation_w * fx0 < 0) ++fx0;
+                while (fx1 > fx0 && ix0 + p->dilation_w * (fx1 - 1) >= is->w) --fx1;
+                int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
+                const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
+                const int32_t in_row = p->dilation_h * is->w * C, in_col = p->dilation_w * C;
+                for (int32_t c = 0; c < C; c += 4) {
+                    const mve_pred16_t pr = vctp32q((uint32_t)(C - c));
+                    int32x4_t acc = bias ? vldrwq_z_s32(bias + c, pr) : vdupq_n_s32(0);
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *ip = input + (px_off + fy * in_row + fx0 * in_col + c);
+                        const int8_t *wp = filter + (fy * fs->w + fx0) * C + c;
+                        for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C) {
+                            const int32x4_t x = vaddq_n_s32(vldrbq_z_s32(ip, pr), p->input_offset);
+                            acc = vaddq_s32(acc, vmulq_s32(x, vldrbq_z_s32(wp, pr)));
+                        }
+                    }
+                    if (c + 4 <= C) {
+                        vstrbq_s32(out + c, mve_requant(acc, mult + c, shift + c, p));
+                    } else {  /* the last channels: requantize lane by lane (mult/shift end here) */
+                        int32_t lanes[4];
+                        vstrwq_s32(lanes, acc);
+                        for (int32_t j = 0; c + j < C; ++j)
+                            out[c + j] = (int8_t)clamp_i32(mbqm(lanes[j], mult[c + j], shift[c + j]) + p->output_offset,
+                                                           p->act_min, p->act_max);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
 void ek_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                   const ek_shape_t *in_shape, const int8_t *input,
                   const ek_shape_t *filter_shape, const int8_t *filter, const int32_t *bias,
                   const ek_shape_t *out_shape, int8_t *output, int16_t *scratch)
 {
+#if EK_KERNELS_MVE
+    if (scratch) {
+        const size_t k4 = ((size_t)filter_shape->h * filter_shape->w * filter_shape->c + 3) & ~(size_t)3;
+        conv2d_mve(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output,
+                   (int8_t *)scratch, (int32_t *)((int8_t *)scratch + k4));
+        return;
+    }
+#endif
 #if EK_KERNELS_DSP
     if (scratch) {
         conv2d_dsp(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape,
@@ -538,6 +700,12 @@ void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
                             const int8_t *filter, const int32_t *bias,
                             const ek_shape_t *out_shape, int8_t *output)
 {
+#if EK_KERNELS_MVE
+    if (p->depth_multiplier == 1) {
+        dwconv_mve(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+        return;
+    }
+#endif
 #if EK_KERNELS_DSP
     if (p->depth_multiplier == 1) {
         dwconv_dsp(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);

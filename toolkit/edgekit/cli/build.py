@@ -13,7 +13,7 @@ def build_cmd(
     target: str = typer.Option(..., "--target", "-t", help="target profile name or .yaml path"),
     model: str = typer.Option(..., "--model", "-m", help="model name or folder with model.yaml"),
     firmware_variant: Optional[str] = typer.Option(None, help="preprocessing variant of the firmware frontend ('none': no frontend)"),
-    kernels: Optional[str] = typer.Option(None, help="override the profile's kernels: reference, dsp"),
+    kernels: Optional[str] = typer.Option(None, help="override the profile's kernels: reference, dsp, mve"),
     inferences: int = typer.Option(3, "--inferences", min=1, help="inferences run on QEMU to count instructions"),
     platformio: bool = typer.Option(False, "--platformio", help="also export a PlatformIO project for a real board"),
     json_out: bool = JsonOption,

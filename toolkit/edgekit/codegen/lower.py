@@ -259,8 +259,10 @@ class _Lowerer:
             macs = n * oh * ow * oc * kh * kw
         else:
             kdepth = kh * kw * ic
-            # ek_conv2d_s8_scratch: two int16 im2col rows, each padded to a multiple of 4
-            self.scratch[k] = 2 * 2 * ((kdepth + 3) & ~3)
+            # ek_conv2d_s8_scratch (int16 elements): DSP, two int16 im2col rows padded to a
+            # multiple of 4; MVE, one int8 row and the int32 weight sums of the oc channels
+            k4 = (kdepth + 3) & ~3
+            self.scratch[k] = 2 * max(2 * k4, (k4 + 4 * oc) // 2)
             call = (f"ek_conv2d_s8(&ek_p{k}, {m_name}, {s_name}, {ish}, {self.ptr(x.index)}, "
                     f"{fsh}, {w_name}, {b_name}, {osh}, {self.ptr(y.index)}, "
                     f"EK_SCRATCH(ek_arena + @{{s{k}}}));")

@@ -17,7 +17,7 @@ import numpy as np
 
 from edgekit.codegen import CodegenResult
 
-Kernels = Literal["reference", "dsp"]
+Kernels = Literal["reference", "dsp", "mve"]
 UNIT = "instructions (emulated)"
 
 _MAIN_C = r"""
@@ -78,7 +78,7 @@ def run_batch(gen: CodegenResult, target, x: np.ndarray, kernels: Kernels, out_d
     profile=True also counts each op of the first inference (the timer reads add a few
     instructions to the per-inference counts)."""
     from edgekit.devices.qemu import run_to_exit
-    from edgekit.firmware import build_elf
+    from edgekit.firmware import build_elf, kernel_defines
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def run_batch(gen: CodegenResult, target, x: np.ndarray, kernels: Kernels, out_d
         f"const uint32_t ek_selftest_count = {len(x)}u;\n"
         f"const uint8_t ek_selftest_inputs[{max(len(raw), 1)}] __attribute__((aligned(4))) = {{\n"
         + ",\n".join(lines) + "\n};\n")
-    defines = {"EK_KERNELS_DSP": "1" if kernels == "dsp" else "0"}
+    defines = kernel_defines(kernels)
     if profile:
         defines.update({"EK_PROFILE_HOOK": "ek_selftest_prof", "EK_SELFTEST_MAX_OPS": "512"})
     img = build_elf(target, [*gen.sources, out_dir / "selftest_main.c", out_dir / "selftest_inputs.c"],

@@ -74,6 +74,13 @@ def cpu_flags(target: TargetProfile) -> list[str]:
     return flags
 
 
+def kernel_defines(kernels: str) -> dict[str, str]:
+    """The C defines that select a kernel variant of firmware/runtime. The MVE variant keeps
+    the DSP kernels for the ops it has no Helium version of."""
+    return {"EK_KERNELS_DSP": "1" if kernels in ("dsp", "mve") else "0",
+            "EK_KERNELS_MVE": "1" if kernels == "mve" else "0"}
+
+
 # What the protocol app needs of the generated model: the per-op profile hook, so the app
 # counts every op of each inference (the OPS request; a timer read per op, a few hundred
 # instructions on a whole model).
