@@ -157,7 +157,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
         raise UserError(f"--kernels {kernels}: use 'reference', 'dsp' or 'mve'")
     if kernels in ("dsp", "mve") and kernels not in target.core.features:
         raise UserError(f"--kernels {kernels}: target {target.name} has no {kernels.upper()} extension; "
-                        f"use --kernels reference")
+                        f"use --kernels {target.runtime.kernels} (its profile's) or reference")
     out.mkdir(parents=True, exist_ok=True)
     tflite = _int8_model(spec, target, out, tflite_path, progress, notes)
 
