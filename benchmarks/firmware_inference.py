@@ -109,6 +109,8 @@ def render(rows: list[dict], args) -> str:
         "activation memory vs the tflite-micro interpreter's arena for the same .tflite. Flash: the",
         "whole firmware (app, board support, kernels, weights) measured from the link, beside the",
         "int8 .tflite's size. Exact: device outputs equal tflite-micro's bit for bit on the inputs run.",
+        "The mve rows (Helium on the Cortex-M55) count vector instructions like scalar ones; they",
+        "take about two cycles each on the M55, so those latency estimates are optimistic.",
         "",
         "| model | weights | target | kernels | instructions / inference | instr / MAC | speed-up vs reference "
         "| planned arena (B) | TFLM arena (B) | flash (B) | .tflite (B) | RAM (B) | latency est. (ms) | exact | budgets |",
