@@ -347,18 +347,6 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 }
 #endif
 
-/* The filter taps [t0, t1) of one dimension that fall inside the input, for a window whose
- * first tap is at `origin` (may be negative: padding). */
-static inline void valid_taps(int32_t origin, int32_t dilation, int32_t taps, int32_t extent,
-                              int32_t *t0, int32_t *t1)
-{
-    int32_t a = 0, b = taps;
-    while (a < b && origin + dilation * a < 0) ++a;
-    while (b > a && origin + dilation * (b - 1) >= extent) --b;
-    *t0 = a;
-    *t1 = b;
-}
-
 #if EK_KERNELS_MVE
 /* Helium (MVE). The requantization in four lanes: VQRDMULH is SaturatingRoundingDoublingHighMul
  * exactly (floor((ab + 2^30) / 2^31), saturating only for INT32_MIN squared), and a rounding
@@ -467,12 +455,14 @@ static void dwconv_mve(const ek_conv_params_t *p, const int32_t *mult, const int
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            valid_taps(iy0, p->dilation_h, fs->h, is->h, &fy0, &fy1);
+            int32_t fy0 = 0, fy1 = fs->h;
+            while (fy0 < fy1 && iy0 + p->dilation_h * fy0 < 0) ++fy0;
+            while (fy1 > fy0 && iy0 + p->dilation_h * (fy1 - 1) >= is->h) --fy1;
             for (int32_t ox = 0; ox < os->w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                int32_t fx0, fx1;
-                valid_taps(ix0, p->dilation_w, fs->w, is->w, &fx0, &fx1);
+                int32_t fx0 = 0, fx1 = fs->w;
+                while (fx0 < fx1 && ix0 + p->dilation_w * fx0 < 0) ++fx0;
+                while (fx1 > fx0 && ix0 + p->dilation_w * (fx1 - 1) >= is->w) --fx1;
                 int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
                 const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
                 const int32_t in_row = p->dilation_h * is->w * C, in_col = p->dilation_w * C;
@@ -652,12 +642,14 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
-            int32_t fy0, fy1;
-            valid_taps(iy0, p->dilation_h, fs->h, is->h, &fy0, &fy1);
+            int32_t fy0 = 0, fy1 = fs->h;
+            while (fy0 < fy1 && iy0 + p->dilation_h * fy0 < 0) ++fy0;
+            while (fy1 > fy0 && iy0 + p->dilation_h * (fy1 - 1) >= is->h) --fy1;
             for (int32_t ox = 0; ox < os->w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                int32_t fx0, fx1;
-                valid_taps(ix0, p->dilation_w, fs->w, is->w, &fx0, &fx1);
+                int32_t fx0 = 0, fx1 = fs->w;
+                while (fx0 < fx1 && ix0 + p->dilation_w * fx0 < 0) ++fx0;
+                while (fx1 > fx0 && ix0 + p->dilation_w * (fx1 - 1) >= is->w) --fx1;
                 int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
                 /* An offset, not a pointer: the window origin may lie in the padding. */
                 const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
