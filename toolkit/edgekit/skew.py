@@ -40,6 +40,7 @@ import numpy as np
 
 from edgekit import reportstore, resources, stats
 from edgekit.errors import CheckFailed, UserError
+from edgekit.fileio import sha256_file
 
 Progress = Callable[[str, int, int], None]
 
@@ -210,14 +211,6 @@ class _Firmware:
 
 # ----------------------------------------------------------------------------- helpers
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _int8_model(spec, target, progress) -> Path:
     """The stage's int8 model, converted again when missing or older than the weights
     (as `edgekit build` does), so the firmware and the host reference run the same file."""
@@ -235,27 +228,6 @@ def _int8_model(spec, target, progress) -> Path:
     return Path(res.int8_path)
 
 
-def _float_scorer(spec):
-    """(scores(X) -> probabilities, sha256 of the weights file) for the float model as it is
-    now. Same scores as the harness's float path: a logits head gets a softmax."""
-    import keras
-
-    weights = Path(spec.weights_path)
-    if not weights.is_file():
-        raise UserError(f"{weights}: no trained weights for {spec.name}; run `edgekit train --model {spec.name}`")
-    sha = _sha256(weights)
-    model = keras.models.load_model(weights, compile=False)
-
-    def scores(X: np.ndarray) -> np.ndarray:
-        out = np.asarray(model.predict(X, batch_size=256, verbose=0), dtype=np.float64)
-        if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3) or (out < 0).any():
-            e = np.exp(out - out.max(axis=1, keepdims=True))
-            out = e / e.sum(axis=1, keepdims=True)
-        return out
-
-    return scores, sha
-
-
 def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Optional[str]) -> str:
     """Everything a firmware build reads: the C tree, the int8 model, the target profile and
     the variant's knobs. Equal hash -> the existing ELF is that firmware."""
@@ -267,7 +239,7 @@ def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Opt
         if p.is_file() and p.suffix in (".c", ".h", ".ld", ".s", ".S", ".py", ".yaml", ".txt", ".mk"):
             h.update(str(p.relative_to(fw)).encode())
             h.update(p.read_bytes())
-    h.update(_sha256(tflite).encode())
+    h.update(sha256_file(tflite).encode())
     h.update(json.dumps(target.model_dump(mode="json") if hasattr(target, "model_dump") else str(target),
                         sort_keys=True, default=str).encode())
     h.update(get_variant(spec, variant).model_dump_json().encode())
@@ -296,7 +268,7 @@ def _firmware(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels:
         except (OSError, json.JSONDecodeError):
             saved = {}
         if saved.get("inputs") == key and Path(saved.get("elf", "")).is_file() \
-                and _sha256(Path(saved["elf"])) == saved.get("elf_sha256"):
+                and sha256_file(Path(saved["elf"])) == saved.get("elf_sha256"):
             return _Firmware(variant, Path(saved["elf"]), int(saved["flash_bytes"]), int(saved["ram_bytes"]),
                              out, True)
     if progress:
@@ -305,7 +277,7 @@ def _firmware(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels:
                 check_budgets=False, n_inferences=2)
     if res.elf is None:
         raise UserError(f"target {target.name}: no firmware image; `edgekit skew` runs edgekit-micro targets")
-    reportstore.write_json_atomic(stamp, {"inputs": key, "elf": str(res.elf), "elf_sha256": _sha256(Path(res.elf)),
+    reportstore.write_json_atomic(stamp, {"inputs": key, "elf": str(res.elf), "elf_sha256": sha256_file(Path(res.elf)),
                                           "flash_bytes": res.flash_bytes, "ram_bytes": res.ram_bytes})
     if progress:
         progress(f"build firmware ({variant})", 1, 1)
@@ -526,10 +498,11 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     say = progress or (lambda *a: None)
     skew_dir = Path(out_dir)
     tflite = _int8_model(spec, target, progress)
-    tflite_sha = _sha256(tflite)
+    tflite_sha = sha256_file(tflite)
     # The float path runs the weights loaded now, once: weights retrained while this runs
     # must not mix with an int8 model converted from the previous ones.
-    float_scores, weights_sha = _float_scorer(spec)
+    float_scores = core.float_scorer(spec.weights_path)
+    weights_sha = sha256_file(Path(spec.weights_path))
     if Path(spec.weights_path).stat().st_mtime > tflite.stat().st_mtime:
         raise UserError(f"{spec.weights_path}: changed after {tflite} was converted; run again "
                         f"(the int8 model is converted again from the new weights)")
@@ -573,7 +546,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         if str(info_d.get("preprocessing", "none")).lower() in ("", "none"):
             raise UserError(f"firmware {fw.elf}: has no on-device frontend (preprocessing: none); "
                             f"`edgekit skew` needs one to compare against the reference")
-        builds[variant] = {"elf": str(fw.elf), "elf_sha256": _sha256(fw.elf), "flash_bytes": fw.flash_bytes,
+        builds[variant] = {"elf": str(fw.elf), "elf_sha256": sha256_file(fw.elf), "flash_bytes": fw.flash_bytes,
                            "ram_bytes": fw.ram_bytes, "how": "measured from link", "reused": fw.reused,
                            "device_preprocessing": info_d.get("preprocessing"), "samples": len(recs),
                            "description": frontends.get_variant(spec, variant).description}
@@ -581,13 +554,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         def host_paths(pending, X=X, xq=xq, local=local):
             k = np.array([local[s.id] for s in pending], dtype=np.int64)
             say(f"host reference ({variant})", 0, len(pending))
-            fs = float_scores(X[k])
-            iq = interpreters.run_litert_ref(tflite, xq[k]).reshape(len(pending), -1).astype(np.int32)
-            out = {}
-            for j, s in enumerate(pending):
-                scores = (iq[j] - quant.zero_point) * quant.scale
-                out[s.id] = {"float": core.scores_part(fs[j]), "int8_host": core.scores_part(scores, iq[j])}
-            return out
+            return core.host_parts(pending, float_scores(X[k]), tflite, xq[k], quant)
 
         raw_payload = {r.id: frontends.raw_bytes(spec, data.load_raw(spec, r)) for r in recs}
 
@@ -676,6 +643,7 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
                         "name a variant (or leave it out for the spec's own preprocessing)")
     from edgekit import data, frontends
     from edgekit.harness.summary import summarize
+    from edgekit.report import write_reports
 
     if firmware_variant is not None:
         frontends.get_variant(spec, firmware_variant)
@@ -749,8 +717,6 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         "records": {v: str(p) for v, p in by_variant.items()},
     }
     report_json = reportstore.write_section(directory, SECTION, out)
-    from edgekit.report import write_reports
-
     html = write_reports(directory).html
     return SkewResult(target=target.name, model=spec.name, directory=directory, report_json=report_json,
                       firmware=cohort_firmware.as_json(), samples=len(all_records), resumed=resumed, new=new,

@@ -70,12 +70,9 @@ def eval_cmd(
                 (f" on {','.join(f['firmware'])}" if f.get("firmware") else "")
             console.print(f"flagged: {f['field']}={f['value']} drop {-f['difference'] * 100:.1f} points "
                           f"(p={f['p_value']:.2g}), explained by {f['stage']}{on}")
-        if mapping is not None and res.flagged:
-            from edgekit.reportstore import read_report
-
-            carried = read_report(res.directory)["eval"]["cohort_firmware"]["flagged_cohorts_carried"]
+        if res.firmware_carried:
             n_pre = sum(1 for f in res.flagged if f["stage"] == "preprocessing")
-            for variant, n in sorted(carried.items(), key=lambda kv: -kv[1]):
+            for variant, n in sorted(res.firmware_carried.items(), key=lambda kv: -kv[1]):
                 on = [k for k, v in mapping.as_json().items() if v == variant]
                 console.print(f"firmware {variant} ({', '.join('other devices' if k == '*' else k for k in on)}) "
                               f"carries {n} of the {n_pre} cohorts flagged for preprocessing")

@@ -75,6 +75,43 @@ def scores_part(scores: np.ndarray, q: Optional[np.ndarray] = None, **extra) -> 
     return part
 
 
+def float_scorer(weights_path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The float path's scores(X) -> probabilities [N, classes]: the Keras model is loaded on
+    the first call (a fully resumed run never loads it), and a logits head gets a softmax
+    while a softmax head is left alone."""
+    weights_path = Path(weights_path)
+    if not weights_path.is_file():
+        from edgekit.errors import UserError
+
+        raise UserError(f"{weights_path}: no trained float weights; run `edgekit train` for this model")
+    model: list = []
+
+    def scores(X: np.ndarray) -> np.ndarray:
+        if not model:
+            import keras
+
+            model.append(keras.models.load_model(weights_path, compile=False))
+        out = np.asarray(model[0].predict(X, batch_size=256, verbose=0), dtype=np.float64)
+        if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3) or (out < 0).any():
+            e = np.exp(out - out.max(axis=1, keepdims=True))
+            out = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    return scores
+
+
+def host_parts(samples: Sequence[EvalSample], float_scores: np.ndarray, tflite: Path, xq: np.ndarray,
+               quant: OutputQuant) -> dict:
+    """sample id -> the record parts of the two host paths: the float scores given, and the
+    int8 .tflite on LiteRT's reference kernels for the quantized inputs xq (one row each)."""
+    from edgekit import interpreters
+
+    iq = interpreters.run_litert_ref(tflite, xq).reshape(len(samples), -1).astype(np.int32)
+    return {s.id: {"float": scores_part(float_scores[k]),
+                   "int8_host": scores_part((iq[k] - quant.zero_point) * quant.scale, iq[k])}
+            for k, s in enumerate(samples)}
+
+
 def device_part(result: Any, quant: OutputQuant) -> dict:
     """Record part for a device InferenceResult (output bytes + counters)."""
     q = quant.decode(result.output)

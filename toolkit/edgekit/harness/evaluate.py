@@ -42,6 +42,8 @@ class EvalResult:
     gates_failed: int
     wall_s: float
     moved_aside: Optional[Path] = None   # records of another model/firmware/data, kept aside
+    # --cohort-firmware: firmware variant -> cohorts flagged for preprocessing that it carries
+    firmware_carried: Optional[dict] = None
 
 
 def _firmware_image(build_result):
@@ -63,18 +65,6 @@ def _tflite_path(build_result, directory: Path) -> Path:
         if p is not None:
             return Path(p)
     return directory / "model_int8.tflite"
-
-
-def _float_scores(spec, X: np.ndarray) -> np.ndarray:
-    import keras
-
-    model = keras.models.load_model(spec.weights_path, compile=False)
-    out = np.asarray(model.predict(X, batch_size=256, verbose=0), dtype=np.float64)
-    # A model ending in logits is turned into probabilities; a softmax head is left alone.
-    if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3) or (out < 0).any():
-        e = np.exp(out - out.max(axis=1, keepdims=True))
-        out = e / e.sum(axis=1, keepdims=True)
-    return out
 
 
 def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, limit: Optional[int] = None,
@@ -146,17 +136,12 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     unavailable = {} if has_frontend else {
         "device_e2e": "unavailable: this firmware has no on-device frontend (preprocessing: none)"}
 
+    float_scores = core.float_scorer(spec.weights_path)
+
     def host_paths(pending: list[core.EvalSample]) -> dict:
         idx = np.array([index[s.id] for s in pending], dtype=np.int64)
-        say("host reference (float)", 0, len(pending))
-        fs = _float_scores(spec, X[idx])
-        say("host reference (int8, LiteRT ref)", 0, len(pending))
-        iq = interpreters.run_litert_ref(tflite, xq[idx]).reshape(len(pending), -1).astype(np.int32)
-        out = {}
-        for k, s in enumerate(pending):
-            scores = (iq[k] - quant.zero_point) * quant.scale
-            out[s.id] = {"float": core.scores_part(fs[k]), "int8_host": core.scores_part(scores, iq[k])}
-        return out
+        say("host reference (float, int8 on LiteRT ref)", 0, len(pending))
+        return core.host_parts(pending, float_scores(X[idx]), tflite, xq[idx], quant)
 
     def jobs_for(s: core.EvalSample) -> DeviceJob:
         payloads = {"device_features": ("features", xq[index[s.id]].tobytes())}
@@ -212,8 +197,8 @@ def _finish(directory: Path, section: dict, records: Path, samples: int, resumed
                         records=records, samples=samples, resumed=resumed, new=new,
                         accuracy={p: st.get("accuracy") for p, st in section["paths"].items()},
                         flagged=section["flagged"], gates_failed=sum(1 for g in section["gates"] if not g["passed"]),
-                        wall_s=wall,
-                        moved_aside=moved_aside)
+                        wall_s=wall, moved_aside=moved_aside,
+                        firmware_carried=(section.get("cohort_firmware") or {}).get("flagged_cohorts_carried"))
     if enforce_gates:
         enforce(section["gates"])
     return result

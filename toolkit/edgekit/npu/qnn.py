@@ -764,11 +764,11 @@ def check_eval(result: QnnEvalResult) -> None:
 
 
 def _write_eval_section(out_dir: Path, result: QnnEvalResult) -> None:
+    from edgekit.report import write_reports
+
     section = reportstore.read_report(out_dir).get(SECTION) or {}
     ev = asdict(result)
     ev["how"] = "measured on the QNN HTP emulator (x86)"
     section["eval"] = ev
     reportstore.write_section(out_dir, SECTION, section)
-    from edgekit.report import write_reports
-
     write_reports(out_dir)
