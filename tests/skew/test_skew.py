@@ -14,6 +14,8 @@ from edgekit.errors import CheckFailed, UserError
 from edgekit.frontends.parity import ParityStats
 from edgekit.models import load_model
 from edgekit import skew as sk
+from edgekit.harness import fleet
+from edgekit.skew import analysis
 
 
 def recs(n_per=4, sensors=("sensor-a", "sensor-b", "sensor-c"), lights=("bright", "dark")):
@@ -102,7 +104,7 @@ def test_select_samples_caps_each_value_of_the_field():
 def test_merge_parity_is_exact_over_firmware():
     a = ParityStats.of([np.array([0, 0, 1, 3], np.uint8)])
     b = ParityStats.of([np.array([0, 0, 0, 0, 0, 9], np.uint8), np.array([2, 0], np.uint8)])
-    m = sk._merge_parity([a, b])
+    m = analysis.merge_parity([a, b])
     whole = ParityStats.of([np.array([0, 0, 1, 3, 0, 0, 0, 0, 0, 9, 2, 0], np.uint8)])
     assert m["max_abs_diff"] == whole.max_abs_diff == 9
     assert m["n_elements"] == 12 and m["n_samples"] == 3
@@ -137,7 +139,7 @@ def test_decomposition_flags_only_the_cohort_whose_preprocessing_step_drops():
         records.append(_record(i, sensor, i % 10, int8_ok=not q_loss, feat_ok=not q_loss,
                                e2e_ok=not (q_loss or pre_loss)))
     sec = _section(records)
-    dec = sk._decomposition(sec)
+    dec = analysis.decomposition(sec)
     by = {(d["field"], d["value"]): d for d in dec}
     b = by[("sensor", "sensor-b")]
     assert b["preprocessing"]["difference"] == pytest.approx(-0.25)
@@ -147,13 +149,13 @@ def test_decomposition_flags_only_the_cohort_whose_preprocessing_step_drops():
     assert by[("sensor", "sensor-a")]["preprocessing"]["difference"] == 0
     firmware_of = {("sensor", "sensor-b"): {"fast-resize"}, ("sensor", "sensor-a"): {"default"},
                    ("sensor", "sensor-c"): {"default"}, ("all", "all"): {"default", "fast-resize"}}
-    flagged = sk._preprocessing_skew(dec, firmware_of, 0.02)
+    flagged = analysis.preprocessing_skew(dec, firmware_of, 0.02)
     assert [(f["field"], f["value"]) for f in flagged] == [("all", "all"), ("sensor", "sensor-b")]
     assert flagged[1]["firmware"] == ["fast-resize"]
     # the harness's own flag (float -> device) names preprocessing as the stage for sensor-b
     harness = {(f["field"], f["value"]): f["stage"] for f in sec["flagged"]}
     assert harness[("sensor", "sensor-b")] == "preprocessing"
-    ex = sk._examples(records, [str(i) for i in range(10)], [("sensor", "sensor-b")])
+    ex = analysis.examples(records, [str(i) for i in range(10)], [("sensor", "sensor-b")])
     assert ex["preprocessing"]["disagreeing"] == 25
     assert all(e["cohort"]["sensor"] == "sensor-b" for e in ex["preprocessing"]["examples"])
     assert ex["kernels"]["disagreeing"] == 0
@@ -172,8 +174,8 @@ def test_a_cohort_on_mixed_firmware_names_the_firmware_that_carries_its_drop():
         variant_of[r["id"]] = "fast-resize" if sensor == "sensor-b" else "default"
     sec = summarize(records, target=load_target("cortex-m7"), model_name="mobilenetv2",
                     labels=[str(i) for i in range(10)], cohort_fields=["sensor", "lighting"], max_cohort_drop=0.02)
-    dec = sk._decomposition(sec)
-    split = sk.preprocessing_by_firmware(records, variant_of, ["sensor", "lighting"], 0.02)
+    dec = analysis.decomposition(sec)
+    split = fleet.preprocessing_by_firmware(records, variant_of, ["sensor", "lighting"], 0.02)
     firmware_of = {(f, v): set() for f, v in split}
     for d in dec:
         d["firmware"] = sorted(split.get((d["field"], d["value"]), {}))
@@ -183,7 +185,7 @@ def test_a_cohort_on_mixed_firmware_names_the_firmware_that_carries_its_drop():
     dark = split[("lighting", "dark")]
     assert dark["fast-resize"]["n"] == 100 and dark["fast-resize"]["difference"] == pytest.approx(-0.3)
     assert dark["default"]["n"] == 200 and dark["default"]["difference"] == 0
-    flagged = {(f["field"], f["value"]): f for f in sk._preprocessing_skew(dec, firmware_of, 0.02)}
+    flagged = {(f["field"], f["value"]): f for f in analysis.preprocessing_skew(dec, firmware_of, 0.02)}
     assert flagged[("lighting", "dark")]["firmware"] == ["default", "fast-resize"]
     assert flagged[("lighting", "dark")]["carried_by"] == ["fast-resize"]
     assert flagged[("sensor", "sensor-b")]["carried_by"] == ["fast-resize"]
@@ -192,8 +194,8 @@ def test_a_cohort_on_mixed_firmware_names_the_firmware_that_carries_its_drop():
 def test_small_preprocessing_drop_is_not_flagged():
     records = [_record(i, ("sensor-a", "sensor-b")[i % 2], i % 10, e2e_ok=not (i % 2 and i < 8))
                for i in range(200)]
-    dec = sk._decomposition(_section(records))
-    assert sk._preprocessing_skew(dec, {}, 0.02) == []  # 4 of 100 worse: not significant
+    dec = analysis.decomposition(_section(records))
+    assert analysis.preprocessing_skew(dec, {}, 0.02) == []  # 4 of 100 worse: not significant
 
 
 def _result(pre):
@@ -209,7 +211,7 @@ def test_gate_fails_only_on_preprocessing_skew():
     with pytest.raises(CheckFailed) as e:
         sk.gate(_result([row]))
     assert "sensor=sensor-b" in str(e.value) and "-6.0 points" in str(e.value)
-    assert e.value.table[0]["firmware"] == "fast-resize"
+    assert e.value.table[0]["subject"] == "sensor=sensor-b" and "fast-resize" in e.value.table[0]["detail"]
 
 
 def test_cli_rejects_bad_input_with_exit_2(run_cli):

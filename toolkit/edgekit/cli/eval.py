@@ -29,7 +29,7 @@ def eval_cmd(
     from edgekit.errors import UserError
     from edgekit.harness.evaluate import evaluate
     from edgekit.models import load_model
-    from edgekit.skew import load_cohort_firmware
+    from edgekit.harness.fleet import load_cohort_firmware
     from edgekit.stats import parse_combos
     from edgekit.targets import load_target
 

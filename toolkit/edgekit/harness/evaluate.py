@@ -72,7 +72,7 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
              max_cohort_drop: float = 0.02, firmware_variant: Optional[str] = None,
              progress: Optional[Progress] = None, enforce_gates: bool = True,
              cohort_firmware=None) -> EvalResult:
-    """cohort_firmware: an edgekit.skew.CohortFirmwareMap (load_cohort_firmware) when device
+    """cohort_firmware: an edgekit.harness.fleet.CohortFirmwareMap (load_cohort_firmware) when device
     cohorts run different firmware: each sample then runs on its cohort's firmware, and the
     report gains the cohort field "firmware" (see _evaluate_cohort_firmware)."""
     t_start = time.perf_counter()
@@ -208,13 +208,13 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
                               limit: Optional[int], combos, min_accuracy: Optional[float], max_cohort_drop: float,
                               say, enforce_gates: bool, t_start: float) -> EvalResult:
     """The fleet as it is: every test sample runs on the firmware its cohort ships (one image
-    per variant, built and run by edgekit.skew.run_cohort_firmware), so a cohort whose
+    per variant, built and run by edgekit.harness.fleet.run_cohort_firmware), so a cohort whose
     firmware preprocesses differently shows up as a flagged cohort explained by preprocessing.
     Memory is gated on the largest of the images, since each must fit the part."""
     from edgekit import data
     from edgekit.harness.summary import summarize
     from edgekit.report.gates import gate_rows
-    from edgekit.skew import COHORT_RUNS_DIR, carried_by, preprocessing_by_firmware, run_cohort_firmware
+    from edgekit.harness.fleet import COHORT_RUNS_DIR, carried_by, preprocessing_by_firmware, run_cohort_firmware
 
     chosen = data.load_dataset(spec).split("test")
     if limit is not None:

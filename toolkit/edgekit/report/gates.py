@@ -48,19 +48,23 @@ def _budget_row(b: dict) -> dict:
 
 
 def skew_gate_rows(skew: dict) -> list[dict]:
-    """One row per cohort of an `edgekit skew` section: failed where the firmware's
-    preprocessing costs accuracy (edgekit.skew.gate raises on the same cohorts)."""
+    """One row per cohort of an `edgekit skew` section: failed where the preprocessing costs
+    accuracy (its `preprocessing_skew` list; edgekit.skew's gate raises on the same cohorts),
+    passed for the other cohorts of its `decomposition`."""
     bad = {(f["field"], f["value"]): f for f in skew.get("preprocessing_skew", [])}
+    checked = [(d["field"], d["value"], d.get("preprocessing") or {}, d.get("firmware", []))
+               for d in skew.get("decomposition", [])]
+    seen = {(f, v) for f, v, _, _ in checked}
+    checked += [(f["field"], f["value"], f, f.get("firmware", [])) for k, f in bad.items() if k not in seen]
     rows = []
-    for d in skew.get("decomposition", []):
-        pre = d.get("preprocessing") or {}
-        f = bad.get((d["field"], d["value"]))
+    for field, value, pre, firmware in checked:
+        f = bad.get((field, value))
         rows.append({"gate": "preprocessing_skew",
-                     "subject": "overall" if d["field"] == "all" else f"{d['field']}={d['value']}",
+                     "subject": "overall" if field == "all" else f"{field}={value}",
                      "value": round(-pre.get("difference", 0.0), 4) + 0.0, "limit": skew.get("max_cohort_drop"),
                      "passed": f is None,
                      "detail": (f"preprocessing change {100 * pre.get('difference', 0.0):+.1f} points, "
-                                f"p={pre.get('p_value', 1.0):.3g}, firmware {', '.join(d.get('firmware', []))}")})
+                                f"p={pre.get('p_value', 1.0):.3g}, firmware {', '.join(firmware)}")})
     return rows
 
 
@@ -88,9 +92,10 @@ def report_gate_rows(report: dict) -> list[dict]:
             (npu_gate_rows(report["npu"]) if report.get("npu") else []))
 
 
-def enforce(rows: list[dict]) -> None:
+def enforce(rows: list[dict], headline: Optional[str] = None) -> None:
+    """CheckFailed with the failed rows; `headline` replaces the default message."""
     failed = [r for r in rows if not r["passed"]]
     if failed:
         names = ", ".join(sorted({r["gate"] for r in failed}))
-        raise CheckFailed(f"{len(failed)} gate(s) failed ({names})",
+        raise CheckFailed(headline or f"{len(failed)} gate(s) failed ({names})",
                           [{k: r[k] for k in ("gate", "subject", "value", "limit", "detail")} for r in failed])

@@ -1,29 +1,17 @@
-"""`edgekit skew`: is there training-serving skew on this firmware, where, and how much?
+"""The fleet as it ships: device cohorts running different firmware.
 
-Runs only what answers that question, on the test split:
+A cohort manifest (`sensor-b: fast-resize`, `mic=telephone: q15-fft`, `*: default`) says
+which firmware variant each device cohort runs; `run_cohort_firmware` builds one firmware per
+variant (a build cache under the run directory, reused while none of its inputs changed) and
+runs every chosen test sample on its cohort's firmware through the harness loop, so the
+records say which firmware produced each prediction (cohort field "firmware").
 
-- per sample, the four harness paths (float, int8 host reference, device with host-computed
-  features, device end to end from raw input through the firmware's own frontend), through
-  the harness loop (edgekit.harness.core: batched QEMU sessions, resumable jsonl records);
-- per cohort, the accuracy change split into quantization (float -> int8 host), kernel
-  numerics (int8 host -> device features) and preprocessing (device features -> device end
-  to end), each a paired difference with a 95% interval and McNemar's p (edgekit.stats via
-  the harness summary);
-- parity of the firmware frontend against the Python reference on the same raw inputs
-  (edgekit.frontends.parity: the host build of the same C sources), in int8 steps;
-- flagged cohorts with the stage that explains each, and sample ids where paths disagree.
+Used by `edgekit eval --cohort-firmware` (harness/evaluate.py) and `edgekit skew`
+(edgekit.skew.firmware); see docs/ARCHITECTURE.md (harness).
 
-Device cohorts can run different firmware (a cohort manifest, `sensor-b: fast-resize`):
-one firmware is built per variant and each cohort's samples run on their own firmware, so
-the records say which firmware produced each prediction (cohort field "firmware").
-
-    from edgekit.skew import skew, load_cohort_firmware
-    res = skew(load_model("mobilenetv2"), load_target("cortex-m7"),
-               cohort_firmware=load_cohort_firmware(spec, "sensor-b: fast-resize"), limit=200)
-    gate(res)   # CheckFailed (exit 1) when a cohort shows preprocessing skew
-
-Writes build/<target>/<model>/skew/ (per-firmware builds and records, example pictures)
-and report section "skew".
+    from edgekit.harness.fleet import load_cohort_firmware, run_cohort_firmware
+    run = run_cohort_firmware(spec, target, load_cohort_firmware(spec, "sensor-b:fast-resize"),
+                              chosen, out_dir)
 """
 
 from __future__ import annotations
@@ -31,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
@@ -39,21 +26,17 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from edgekit import reportstore, resources, stats
-from edgekit.errors import CheckFailed, UserError
+from edgekit.errors import UserError
 from edgekit.fileio import sha256_file
 
 Progress = Callable[[str, int, int], None]
 
-SECTION = "skew"
 DEFAULT_VARIANT = "default"
 OTHERS_KEY = "*"              # cohort manifest key: the firmware of cohorts not listed
 FIRMWARE_FIELD = "firmware"   # cohort field added to records when cohorts run different firmware
 # Per-firmware builds and records under build/<target>/<model>/: shared by `edgekit skew` and
 # `edgekit eval --cohort-firmware`, since a sample on the same firmware is the same record.
 COHORT_RUNS_DIR = "skew"
-STAGE_ORDER = ("quantization", "kernels", "preprocessing")
-EXAMPLES_PER_STAGE = 5
-
 
 # ----------------------------------------------------------------------------- cohort manifest
 
@@ -177,28 +160,6 @@ def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others
 
 # ----------------------------------------------------------------------------- result
 
-@dataclass
-class SkewResult:
-    target: str
-    model: str
-    directory: Path
-    report_json: Path
-    firmware: dict                     # cohort manifest as run: {"field=value": variant, "*": variant}
-    samples: int
-    resumed: int
-    new: int
-    accuracy: dict                     # path -> overall accuracy (None when it did not run)
-    decomposition: list[dict]          # per cohort: accuracy per path + the three stages
-    parity: list[dict]                 # per firmware variant and cohort: frontend vs reference
-    flagged: list[dict]                # harness flags (float vs device) with the responsible stage
-    preprocessing_skew: list[dict]     # cohorts whose preprocessing step alone drops significantly
-    examples: dict                     # stage -> sample ids where that stage's two paths disagree
-    example_pictures: list[Path]
-    builds: dict                       # variant -> firmware facts
-    wall_s: float
-    html: Optional[Path] = None        # report.html with the skew section
-
-
 @dataclass(frozen=True)
 class _Firmware:
     variant: str
@@ -211,7 +172,7 @@ class _Firmware:
 
 # ----------------------------------------------------------------------------- helpers
 
-def _int8_model(spec, target, progress) -> Path:
+def int8_model(spec, target, progress) -> Path:
     """The stage's int8 model, converted again when missing or older than the weights
     (as `edgekit build` does), so the firmware and the host reference run the same file."""
     path = resources.stage_dir(target.name, spec.name) / "model_int8.tflite"
@@ -253,7 +214,7 @@ def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Opt
     return h.hexdigest()
 
 
-def _firmware(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels: Optional[str],
+def firmware_for_variant(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels: Optional[str],
               progress) -> _Firmware:
     """One firmware per variant in skew/fw-<variant>/, built with edgekit.build (codegen,
     link, a QEMU check against tflite-micro), reused while none of its inputs changed."""
@@ -284,53 +245,6 @@ def _firmware(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels:
     return _Firmware(variant, Path(res.elf), int(res.flash_bytes), int(res.ram_bytes), out, False)
 
 
-def select_samples(records: Sequence, field_names: Sequence[str], limit: Optional[int]) -> list:
-    """Up to `limit` test records per value of each of `field_names` (manifest order, which
-    the generators keep cohort-mixed): a record is taken while any of its values is short."""
-    if limit is None or not field_names:
-        return list(records) if limit is None else list(records)[:limit]
-    counts: dict[tuple[str, str], int] = {}
-    out = []
-    for r in records:
-        keys = [(f, stats.cohort_key({"cohort": r.cohort}, [f])) for f in field_names]
-        keys = [k for k in keys if k[1] is not None]
-        if keys and all(counts.get(k, 0) < limit for k in keys):
-            out.append(r)
-            for k in keys:
-                counts[k] = counts.get(k, 0) + 1
-    return out
-
-
-def _merge_parity(parts: Sequence) -> dict:
-    """ParityStats of several firmware over one cohort -> one row (exact: max of maxima,
-    element-weighted shares and means)."""
-    n_el = sum(p.n_elements for p in parts)
-    if not n_el:
-        return {"n_samples": 0, "n_elements": 0, "max_abs_diff": 0, "mean_abs_diff": 0.0,
-                "share_differing": 0.0, "share_within_one_step": 1.0}
-    return {
-        "n_samples": sum(p.n_samples for p in parts), "n_elements": n_el,
-        "max_abs_diff": max(p.max_abs_diff for p in parts),
-        "mean_abs_diff": sum(p.mean_abs_diff * p.n_elements for p in parts) / n_el,
-        "share_differing": sum(p.share_differing * p.n_elements for p in parts) / n_el,
-        "share_within_one_step": sum(p.share_within_one_step * p.n_elements for p in parts) / n_el,
-    }
-
-
-def _decomposition(section: dict) -> list[dict]:
-    """Per cohort: each path's accuracy with its interval, and the three stages."""
-    acc: dict[tuple[str, str], dict] = {}
-    for row in section["accuracy"]:
-        acc.setdefault((row["field"], row["value"]), {})[row["path"]] = {
-            "n": row["n"], "accuracy": row["accuracy"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
-    out = []
-    for a in section["attribution"]:
-        key = (a["field"], a["value"])
-        out.append({"field": a["field"], "value": a["value"], "paths": acc.get(key, {}),
-                    **{s: a.get(s) for s in STAGE_ORDER}})
-    return out
-
-
 def preprocessing_by_firmware(records: Sequence[Mapping], variant_of: Mapping[str, str],
                                fields: Sequence[str], threshold: float) -> dict:
     """(field, value) -> {variant: the preprocessing step on that cohort's samples that ran
@@ -354,104 +268,6 @@ def carried_by(firmware: Sequence[str], by_firmware: Mapping[str, dict], thresho
     if len(firmware) <= 1:
         return list(firmware)
     return [v for v in firmware if v in by_firmware and -by_firmware[v]["difference"] > threshold]
-
-
-def _preprocessing_skew(decomposition: Sequence[dict], firmware_of: Mapping, threshold: float) -> list[dict]:
-    """Cohorts whose preprocessing step (device features -> device end to end, same firmware,
-    same samples) is a significant drop larger than `threshold`: skew on its own, whatever
-    quantization or the kernels did to the same cohort. `carried_by` names the firmware whose
-    samples of the cohort drop by more than `threshold` (all of them on one firmware)."""
-    out = []
-    for d in decomposition:
-        pre = d.get("preprocessing")
-        if pre and pre["significant"] and -pre["difference"] > threshold:
-            firmware = sorted(firmware_of.get((d["field"], d["value"]), ()))
-            carried = carried_by(firmware, d.get("preprocessing_by_firmware") or {}, threshold)
-            out.append({"field": d["field"], "value": d["value"], "stage": "preprocessing",
-                        "firmware": firmware, "carried_by": carried,
-                        "difference": pre["difference"], "ci_low": pre["ci_low"], "ci_high": pre["ci_high"],
-                        "p_value": pre["p_value"], "n": pre["n"]})
-    return out
-
-
-STAGE_PATHS = {"quantization": ("float", "int8_host"), "kernels": ("int8_host", "device_features"),
-               "preprocessing": ("device_features", "device_e2e")}
-
-
-def _examples(records: Sequence[Mapping], labels: Sequence[str], prefer: Sequence[tuple[str, str]],
-              per_stage: int = EXAMPLES_PER_STAGE) -> dict:
-    """Per stage, a few sample ids whose two paths predict differently (samples of flagged
-    cohorts first, then where the reference path was right, then by id)."""
-    out = {}
-    for stage, (a, b) in STAGE_PATHS.items():
-        rows = []
-        for r in records:
-            pa, pb = stats.prediction(r, a), stats.prediction(r, b)
-            if pa is None or pb is None or pa == pb:
-                continue
-            in_flagged = any(stats.cohort_key(r, [f]) == v for f, v in prefer)
-            rows.append((not in_flagged, pa != r["label"], r["id"], {
-                "id": r["id"], "cohort": r["cohort"], "label": labels[r["label"]],
-                a: labels[pa] if 0 <= pa < len(labels) else pa,
-                b: labels[pb] if 0 <= pb < len(labels) else pb}))
-        rows.sort(key=lambda t: t[:3])
-        out[stage] = {"paths": [a, b], "disagreeing": len(rows), "examples": [t[3] for t in rows[:per_stage]]}
-    return out
-
-
-def _example_pictures(spec, quant, ids: Sequence[str], variant_of: Mapping[str, str], recs_by_id: Mapping,
-                      out_dir: Path) -> list[Path]:
-    """Reference model input next to the firmware frontend's, for a few samples (images side
-    by side; MFCCs as heatmaps): what the model saw in training vs on this firmware."""
-    if not ids:
-        return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from edgekit import data
-    from edgekit.frontends import build_host, get_variant, reference_int8
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    host: dict[str, object] = {}
-    for sid in ids:
-        rec, variant = recs_by_id[sid], variant_of[sid]
-        if variant not in host:
-            host[variant] = build_host(spec, get_variant(spec, variant), quant)
-        raw = data.load_raw(spec, rec)
-        ref = reference_int8(spec.preprocessing, raw, quant).astype(np.int16)
-        dev = host[variant].run(raw).astype(np.int16)
-        fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
-        if spec.preprocessing.kind == "mfcc":
-            for ax, arr, title in ((axes[0], ref, "reference (training)"), (axes[1], dev, f"firmware: {variant}")):
-                ax.imshow(arr[..., 0].T, aspect="auto", origin="lower", vmin=-128, vmax=127, cmap="magma")
-                ax.set_title(title, fontsize=9)
-                ax.set_xlabel("frame")
-            axes[0].set_ylabel("coefficient")
-        else:
-            for ax, arr, title in ((axes[0], ref, "reference (training)"), (axes[1], dev, f"firmware: {variant}")):
-                ax.imshow(((arr - quant.zero_point) * quant.scale * 0.5 + 0.5).clip(0, 1).astype(np.float32)
-                          if arr.shape[-1] == 3 else arr[..., 0], interpolation="nearest")
-                ax.set_title(title, fontsize=9)
-                ax.axis("off")
-        diff = np.abs(ref - dev)
-        im = axes[2].imshow(diff.max(axis=-1).T if spec.preprocessing.kind == "mfcc" else diff.max(axis=-1),
-                            aspect="auto", origin="lower" if spec.preprocessing.kind == "mfcc" else "upper",
-                            cmap="viridis")
-        axes[2].set_title(f"|difference| (int8 steps), max {int(diff.max())}", fontsize=9)
-        fig.colorbar(im, ax=axes[2])
-        shown = [f"{k}={rec.cohort[k]}" for k in spec.cohort_fields if k in rec.cohort]
-        fig.suptitle(f"{sid} ({', '.join(shown)}): label {spec.labels[rec.label]}", fontsize=9)
-        fig.tight_layout()
-        p = out_dir / f"{sid.replace('/', '_')}.png"
-        tmp = p.with_suffix(".tmp.png")
-        fig.savefig(tmp, dpi=80)
-        plt.close(fig)
-        os.replace(tmp, p)
-        paths.append(p)
-    return paths
 
 
 # ----------------------------------------------------------------------------- the command
@@ -497,7 +313,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     kind, _, _ = parse_device_spec(device)
     say = progress or (lambda *a: None)
     skew_dir = Path(out_dir)
-    tflite = _int8_model(spec, target, progress)
+    tflite = int8_model(spec, target, progress)
     tflite_sha = sha256_file(tflite)
     # The float path runs the weights loaded now, once: weights retrained while this runs
     # must not mix with an int8 model converted from the previous ones.
@@ -530,7 +346,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     records_paths: dict[str, Path] = {}
     fields = list(spec.cohort_fields)
     for vi, (variant, recs) in enumerate(sorted(by_variant.items())):
-        fw = _firmware(spec, target, tflite, variant, skew_dir, kernels, progress)
+        fw = firmware_for_variant(spec, target, tflite, variant, skew_dir, kernels, progress)
         idx = np.array([pos[r.id] for r in recs], dtype=np.int64)
         X = X_all[idx]
         xq = in_q.quantize(X)
@@ -618,123 +434,3 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
                              input_quant=fe_quant)
 
 
-
-def skew(spec, target, firmware_variant: Optional[str] = None,
-         cohort_firmware: Optional[CohortFirmwareMap] = None, limit: Optional[int] = None,
-         device: str = "qemu", jobs: Optional[int] = None, max_cohort_drop: float = 0.02,
-         kernels: Optional[str] = None, pictures: bool = True,
-         progress: Optional[Progress] = None) -> SkewResult:
-    """Skew of `target`'s firmware for `spec`, per cohort (see the module docstring).
-
-    firmware_variant: the firmware every cohort runs (default: the spec's own preprocessing);
-    cohort_firmware: per-cohort firmware instead (load_cohort_firmware(..., others=V) makes V
-    the firmware of the cohorts it does not list). limit: at most this many samples per value of the cohort
-    fields the manifest maps (else the model's first cohort field, its device field)."""
-    t_start = time.perf_counter()
-    if limit is not None and limit <= 0:
-        raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
-    if not 0 <= max_cohort_drop <= 1:
-        raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
-    if target.runtime.name != "edgekit-micro":
-        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
-                        f"`edgekit skew` runs edgekit-micro targets (e.g. cortex-m4, cortex-m7)")
-    if firmware_variant == "none":
-        raise UserError("--firmware-variant none: a firmware without a frontend cannot show preprocessing skew; "
-                        "name a variant (or leave it out for the spec's own preprocessing)")
-    from edgekit import data, frontends
-    from edgekit.harness.summary import summarize
-    from edgekit.report import write_reports
-
-    if firmware_variant is not None:
-        frontends.get_variant(spec, firmware_variant)
-    if cohort_firmware is None:
-        cohort_firmware = CohortFirmwareMap((), firmware_variant or DEFAULT_VARIANT)
-
-    directory = resources.stage_dir(target.name, spec.name)
-    skew_dir = directory / COHORT_RUNS_DIR
-    recs_all = data.load_dataset(spec).split("test")
-    group_fields = cohort_firmware.fields or list(spec.cohort_fields[:1])
-    chosen = select_samples(recs_all, group_fields, limit)
-    if not chosen:
-        raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
-    run = run_cohort_firmware(spec, target, cohort_firmware, chosen, skew_dir, device=device, jobs=jobs,
-                              kernels=kernels, parity=True, progress=progress)
-    all_records, fields, firmware_of, parity_parts = run.records, run.cohort_fields, run.firmware_of, run.parity_parts
-    builds, parity_rows, variant_of, by_variant = run.builds, run.parity_rows, run.variant_of, run.records_paths
-    resumed, new, fe_quant = run.resumed, run.new, run.input_quant
-    section = summarize(all_records, target=target, model_name=spec.name, labels=spec.labels,
-                        cohort_fields=fields, max_cohort_drop=max_cohort_drop, memory=None,
-                        device_info={"spec": device})
-    decomposition = _decomposition(section)
-    by_firmware = preprocessing_by_firmware(all_records, variant_of, spec.cohort_fields, max_cohort_drop) \
-        if len(cohort_firmware.variants) > 1 else {}
-    for d in decomposition:
-        d["firmware"] = sorted(firmware_of.get((d["field"], d["value"]), ()))
-        if len(d["firmware"]) > 1 and (d["field"], d["value"]) in by_firmware:
-            d["preprocessing_by_firmware"] = by_firmware[(d["field"], d["value"])]
-        parts = parity_parts.get((d["field"], d["value"]))
-        d["parity"] = _merge_parity(parts) if parts else None
-    pre_skew = _preprocessing_skew(decomposition, firmware_of, max_cohort_drop)
-    for f in section["flagged"]:
-        f["firmware"] = sorted(firmware_of.get((f["field"], f["value"]), ()))
-    prefer = [(f["field"], f["value"]) for f in pre_skew + section["flagged"] if f["field"] != "all"]
-    examples = _examples(sorted(all_records, key=lambda r: r["id"]), spec.labels, prefer)
-
-    pictures_written: list[Path] = []
-    if pictures:
-        recs_by_id = {r.id: r for r in chosen}
-        ids = [e["id"] for e in examples["preprocessing"]["examples"][:3]]
-        pic_dir = skew_dir / "examples"
-        pictures_written = _example_pictures(spec, fe_quant, ids, variant_of, recs_by_id, pic_dir)
-        by_id = dict(zip(ids, pictures_written))
-        for e in examples["preprocessing"]["examples"]:
-            if e["id"] in by_id:
-                e["picture"] = str(by_id[e["id"]])
-
-    overall_acc = {p: st.get("accuracy") for p, st in section["paths"].items()}
-    out = {
-        "schema": "edgekit.skew", "version": 1,
-        "target": target.name, "model": spec.name, "device": device,
-        "question": "is there training-serving skew on this firmware, where, and how much",
-        "firmware": cohort_firmware.as_json(), "builds": builds,
-        "samples": {"total": len(all_records), "per_field_limit": limit, "limited_by": group_fields,
-                    "device_errors": section["samples"]["device_errors"]},
-        "max_cohort_drop": max_cohort_drop,
-        "paths": section["paths"],
-        "bit_exact": section["bit_exact"],
-        "decomposition": decomposition,
-        "decomposition_how": ("measured: paired differences per cohort on the same samples, 95% interval "
-                              "(paired Wald) and McNemar's p; quantization = float -> int8 host, kernels = int8 "
-                              "host -> device with host features, preprocessing = device with host features -> "
-                              "device end to end from raw input"),
-        "parity": parity_rows,
-        "parity_how": ("measured: host build of the firmware's C frontend vs the Python reference "
-                       "preprocessing on the same raw inputs, in int8 steps of the model input"),
-        "flagged": section["flagged"],
-        "preprocessing_skew": pre_skew,
-        "examples": examples,
-        "latency": {k: section["latency"].get(k) for k in ("frontend", "model", "request")},
-        "records": {v: str(p) for v, p in by_variant.items()},
-    }
-    report_json = reportstore.write_section(directory, SECTION, out)
-    html = write_reports(directory).html
-    return SkewResult(target=target.name, model=spec.name, directory=directory, report_json=report_json,
-                      firmware=cohort_firmware.as_json(), samples=len(all_records), resumed=resumed, new=new,
-                      accuracy=overall_acc, decomposition=decomposition, parity=parity_rows,
-                      flagged=section["flagged"], preprocessing_skew=pre_skew, examples=examples,
-                      example_pictures=pictures_written, builds=builds, wall_s=time.perf_counter() - t_start,
-                      html=html)
-
-
-def gate(result: SkewResult) -> None:
-    """The skew gate: CheckFailed (exit 1) when a cohort shows preprocessing skew."""
-    if not result.preprocessing_skew:
-        return
-    rows = [{"cohort": f"{f['field']}={f['value']}", "firmware": ",".join(f["firmware"]),
-             "preprocessing change (points)": round(100 * f["difference"], 1),
-             "95% interval": f"{100 * f['ci_low']:.1f} .. {100 * f['ci_high']:.1f}",
-             "p": f"{f['p_value']:.2g}", "n": f["n"]} for f in result.preprocessing_skew]
-    names = ", ".join(f"{f['field']}={f['value']} ({100 * f['difference']:+.1f} points)"
-                      for f in result.preprocessing_skew)
-    raise CheckFailed(f"preprocessing skew on {result.model}/{result.target}: {names}; "
-                      f"report: {result.report_json}", rows)

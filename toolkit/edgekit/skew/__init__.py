@@ -1,0 +1,18 @@
+"""`edgekit skew`: training-serving skew per cohort, attributed to a stage (docs/ARCHITECTURE.md, skew).
+
+    firmware.py   the generated firmware frontends on the device (four harness paths, the
+                  multi-firmware cohort run in edgekit.harness.fleet)
+    analysis.py   stage decomposition, preprocessing-skew flags, examples over those records
+    pictures.py   reference vs device model input, side by side
+
+    from edgekit.skew import skew, gate, load_cohort_firmware
+    res = skew(load_model("mobilenetv2"), load_target("cortex-m7"),
+               cohort_firmware=load_cohort_firmware(spec, "sensor-b: fast-resize"), limit=200)
+    gate(res)   # CheckFailed (exit 1) when a cohort shows preprocessing skew
+"""
+
+from edgekit.harness.fleet import CohortFirmwareEntry, CohortFirmwareMap, load_cohort_firmware
+from edgekit.skew.firmware import SECTION, SkewResult, gate, select_samples, skew
+
+__all__ = ["SECTION", "CohortFirmwareEntry", "CohortFirmwareMap", "SkewResult", "gate", "load_cohort_firmware",
+           "select_samples", "skew"]
