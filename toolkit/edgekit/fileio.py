@@ -29,3 +29,43 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_manifest_rows(manifest: Path, needs: str, unreadable_hint: str) -> list[tuple[str, dict]]:
+    """A CSV (header row) or JSONL (one object a line) manifest -> ("file:line", row) pairs;
+    UserError naming the line otherwise. `needs`: the columns a row must have, for the
+    messages ("path and label"); `unreadable_hint`: what to check when the file cannot be read."""
+    import csv
+    import json
+
+    from edgekit.errors import UserError
+
+    manifest = Path(manifest)
+    rows = []
+    try:
+        if manifest.suffix.lower() == ".jsonl":
+            with open(manifest, encoding="utf-8") as f:
+                for n, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise UserError(f"{manifest}:{n}: not valid JSON ({exc.msg}); one object a line") from None
+                    if not isinstance(row, dict):
+                        raise UserError(f"{manifest}:{n}: must be a JSON object with {needs}")
+                    rows.append((f"{manifest}:{n}", row))
+        elif manifest.suffix.lower() == ".csv":
+            with open(manifest, encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames is None:
+                    raise UserError(f"{manifest}: empty; needs a header row with at least {needs.replace(' and ', ',')}")
+                for n, row in enumerate(reader, 2):
+                    if None in row:
+                        raise UserError(f"{manifest}:{n}: more values than header columns")
+                    rows.append((f"{manifest}:{n}", row))
+        else:
+            raise UserError(f"{manifest}: unknown manifest type; use .csv or .jsonl")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{manifest}: cannot read ({exc}); {unreadable_hint}") from None
+    return rows

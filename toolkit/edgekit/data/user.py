@@ -44,7 +44,6 @@ label it was not given by the user.
 
 from __future__ import annotations
 
-import csv
 import json
 import wave
 from dataclasses import asdict, dataclass, field
@@ -171,34 +170,9 @@ def _number_or_text(value) -> str | float:
 
 def _manifest_rows(manifest: Path) -> list[tuple[str, dict]]:
     """(where, row) pairs; `where` is "file:line" for messages."""
-    rows = []
-    try:
-        if manifest.suffix.lower() == ".jsonl":
-            with open(manifest, encoding="utf-8") as f:
-                for n, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        row = json.loads(line)
-                    except json.JSONDecodeError as exc:
-                        raise UserError(f"{manifest}:{n}: not valid JSON ({exc.msg}); one object a line") from None
-                    if not isinstance(row, dict):
-                        raise UserError(f"{manifest}:{n}: must be a JSON object with path and label")
-                    rows.append((f"{manifest}:{n}", row))
-        elif manifest.suffix.lower() == ".csv":
-            with open(manifest, encoding="utf-8", newline="") as f:
-                reader = csv.DictReader(f)
-                if reader.fieldnames is None:
-                    raise UserError(f"{manifest}: empty; needs a header row with at least path,label")
-                for n, row in enumerate(reader, 2):
-                    if None in row:
-                        raise UserError(f"{manifest}:{n}: more values than header columns")
-                    rows.append((f"{manifest}:{n}", row))
-        else:
-            raise UserError(f"{manifest}: unknown manifest type; use .csv or .jsonl")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{manifest}: cannot read ({exc}); check the path in model.yaml dataset:") from None
-    return rows
+    from edgekit.fileio import read_manifest_rows
+
+    return read_manifest_rows(manifest, "path and label", "check the path in model.yaml dataset:")
 
 
 def _from_manifest(spec: "ModelSpec", manifest: Path) -> tuple[list[_Candidate], list[BadFile]]:

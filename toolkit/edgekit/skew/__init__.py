@@ -4,6 +4,13 @@
                   multi-firmware cohort run in edgekit.harness.fleet)
     analysis.py   stage decomposition, preprocessing-skew flags, examples over those records
     pictures.py   reference vs device model input, side by side
+    entrypoints/  preprocessing entry points: generated firmware variant, Python function,
+                  captured device tensors (user C plugs in the same way)
+    host.py       an entry point's tensors vs the reference on the host: the 2x2 of
+                  float/int8 x reference/implementation preprocessing, per cohort
+    captures.py   the captures folder (manifest + tensors), every row checked
+    diagnosis.py  what kind of difference it is (gain/offset, permutation, alignment, ...)
+    gate.py       the skew gate (rows from edgekit.report.gates)
 
     from edgekit.skew import skew, gate, load_cohort_firmware
     res = skew(load_model("mobilenetv2"), load_target("cortex-m7"),
@@ -12,7 +19,8 @@
 """
 
 from edgekit.harness.fleet import CohortFirmwareEntry, CohortFirmwareMap, load_cohort_firmware
-from edgekit.skew.firmware import SECTION, SkewResult, gate, select_samples, skew
+from edgekit.skew.firmware import SECTION, SkewResult, select_samples, skew
+from edgekit.skew.gate import gate
 
 __all__ = ["SECTION", "CohortFirmwareEntry", "CohortFirmwareMap", "SkewResult", "gate", "load_cohort_firmware",
            "select_samples", "skew"]

@@ -196,15 +196,3 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
                       flagged=section["flagged"], preprocessing_skew=pre_skew, examples=examples,
                       example_pictures=pictures_written, builds=builds, wall_s=time.perf_counter() - t_start,
                       html=html, max_cohort_drop=max_cohort_drop)
-
-
-def gate(result: SkewResult) -> None:
-    """The skew gate: CheckFailed (exit 1) when a cohort shows preprocessing skew; the rows
-    are edgekit.report.gates.skew_gate_rows, as in report.json's junit."""
-    from edgekit.report.gates import enforce, skew_gate_rows
-
-    names = ", ".join(f"{f['field']}={f['value']} ({100 * f['difference']:+.1f} points)"
-                      for f in result.preprocessing_skew)
-    enforce(skew_gate_rows({"decomposition": result.decomposition, "preprocessing_skew": result.preprocessing_skew,
-                            "max_cohort_drop": result.max_cohort_drop}),
-            headline=f"preprocessing skew on {result.model}/{result.target}: {names}; report: {result.report_json}")

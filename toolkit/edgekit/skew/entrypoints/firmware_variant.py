@@ -1,0 +1,29 @@
+"""Entry point `firmware-variant`: edgekit's generated C frontend for a variant of
+models/<m>/firmware_variants.yaml, compiled for the host (the same sources the firmware
+runs, edgekit.frontends.host), so its tensors are the device's (docs/ARCHITECTURE.md, skew)."""
+
+from __future__ import annotations
+
+from edgekit.skew.entrypoints import EntryPointOutput, PreprocessingEntryPoint, RawSample, register
+
+
+@register("firmware-variant", on_device=True)
+class FirmwareVariant(PreprocessingEntryPoint):
+    def __init__(self, context, option=None):
+        from edgekit.frontends import build_host, get_variant
+        from edgekit.frontends.codegen import InputQuant
+
+        super().__init__(context, option or "default")
+        self.variant = get_variant(context.spec, self.option)  # UserError naming the known variants
+        q = context.input_quant
+        self._host = build_host(context.spec, self.variant, InputQuant(float(q.scale), int(q.zero_point)))
+
+    @property
+    def version(self) -> str:
+        return f"{self.option} ({self._host.compiled_variant()})"
+
+    def tensor(self, sample: RawSample) -> EntryPointOutput:
+        try:
+            return EntryPointOutput(tensor=self._host.run(sample.raw))
+        except ValueError as exc:  # the frontend refused this raw input (size, format)
+            return EntryPointOutput(failure=str(exc))
