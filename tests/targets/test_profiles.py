@@ -154,3 +154,62 @@ def test_malformed_profile_on_the_command_line(run_cli, tdir):
     assert len(lines) == 1, proc.stderr
     assert str(p) in lines[0] and "budgets.flash_kb" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# --- board files anywhere: a user's profile outside targets/ ----------------------------------
+
+def test_board_file_anywhere_extends_a_shipped_profile(tmp_path):
+    p = write(tmp_path, "my-board", {"extends": "cortex-m4", "description": "my own nRF52840 board",
+                                     "budgets": {"latency_p99_ms": 123}})
+    t = load_target(str(p))
+    shipped = load_target("cortex-m4")
+    assert t.name == "my-board" and t.extends == "cortex-m4"
+    assert t.budgets.latency_p99_ms == 123
+    assert t.budgets.flash_kb == shipped.budgets.flash_kb and t.core == shipped.core
+
+
+def test_board_file_finds_its_own_folder_first(tmp_path):
+    # A user's family of boards: the sibling file wins over nothing shipped, and a sibling
+    # named like a shipped profile shadows it for the files of that folder.
+    b = yaml.safe_load((resources.targets_dir() / "cortex-m4.yaml").read_text())
+    b["budgets"]["latency_p99_ms"] = 77
+    write(tmp_path, "cortex-m4", b)
+    child = write(tmp_path, "child", {"extends": "cortex-m4"})
+    assert load_target(str(child)).budgets.latency_p99_ms == 77
+    # A file that extends its own name gets the shipped parent, not itself (no false cycle).
+    own = tmp_path / "own"
+    own.mkdir()
+    same = write(own, "cortex-m4", {"extends": "cortex-m4", "budgets": {"latency_p99_ms": 55}})
+    t = load_target(str(same))
+    assert t.budgets.latency_p99_ms == 55 and t.budgets.flash_kb == load_target("cortex-m4").budgets.flash_kb
+
+
+def test_board_file_unknown_parent_names_where_it_looked(tmp_path):
+    p = write(tmp_path, "my-board", {"extends": "cortex-m9"})
+    with pytest.raises(UserError) as exc:
+        load_target(str(p))
+    msg = str(exc.value)
+    assert "\n" not in msg and str(p) in msg and "extends" in msg and "cortex-m9" in msg
+    assert "cortex-m4" in msg  # the known targets, so the fix is obvious
+
+
+def test_targets_show_board_file(run_cli, tmp_path):
+    p = write(tmp_path, "my-board", {"extends": "cortex-m4", "budgets": {"latency_p99_ms": 123}})
+    proc = run_cli("targets", "show", str(p), "--json")
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    shown = json.loads(proc.stdout)
+    assert shown["name"] == "my-board" and shown["extends"] == "cortex-m4"
+    assert shown["budgets"]["latency_p99_ms"] == 123
+    assert shown["memory"] == json.loads(run_cli("targets", "show", "cortex-m4", "--json").stdout)["memory"]
+    proc = run_cli("targets", "show", str(p))
+    assert proc.returncode == 0 and "extends: cortex-m4" in proc.stdout and "latency_p99_ms: 123" in proc.stdout
+
+
+def test_board_file_broken_field_is_exit_2_naming_file_and_field(run_cli, tmp_path):
+    p = write(tmp_path, "my-board", {"extends": "cortex-m4", "budgets": {"ram_kb": "lots"}})
+    proc = run_cli("targets", "show", str(p))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(p) in lines[0] and "budgets.ram_kb" in lines[0], proc.stderr

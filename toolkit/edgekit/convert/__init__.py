@@ -127,8 +127,17 @@ def _default_calibration(spec) -> np.ndarray:
     return _data().calibration_set(spec)
 
 
-def _default_test_set(spec, limit: Optional[int]) -> tuple[np.ndarray, np.ndarray, list]:
-    return _data().split_arrays(spec, "test", limit=limit)
+def _default_test_set(spec, limit: Optional[int], notes: list) -> Optional[tuple[np.ndarray, np.ndarray, list]]:
+    """The test split, or None when it is not prepared (quantizing needs only the committed
+    calibration set; accuracy needs the test split)."""
+    data = _data()
+    try:
+        data.load_dataset(spec)
+    except UserError as exc:
+        notes.append(f"accuracy needs the test split, which is not prepared ({exc}); "
+                     f"LiteRT-ref vs tflite-micro checked on the calibration inputs instead")
+        return None
+    return data.split_arrays(spec, "test", limit=limit)
 
 
 # --- the stage -----------------------------------------------------------------------------
@@ -217,7 +226,13 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
             raise UserError(f"{src}: the quantized model does not run on the reference kernels: {exc}") from None
 
         # 4. measure
-        X, y, records = _default_test_set(spec, test_limit) if test_set is None else test_set
+        test = _default_test_set(spec, test_limit, notes) if test_set is None else test_set
+        if test is None and kind == "tflite":
+            raise UserError(f"{spec.name}: an already quantized .tflite is only checked against the test split, "
+                            f"which is not prepared; run `edgekit data prepare --model {spec.name}`, or "
+                            f"`edgekit build --model-file {src}` (no data needed)")
+        X, y, records = (cal, None, []) if test is None else test
+        check_split = "calibration" if test is None else "test"
         X = np.asarray(X, np.float32)
         if len(X) == 0:
             raise UserError(f"{spec.name}: the test split is empty; prepare data with `edgekit data prepare`")
@@ -226,7 +241,7 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
                             f"makes {expected_in}; re-run `edgekit data prepare`")
         Xq = in_q.quantize(X)
         float_pred = None
-        if float_tflite is not None:
+        if float_tflite is not None and y is not None:
             done = {"n": 0}
 
             def fstep(k):
@@ -244,9 +259,11 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
             q_out = run_litert_ref(q_path, Xq, reference=True, progress=qstep)
         except InterpreterError as exc:
             raise UserError(f"{src}: the quantized model does not run on the reference kernels: {exc}") from None
-        int8_pred = _argmax_rows(q_out)
-        cohorts = [getattr(r, "cohort", None) or {} for r in records]
-        acc = analysis.accuracy_report(float_pred, int8_pred, np.asarray(y), cohorts, list(spec.cohort_fields))
+        acc = None
+        if y is not None:
+            cohorts = [getattr(r, "cohort", None) or {} for r in records]
+            acc = analysis.accuracy_report(float_pred, _argmax_rows(q_out), np.asarray(y), cohorts,
+                                           list(spec.cohort_fields))
 
         layers: list[LayerError] = []
         if float_tflite is not None:
@@ -268,7 +285,7 @@ def convert(spec, target, activations: str = "int8", progress: Optional[Progress
             t_out = run_tflm(q_path, Xq[:n_check], arena_bytes=arena.smallest_working_bytes)
             diff = np.abs(t_out.astype(np.int32) - q_out[:n_check].astype(np.int32)).reshape(n_check, -1)
             bit = BitExactness(samples=n_check, mismatched_samples=int((diff.max(axis=1) > 0).sum()),
-                               max_abs_diff_lsb=int(diff.max()), split="test")
+                               max_abs_diff_lsb=int(diff.max()), split=check_split)
             prog("tflite-micro vs LiteRT-ref", n_check, n_check)
 
         # 5. write: models first, then quant_report.json, then the report section.

@@ -339,95 +339,6 @@ def split_arrays(spec: "ModelSpec", split: str, limit: Optional[int] = None,
     return X, y, records
 
 
-# ----------------------------------------------------------------------------- calibration
-
-CALIBRATION_MANIFEST = "manifest.json"
-
-
-def calibration_manifest_path(spec: "ModelSpec") -> Path:
-    return resources.calibration_dir() / spec.name / CALIBRATION_MANIFEST
-
-
-def select_calibration(records: list[SampleRecord], cohort_fields: list[str], n: int,
-                       seed: int = 0) -> list[SampleRecord]:
-    """n records spread over every cohort value and label: greedily take the record whose
-    (field, value) pairs and label are least represented so far (ties in a seeded random
-    order), so every value of every cohort field appears once n is at least the number of
-    values, and the rest stay balanced."""
-    recs = sorted(records, key=lambda r: r.id)
-    if not recs:
-        return []
-    rng = np.random.default_rng(seed)
-    recs = [recs[i] for i in rng.permutation(len(recs))]
-    columns = [[str(r.cohort.get(f)) for r in recs] for f in cohort_fields] + [[str(r.label) for r in recs]]
-    codes, counts = [], []
-    for col in columns:
-        values, idx = np.unique(np.array(col), return_inverse=True)
-        codes.append(idx)
-        counts.append(np.zeros(len(values), np.int64))
-    taken = np.zeros(len(recs), bool)
-    picked: list[SampleRecord] = []
-    for _ in range(min(n, len(recs))):
-        score = sum(c[idx] for c, idx in zip(counts, codes)).astype(np.float64)
-        # Values never seen yet dominate: a record covering one new value beats any balance gain.
-        score += sum((c[idx] == 0) * -1e6 for c, idx in zip(counts, codes))
-        score[taken] = np.inf
-        i = int(np.argmin(score))
-        taken[i] = True
-        picked.append(recs[i])
-        for c, idx in zip(counts, codes):
-            c[idx[i]] += 1
-    return picked
-
-
-def calibration_set(spec: "ModelSpec", n: int = 200, manifest_path: Optional[Path] = None) -> np.ndarray:
-    """Representative features (float32 [n, *input_shape]) from the train split across all
-    cohorts, for quantization. The chosen sample ids are committed in
-    calibration_data/<model>/manifest.json; the features are regenerated from them."""
-    return features(spec, calibration_records(spec, n, manifest_path))
-
-
-def calibration_records(spec: "ModelSpec", n: int = 200, manifest_path: Optional[Path] = None) -> list[SampleRecord]:
-    """The records behind calibration_set(): from the committed manifest when it names n
-    train samples of the prepared dataset, else selected afresh and the manifest (re)written."""
-    if n <= 0:
-        raise UserError(f"calibration set size {n}: must be at least 1")
-    ds = load_dataset(spec)
-    by_id = {r.id: r for r in ds.records}
-    path = Path(manifest_path) if manifest_path else calibration_manifest_path(spec)
-    chosen: Optional[list[SampleRecord]] = None
-    if path.is_file():
-        try:
-            saved = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            raise UserError(f"{path}: not valid JSON; delete it to regenerate the calibration set") from None
-        ids = saved.get("ids", [])
-        # The ids name samples of one dataset (seed); another seed's data gets a fresh selection.
-        if (saved.get("data_hash") == ds.data_hash and len(ids) >= n
-                and all(i in by_id and by_id[i].split == "train" for i in ids[:n])):
-            chosen = [by_id[i] for i in ids[:n]]
-    if chosen is None:
-        chosen = select_calibration(ds.split("train"), list(spec.cohort_fields), n)
-        if len(chosen) < n:
-            raise UserError(f"{spec.name}: only {len(chosen)} train samples for a calibration set of {n}; "
-                            f"prepare more data or ask for fewer")
-        from edgekit.reportstore import write_json_atomic
-
-        # Record the selection once, for the full dataset only: a quick `--limit` run or another
-        # seed never overwrites the committed manifest.
-        if path.exists() or ds.meta.get("limit") is not None:
-            return chosen
-        try:
-            write_json_atomic(path, {
-                "model": spec.name, "n": n, "from_split": "train", "data_hash": ds.data_hash,
-                "how": "greedy cover of every cohort value and label from the train split, seed 0 (edgekit.data.select_calibration)",
-                "cohort_fields": list(spec.cohort_fields), "ids": [r.id for r in chosen]})
-            os.chmod(path, 0o644)  # committed file
-        except OSError:
-            pass  # a read-only install still gets the same deterministic selection
-    return chosen
-
-
 def summarize(spec: "ModelSpec", ds: PreparedDataset) -> dict:
     """Counts per split, per label and per cohort value: what `edgekit data prepare` prints."""
     from edgekit.train import cohort_key
@@ -447,3 +358,10 @@ def summarize(spec: "ModelSpec", ds: PreparedDataset) -> dict:
             "seed": ds.meta.get("seed"), "limit": ds.meta.get("limit"), "data_hash": ds.data_hash,
             "source": ds.meta.get("generator") or ds.meta.get("user_source"),
             "per_label": per_label, "per_cohort": per_cohort}
+
+
+# The committed calibration sets (calibration_data/<model>/), after everything they use is defined.
+from edgekit.data.calibration import (  # noqa: E402
+    CALIBRATION_MANIFEST, calibration_manifest_path, calibration_records, calibration_set, select_calibration,
+    write_calibration_store,
+)

@@ -1,5 +1,8 @@
 """Target profiles: YAML files validated by a schema, with inheritance (`extends:`).
 
+A profile is a shipped name (targets/<name>.yaml) or a path to a board file anywhere, whose
+`extends:` finds its parent in the file's own folder first, then in the shipped profiles.
+
     from edgekit.targets import load_target, list_targets
     t = load_target("cortex-m4")
     t.budgets.ram_kb
@@ -48,13 +51,24 @@ def resolve_raw(path: Path, targets_dir: Path | None = None, _chain: tuple[Path,
         return raw
     if not isinstance(parent, str):
         raise UserError(f"{path}: extends: must be the name of another target, got {parent!r}")
-    search = path.parent if targets_dir is None else targets_dir
-    parent_file = search / f"{parent}.yaml"
-    if not parent_file.is_file():
-        raise UserError(f"{path}: extends: unknown parent target '{parent}' (no {parent_file})")
+    parent_file = _parent_path(path, parent, targets_dir)
     merged = deep_merge(resolve_raw(parent_file, targets_dir, (*_chain, path)), raw)
     merged["extends"] = parent
     return merged
+
+
+def _parent_path(child: Path, parent: str, targets_dir: Path | None) -> Path:
+    """`extends: parent` from a profile anywhere: the child's own folder first (a user's
+    family of boards), then targets_dir, then the shipped profiles. A file never extends
+    itself: `my-boards/cortex-m4.yaml` with `extends: cortex-m4` gets the shipped one."""
+    folders = list(dict.fromkeys(d.resolve() for d in (child.parent, *_search_dirs(targets_dir))))
+    for d in folders:
+        candidate = d / f"{parent}.yaml"
+        if candidate.is_file() and candidate.resolve() != child:
+            return candidate
+    looked = ", ".join(str(d) for d in folders)
+    raise UserError(f"{child}: extends: unknown parent target '{parent}' (no {parent}.yaml in {looked}); "
+                    f"known targets are {', '.join(list_targets(targets_dir)) or 'none'}")
 
 
 def load_target(name_or_path: str, targets_dir: Path | None = None) -> TargetProfile:
