@@ -199,7 +199,13 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
         int kind = n >= 1 ? p[0] : EK_KIND_FEATURES;
         if (kind == EK_KIND_RAW && !frontend_present()) { send_error(seq, EK_E_UNSUPPORTED, type, "raw input: no on-device frontend in this firmware"); return; }
         int rc = run_inference(kind);
-        if (rc != 0) { send_error(seq, EK_E_MODEL, type, rc == -2 ? "frontend failed" : "ek_model_invoke failed"); return; }
+        if (rc != 0) {
+            const char *why = rc != -2 ? "ek_model_invoke failed"
+                              : (ek_frontend_last_error && ek_frontend_last_error()[0]) ? ek_frontend_last_error()
+                                                                                       : "frontend failed";
+            send_error(seq, EK_E_MODEL, type, why);
+            return;
+        }
         pack_counters(out, rc);
         send_frame(type | EK_T_REPLY, seq, out, 24);
         return;

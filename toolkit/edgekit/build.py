@@ -67,8 +67,11 @@ def _say(progress: Progress, msg: str, i: int = 0, n: int = 0) -> None:
 
 def build(spec, target, firmware_variant: Optional[str] = None, kernels: Optional[str] = None,
           progress: Progress = None, *, tflite_path: Optional[Path] = None, n_inferences: int = 3,
-          out_dir: Optional[Path] = None, platformio: bool = False, check_budgets: bool = True) -> BuildResult:
-    """platformio=True also exports a PlatformIO project for a real board into
+          out_dir: Optional[Path] = None, platformio: bool = False, check_budgets: bool = True,
+          user_frontend=None) -> BuildResult:
+    """user_frontend: an edgekit.frontends.user_c.UserCFrontend, linked in place of the
+    generated frontend (firmware_variant is then ignored).
+    platformio=True also exports a PlatformIO project for a real board into
     build/<t>/<m>/platformio/ (before the budget gate, so it exists even when over budget).
     check_budgets=False records the budget rows without raising (for a caller, such as an
     evaluation, that gates later on its own measurements)."""
@@ -79,7 +82,7 @@ def build(spec, target, firmware_variant: Optional[str] = None, kernels: Optiona
     if runtime != "edgekit-micro":
         raise UserError(f"target {target.name}: runtime.name {runtime!r} has no build path")
     return _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path, n_inferences, out, platformio,
-                        check_budgets)
+                        check_budgets, user_frontend)
 
 
 def _build_npu(spec, target, out: Path, progress: Progress, check_budgets: bool) -> BuildResult:
@@ -116,11 +119,16 @@ def _int8_model(spec, target, out: Path, tflite_path: Optional[Path], progress: 
     return Path(res.int8_path)
 
 
-def _frontend(spec, tflite: Path, variant: Optional[str], out: Path):
+def _frontend(spec, tflite: Path, variant: Optional[str], out: Path, user_frontend=None):
     """The on-device frontend's sources, or None when the firmware is built without one."""
+    from edgekit import frontends
+
+    if user_frontend is not None:
+        from edgekit.frontends import user_c
+
+        return user_c.firmware_sources(user_frontend, spec, frontends.input_quant_of(tflite), out / "frontend")
     if variant == "none":
         return None
-    from edgekit import frontends
 
     v = frontends.get_variant(spec, variant)
     return frontends.generate(spec, v, frontends.input_quant_of(tflite), out / "frontend")
@@ -145,7 +153,7 @@ def _inputs(spec, cg, n: int, notes: list) -> np.ndarray:
 
 
 def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path, n_inferences, out: Path,
-                 platformio: bool = False, check_budgets: bool = True) -> BuildResult:
+                 platformio: bool = False, check_budgets: bool = True, user_frontend=None) -> BuildResult:
     from edgekit import codegen
     from edgekit.devices import DeviceError, open_device
     from edgekit.firmware import FirmwareBuildError, build_elf, kernel_defines
@@ -163,7 +171,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
 
     _say(progress, "codegen: generating C from the int8 model")
     cg = codegen.generate(tflite, out / "codegen", spec.name, report_dir=out)
-    fe = _frontend(spec, tflite, firmware_variant, out)
+    fe = _frontend(spec, tflite, firmware_variant, out, user_frontend)
     sources, incs = list(cg.sources), list(cg.include_dirs)
     # The app's per-op profile holds exactly this model's ops (4 bytes each).
     defines = {**kernel_defines(kernels), "EK_APP_MAX_OPS": f"{max(len(cg.ops), 1)}u"}
@@ -176,6 +184,10 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     try:
         img = build_elf(target, sources, incs, defines, out, app="protocol", name=ELF_NAME)
     except FirmwareBuildError as exc:
+        if user_frontend is not None and fe is not None and any(w.stem in exc.log for w in fe.sources[1:]):
+            from edgekit.frontends.user_c import device_build_error
+
+            raise device_build_error(exc.log) from None
         if "overflowed" in exc.log or "will not fit" in exc.log:
             raise CheckFailed(f"firmware for {spec.name} does not fit the emulated board of {target.name}: "
                               f"{str(exc).removeprefix('firmware build failed: ')}") from None
@@ -281,6 +293,13 @@ def per_op_profile(ops, counts: list[int], model_count: Optional[int]) -> Option
                    "on a board, DWT cycles"}
 
 
+def _frontend_memory(by_object: dict, sources) -> dict:
+    """The frontend's own flash and RAM from the link map, apart from the model's."""
+    from edgekit.frontends.user_c import frontend_memory
+
+    return frontend_memory(by_object, sources)
+
+
 def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
     s = img.sizes
     per_mac = (res.instructions_per_inference / res.total_macs) if res.instructions_per_inference and res.total_macs else None
@@ -305,7 +324,8 @@ def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
         "estimate_basis": "emulated instructions x cpi / clock; energy from the profile's energy model",
         "device_matches_tflm": res.device_matches_tflm,
         "per_op": res.per_op,
-        "frontend": None if fe is None else {"variant": fe.variant, "spec_hash": fe.spec_hash},
+        "frontend": None if fe is None else {"variant": fe.variant, "spec_hash": fe.spec_hash,
+                                             **_frontend_memory(s.by_object, fe.sources)},
         "build_seconds": round(seconds, 2),
         "notes": res.notes,
     }

@@ -32,7 +32,18 @@ typedef struct {
 
 static volatile uint32_t systick_wraps;
 
-void SysTick_Handler(void) { systick_wraps++; }
+/* EK_BOARD_TICK_HOOK: a function the build names to run on every wrap (a user frontend's
+ * time limit); none by default, so the counts of other builds do not move. */
+#ifdef EK_BOARD_TICK_HOOK
+void EK_BOARD_TICK_HOOK(void);
+#endif
+
+void SysTick_Handler(void) {
+    systick_wraps++;
+#ifdef EK_BOARD_TICK_HOOK
+    EK_BOARD_TICK_HOOK();
+#endif
+}
 
 void ek_board_init(void) {
     UART->BAUDDIV = 16;           /* QEMU ignores the rate but needs a legal divider */
