@@ -58,6 +58,9 @@ class BuildResult:
     include_dirs: list[Path] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
     per_op: Optional[dict] = None   # per_op_profile(): where the model's instructions go
+    # edgekit.cycles: "cycles (estimated from the executed instruction mix)" per inference
+    cycles_per_inference_estimated: Optional[float] = None
+    cycles: Optional[dict] = None   # CycleEstimate.to_json() of the traced inference
 
 
 def _say(progress: Progress, msg: str, i: int = 0, n: int = 0) -> None:
@@ -217,8 +220,11 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
         matches = _check_against_tflm(tflite, x, results, cg, notes)
     else:
         notes.append("no emulator for this target: latency needs a board (edgekit eval --device serial:...)")
+    cyc = _estimate_cycles(cg, target, kernels, x[:1], out, progress, notes) if instructions else None
+    cycles_est = instructions * cyc.cycles_per_instruction if cyc is not None else None
 
-    figures = estimate_figures(target, flash_bytes=img.flash_bytes, ram_bytes=img.ram_bytes, instructions=instructions)
+    figures = estimate_figures(target, flash_bytes=img.flash_bytes, ram_bytes=img.ram_bytes, instructions=instructions,
+                               cycles_estimated=cycles_est)
     budget = check(target, figures)
     res = BuildResult(
         target=target.name, model=spec.name, runtime=target.runtime.name, out_dir=out,
@@ -238,6 +244,9 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
         pio = export_platformio(target, sources, incs, defines, out / "platformio")
         notes.append(f"PlatformIO project for a real board: {pio} (fill in src/ek_user_hooks.c, then `pio run -t upload`)")
     res.per_op = per_op_profile(cg.ops, op_counts, last_count)
+    if cyc is not None:
+        res.cycles_per_inference_estimated = cycles_est
+        res.cycles = cyc.to_json()
     reportstore.write_section(out, "build", _section(res, img, cg, fe, time.time() - t0))
     reportstore.write_section(out, "budget", budget.to_json())
     if matches is False:
@@ -246,6 +255,24 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     if check_budgets:
         budget.raise_if_failed(f"report: {res.report}")
     return res
+
+
+def _estimate_cycles(cg, target, kernels, x1: np.ndarray, out: Path, progress: Progress, notes: list):
+    """Cycles of one inference estimated from its executed instruction mix (edgekit.cycles):
+    the same generated code and kernels in a semihosted program, traced on QEMU."""
+    from edgekit import cycles
+    from edgekit.codegen.selftest import build_batch_elf
+    from edgekit.firmware import FirmwareBuildError
+
+    if not cycles.supported(target):
+        return None
+    _say(progress, f"cycles: tracing one inference's instruction mix ({target.core.cpu} timings)")
+    try:
+        img = build_batch_elf(cg, target, x1, kernels, out / "cycles")
+        return cycles.estimate_elf(img.elf, target)
+    except (FirmwareBuildError, RuntimeError, ValueError) as exc:
+        notes.append(f"cycle estimate unavailable: {exc}")
+        return None
 
 
 def _check_against_tflm(tflite: Path, x: np.ndarray, results, cg, notes: list) -> Optional[bool]:
@@ -316,12 +343,18 @@ def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
         "instructions_per_inference": None if res.instructions_per_inference is None else {
             "value": res.instructions_per_inference, "unit": res.instructions_unit, "how": HOW_INSTRUCTIONS},
         "instructions_per_mac": None if per_mac is None else round(per_mac, 4),
+        "cycles_per_inference": None if res.cycles is None else {
+            **res.cycles, "value": round(res.cycles_per_inference_estimated),
+            "how": "instructions per inference x the cycles per instruction of one traced inference's mix"},
+        "cycles_per_mac": (round(res.cycles_per_inference_estimated / res.total_macs, 4)
+                           if res.cycles_per_inference_estimated and res.total_macs else None),
         "stack_high_water": None if res.stack_high_water_bytes is None else {
             "bytes": res.stack_high_water_bytes, "how": "measured on the emulated device (stack painting)"},
         "latency_ms_estimated": res.latency_ms_estimated,
         "energy_per_inference_uj_estimated": res.energy_per_inference_uj_estimated,
         "average_power_mw_estimated": res.average_power_mw_estimated,
-        "estimate_basis": "emulated instructions x cpi / clock; energy from the profile's energy model",
+        "estimate_basis": ("cycles (estimated from the executed instruction mix) / clock" if res.cycles is not None
+                           else "emulated instructions x cpi / clock") + "; energy from the profile's energy model",
         "device_matches_tflm": res.device_matches_tflm,
         "per_op": res.per_op,
         "frontend": None if fe is None else {"variant": fe.variant, "spec_hash": fe.spec_hash,

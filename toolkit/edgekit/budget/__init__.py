@@ -20,6 +20,7 @@ from edgekit.targets.schema import TargetProfile
 HOW_LINK = "measured from link"
 HOW_EMULATED = "estimated from emulated instructions x cpi / clock"
 HOW_CYCLES = "measured cycles on the board / clock"
+HOW_CYCLES_ESTIMATED = "estimated: cycles (estimated from the executed instruction mix, edgekit.cycles) / clock"
 HOW_ENERGY = "estimated from the profile's energy model"
 
 
@@ -118,11 +119,15 @@ def average_power_mw(target: TargetProfile, latency_ms: float, rate_hz: Optional
 
 
 def estimate_figures(target: TargetProfile, *, flash_bytes: Optional[int] = None, ram_bytes: Optional[int] = None,
-                     instructions: Optional[float] = None, cycles: Optional[float] = None) -> Figures:
-    """Figures from link sizes and either emulated instructions (QEMU) or measured cycles."""
+                     instructions: Optional[float] = None, cycles: Optional[float] = None,
+                     cycles_estimated: Optional[float] = None) -> Figures:
+    """Figures from link sizes and measured cycles, else cycles estimated from the executed
+    instruction mix, else emulated instructions (QEMU) x the profile's cpi."""
     latency = how = None
     if cycles is not None:
         latency, how = latency_from_cycles(target, cycles), HOW_CYCLES
+    elif cycles_estimated is not None:
+        latency, how = latency_from_cycles(target, cycles_estimated), HOW_CYCLES_ESTIMATED
     elif instructions is not None:
         latency, how = latency_from_instructions(target, instructions), HOW_EMULATED
     return Figures(

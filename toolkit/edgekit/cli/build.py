@@ -54,7 +54,13 @@ def build_cmd(
         ["arena", kb(res.sizes.get("arena")), f"planned {kb(res.planned_arena_bytes)}"],
         ["per inference", f"{res.instructions_per_inference:,} {res.instructions_unit}" if res.instructions_per_inference else "-",
          "counted by QEMU -icount"],
-        ["latency", f"{res.latency_ms_estimated:.2f} ms" if res.latency_ms_estimated is not None else "-", "estimated"],
+        ["per inference", f"{res.cycles_per_inference_estimated:,.0f} {res.cycles['unit']}" if res.cycles else "-",
+         f"{res.cycles['core']} timings, {res.cycles['cycles_per_instruction']:.2f} cycles/instruction" if res.cycles else "no timing table or no emulator"],
+        ["per MAC", (f"{res.instructions_per_inference / res.total_macs:.2f} instructions"
+                     + (f", {res.cycles_per_inference_estimated / res.total_macs:.2f} cycles (estimated)" if res.cycles else ""))
+         if res.instructions_per_inference and res.total_macs else "-", ""],
+        ["latency", f"{res.latency_ms_estimated:.2f} ms" if res.latency_ms_estimated is not None else "-",
+         "estimated from the cycles" if res.cycles else "estimated (instructions x profile cpi)"],
         ["energy / inference", f"{res.energy_per_inference_uj_estimated:.1f} uJ" if res.energy_per_inference_uj_estimated is not None else "-", "estimated"],
         ["device = tflite-micro", {True: "yes, bit for bit", False: "NO", None: "not checked"}[res.device_matches_tflm], ""],
     ]

@@ -78,6 +78,16 @@ def run_batch(gen: CodegenResult, target, x: np.ndarray, kernels: Kernels, out_d
     profile=True also counts each op of the first inference (the timer reads add a few
     instructions to the per-inference counts)."""
     from edgekit.devices.qemu import run_to_exit
+
+    x = np.ascontiguousarray(x)
+    img = build_batch_elf(gen, target, x, kernels, out_dir, profile)
+    res = run_to_exit(img.elf, target, timeout_s=timeout_s)
+    return _parse_run(gen, x, img, res, target, out_dtype)
+
+
+def build_batch_elf(gen: CodegenResult, target, x: np.ndarray, kernels: Kernels, out_dir: Path, profile: bool = False):
+    """The semihost test ELF of run_batch (inputs compiled in), built but not run: the cycle
+    estimate (edgekit.cycles) traces it."""
     from edgekit.firmware import build_elf, kernel_defines
 
     out_dir = Path(out_dir)
@@ -94,9 +104,11 @@ def run_batch(gen: CodegenResult, target, x: np.ndarray, kernels: Kernels, out_d
     defines = kernel_defines(kernels)
     if profile:
         defines.update({"EK_PROFILE_HOOK": "ek_selftest_prof", "EK_SELFTEST_MAX_OPS": "512"})
-    img = build_elf(target, [*gen.sources, out_dir / "selftest_main.c", out_dir / "selftest_inputs.c"],
-                    gen.include_dirs, defines, out_dir, app="semihost-test", name=f"selftest_{kernels}")
-    res = run_to_exit(img.elf, target, timeout_s=timeout_s)
+    return build_elf(target, [*gen.sources, out_dir / "selftest_main.c", out_dir / "selftest_inputs.c"],
+                     gen.include_dirs, defines, out_dir, app="semihost-test", name=f"selftest_{kernels}")
+
+
+def _parse_run(gen: CodegenResult, x: np.ndarray, img, res, target, out_dtype) -> SelftestRun:
     if res.exit_code != 0:
         raise RuntimeError(f"selftest on {target.name} exited {res.exit_code}: "
                            f"{res.output[-2000:]} {res.emulator_log[-1000:]}")

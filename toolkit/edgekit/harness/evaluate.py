@@ -46,6 +46,16 @@ class EvalResult:
     firmware_carried: Optional[dict] = None
 
 
+
+def _model_cpi(directory: Path) -> Optional[float]:
+    """Cycles per instruction of the model from the build's cycle estimate in this report, if any."""
+    try:
+        cyc = (reportstore.read_report(directory).get("build") or {}).get("cycles_per_inference") or {}
+    except (OSError, ValueError):
+        return None
+    return cyc.get("cycles_per_instruction")
+
+
 def _firmware_image(build_result):
     """What open_device takes: the BuildResult itself (it carries .elf and the link sizes)."""
     if getattr(build_result, "elf", None) is not None:
@@ -166,7 +176,8 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     section = summarize(records, target=target, model_name=spec.name, labels=spec.labels,
                         cohort_fields=spec.cohort_fields, combos=combos, max_cohort_drop=max_cohort_drop,
                         memory=memory,
-                        device_info={"spec": device, **{k: v for k, v in info_d.items() if k != "fields"}})
+                        device_info={"spec": device, **{k: v for k, v in info_d.items() if k != "fields"}},
+                        model_cpi=_model_cpi(directory))
     section["firmware_variant"] = firmware_variant
     section["limit"] = limit
     section["gates"] = gate_rows(section, min_accuracy)

@@ -119,7 +119,9 @@ def _responsible_stage(attr: Optional[dict]) -> str:
 def summarize(records: Sequence[Mapping], *, target, model_name: str, labels: Sequence[str],
               cohort_fields: Sequence[str], combos: Sequence[Sequence[str]] = (),
               max_cohort_drop: float = 0.02, memory: Optional[MemoryFigures] = None,
-              device_info: Optional[dict] = None) -> dict:
+              device_info: Optional[dict] = None, model_cpi: Optional[float] = None) -> dict:
+    """model_cpi: cycles per instruction of the model from `edgekit build`'s cycle estimate
+    (edgekit.cycles), for the model's latency; without it the profile's cpi is used."""
     records = sorted(records, key=lambda r: r["id"])
     fields = [f for f in cohort_fields if any(f in r.get("cohort", {}) for r in records)]
     combos = [list(c) for c in combos]
@@ -158,7 +160,11 @@ def summarize(records: Sequence[Mapping], *, target, model_name: str, labels: Se
     if dev is not None:
         # request = what one keyword decision costs: the frontend, then the model
         latency["request"] = _latency(records, dev, ("frontend_count", "model_count"), clock, cpi)
-        latency["model"] = _latency(records, dev, ("model_count",), clock, cpi)
+        latency["model"] = _latency(records, dev, ("model_count",), clock, model_cpi or cpi)
+        if model_cpi and latency["model"] and stats.is_instruction_unit(latency["model"]["unit"]):
+            latency["model"]["time_how"] = (
+                f"estimated: instructions x {model_cpi:.3f} cycles/instruction (cycles estimated from the executed "
+                f"instruction mix of one traced inference, edgekit build) / {clock:g} MHz")
         latency["frontend"] = _latency(records, dev, ("frontend_count",), clock, cpi)
 
     energy, budgets = _budgets(records, dev, target, memory)

@@ -38,6 +38,12 @@ class Core(_Strict):
         description="estimated cycles per instruction, to turn an emulator's instruction "
         "count into a latency estimate",
     )
+    flash_wait_states: int = Field(
+        0, ge=0, description="the part's flash wait states at clock_mhz (its reference manual), for the "
+        "cycle estimate from the executed instruction mix (edgekit.cycles)")
+    flash_accelerator: bool = Field(
+        True, description="an instruction cache or prefetch accelerator (ART, ICACHE) sits in front of the "
+        "flash, so hot loops fetch without wait states")
 
 
 class Npu(_Strict):

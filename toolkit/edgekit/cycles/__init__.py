@@ -1,0 +1,36 @@
+"""Cycle estimate from the executed instruction mix (docs/ARCHITECTURE.md, cycles).
+
+QEMU counts instructions, not cycles. This stage runs a program under QEMU with its
+translation-block log (trace.py), classifies each executed instruction (isa.py) and prices the
+mix with the core's documented timings, one table per core as data (timings/<core>.yaml, each
+citing its Technical Reference Manual section), plus the flash wait states of the profile's
+part (model.py). The result is "cycles (estimated from the executed instruction mix)".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekit.cycles.model import UNIT, CycleEstimate, available_cores, estimate, timing
+from edgekit.cycles.trace import TraceMix, parse_log, trace_elf
+
+WINDOW = "ek_model_invoke"
+
+__all__ = ["UNIT", "WINDOW", "CycleEstimate", "TraceMix", "available_cores", "estimate", "estimate_elf",
+           "parse_log", "supported", "timing", "trace_elf"]
+
+
+def supported(target) -> bool:
+    """True when the target runs on QEMU and its core has a timing table."""
+    return (target.core is not None and target.emulator.kind == "qemu"
+            and timing(target.core.cpu) is not None)
+
+
+def estimate_elf(elf: Path, target, window: str = WINDOW, timeout_s: float = 900) -> CycleEstimate:
+    """Trace a semihosted program (it calls `window` and exits) on the target's QEMU board and
+    estimate the cycles per call of `window` on the target's core."""
+    from edgekit.devices.qemu_cmd import qemu_base_args
+    from edgekit.firmware import ICOUNT_SHIFT
+
+    mix = trace_elf(qemu_base_args(target, Path(elf), ICOUNT_SHIFT), window, timeout_s)
+    return estimate(mix, target.core.cpu, target.core.flash_wait_states, target.core.flash_accelerator)
