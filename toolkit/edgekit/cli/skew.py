@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 import typer
 
 from edgekit.cli._common import JsonOption
@@ -32,9 +33,15 @@ def skew_cmd(
     device: str = typer.Option("qemu", help="qemu, or serial:/dev/ttyACM0[@baud] for a real board"),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="emulator instances in parallel (default: cores)"),
     max_cohort_drop: float = typer.Option(0.02, help="flag a cohort whose significant drop exceeds this fraction"),
+    captures: Optional[str] = typer.Option(
+        None, help="folder of tensors captured on devices: manifest.csv|jsonl with id,raw,tensor[,output,"
+                   "prediction,label,<cohort fields>]; nothing is built"),
+    frontend_python: Optional[str] = typer.Option(
+        None, help="FILE.py:FUNCTION, your preprocessing in Python: raw sample -> model input (float32 or int8)"),
+    skip_bad: bool = typer.Option(False, help="--captures: leave bad rows out (listed) instead of stopping"),
     json_out: bool = JsonOption,
 ) -> None:
-    """Is there training-serving skew on this firmware, where, and how much?"""
+    """Is there training-serving skew on this firmware (or your own preprocessing), where, and how much?"""
     from edgekit.cli._common import (console, print_json, progress as progress_bar, stdout_to_stderr, table,
                                      task_reporter)
     from edgekit.models import load_model
@@ -46,6 +53,17 @@ def skew_cmd(
     if jobs is not None and jobs <= 0:
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
+    if captures is not None or frontend_python is not None:
+        given = [o for o, v in (("--captures", captures), ("--frontend-python", frontend_python),
+                                ("--cohort-firmware", cohort_firmware), ("--firmware-variant", firmware_variant))
+                 if v is not None]
+        if len(given) > 1:
+            raise UserError(f"{given[0]} and {given[1]}: give one preprocessing to compare with the reference")
+        return _skew_entry_point(spec, prof, "captures" if captures is not None else "python",
+                                 captures if captures is not None else frontend_python, limit, skip_bad,
+                                 max_cohort_drop, json_out)
+    if skip_bad:
+        raise UserError("--skip-bad: only applies to --captures (bad rows of the captures manifest)")
     mapping = load_cohort_firmware(spec, cohort_firmware, others=firmware_variant) if cohort_firmware else None
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
         report = task_reporter(bar)
@@ -88,3 +106,81 @@ def skew_cmd(
                           f"device end to end -> {e['device_e2e']}" + (f" ({e['picture']})" if "picture" in e else ""))
         console.print(f"wrote section 'skew' of {res.report_json}, and {res.html}")
     gate(res)
+
+
+def _skew_entry_point(spec, prof, kind: str, option: str, limit, skip_bad: bool, max_cohort_drop: float,
+                      json_out: bool) -> None:
+    """--captures / --frontend-python: the entry point's tensors vs the reference, on the host."""
+    from edgekit.cli._common import print_json, progress as progress_bar, stdout_to_stderr, task_reporter
+    from edgekit.skew import gate
+    from edgekit.skew.host import skew_entry_point
+
+    with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
+        res = skew_entry_point(spec, prof, kind, option, limit=limit, skip_bad=skip_bad,
+                               max_cohort_drop=max_cohort_drop, progress=task_reporter(bar))
+    if json_out:
+        print_json(res)
+    else:
+        print_entry_point_skew(res)
+    gate(res)
+
+
+def _cell(st: Optional[dict]) -> str:
+    if not st:
+        return "-"
+    return f"{100 * st['difference']:+.1f} [{100 * st['ci_low']:+.1f},{100 * st['ci_high']:+.1f}] p={st['p_value']:.2g}"
+
+
+def print_entry_point_skew(res) -> None:
+    from edgekit.cli._common import console, table
+
+    ep = res.entry_point
+    console.print(f"{res.model} on {res.target}: {ep['entry_point']} {ep['version']} vs the reference preprocessing, "
+                  f"{res.samples} samples" + (f", {len(res.failures)} failed" if res.failures else "")
+                  + (f", {len(res.skipped)} bad rows left out" if res.skipped else ""), highlight=False)
+    if res.measure != "accuracy":
+        console.print("no labels: agreement with the reference path stands in for accuracy (a drop is the flip rate)")
+    console.print(table(None, ["path", f"{res.measure} (measured)"],
+                        [[p, f"{100 * a:.1f}%"] for p, a in res.accuracy.items()]))
+    rows = []
+    carriers = {f["field"] for f in res.flagged if f.get("carried_by") == f"{f['field']}={f['value']}"}
+    shown = carriers or {next((c["field"] for c in res.cohorts if c["field"] != "all"), "all")}
+    for c in res.cohorts:
+        if c["field"] != "all" and c["field"] not in shown:
+            continue
+        par, sat = c["parity"], c["saturation"]
+        clip = max(np.add(sat["device_high"], sat["device_low"])) if sat["device_high"] else 0.0
+        rows.append([f"{c['field']}={c['value']}", c["n"], _cell(c["preprocessing_int8"]),
+                     _cell(c["preprocessing_float"]), _cell(c["interaction"]),
+                     f"{par['max_abs_diff']} / {100 * par['share_differing']:.0f}%", f"{100 * clip:.0f}%",
+                     f"{100 * c['detectable_drop']:.1f}", (c["diagnosis"] or {}).get("kind", "-")])
+    console.print(table(f"preprocessing effect per {', '.join(sorted(shown))}, points [95% interval] (measured; "
+                        f"detectable drop estimated; every cohort field in --json)",
+                        ["cohort", "n", "int8", "float", "interaction", "parity max|d| / differing",
+                         "clipped", "detectable", "diagnosis"], rows))
+    by_key = {(c["field"], c["value"]): c for c in res.cohorts}
+    for f in res.flagged:
+        own = f.get("carried_by") == f"{f['field']}={f['value']}"
+        if not own and f["field"] != "all":
+            continue
+        console.print(f"preprocessing skew: {f['field']}={f['value']}: {f['summary']} "
+                      f"[{100 * f['ci_low']:+.1f}, {100 * f['ci_high']:+.1f}] (p={f['p_value']:.2g})"
+                      + ("" if own else f", carried by {f['carried_by']}"), highlight=False)
+        d = by_key[(f["field"], f["value"])].get("diagnosis")
+        if d and own:
+            console.print(f"  diagnosis ({d['kind']}): {d['text']}", highlight=False)
+    carried = [f"{f['field']}={f['value']}" for f in res.flagged
+               if f["field"] != "all" and f.get("carried_by") != f"{f['field']}={f['value']}"]
+    if carried:
+        console.print(f"also flagged through the samples they share with those: {', '.join(carried)}",
+                      highlight=False)
+    for q in res.differs_not_significant[:8]:
+        console.print(f"{q['field']}={q['value']}: {q['verdict']} (n={q['n']}, could detect a drop of "
+                      f"{100 * q['detectable_drop']:.1f} points; {q['kind'] or 'unexplained'})", highlight=False)
+    if len(res.differs_not_significant) > 8:
+        console.print(f"... and {len(res.differs_not_significant) - 8} more cohorts like that (see --json)")
+    for x in res.failures[:5]:
+        console.print(f"failed: {x['id']}: {x['reason']}", highlight=False)
+    for b in res.skipped[:5]:
+        console.print(f"left out: {b['where']} (id {b['id']}): {b['problem']}", highlight=False)
+    console.print(f"wrote section 'skew_entry_point' of {res.report_json}")

@@ -89,6 +89,7 @@ def report_gate_rows(report: dict) -> list[dict]:
     """Every gate a report.json records, over its eval, skew and npu sections."""
     return ((report.get("eval") or {}).get("gates", []) +
             (skew_gate_rows(report["skew"]) if report.get("skew") else []) +
+            ((report.get("skew_entry_point") or {}).get("gates") or []) +
             (npu_gate_rows(report["npu"]) if report.get("npu") else []))
 
 

@@ -9,7 +9,12 @@ def gate(result) -> None:
     from edgekit.report.gates import enforce, skew_gate_rows
 
     flagged = result.preprocessing_skew
-    names = ", ".join(f"{f['field']}={f['value']} ({100 * f['difference']:+.1f} points)" for f in flagged)
+    # Name the cohorts that carry a drop; those flagged only through samples they share
+    # with a carrier (an entry point's carried_by) are counted, and listed in the rows.
+    own = [f for f in flagged if f.get("carried_by", f"{f['field']}={f['value']}") == f"{f['field']}={f['value']}"]
+    names = ", ".join(f"{f['field']}={f['value']} ({100 * f['difference']:+.1f} points)" for f in own)
+    if len(own) < len(flagged):
+        names += f" (and {len(flagged) - len(own)} cohort(s) through the samples they share)"
     enforce(skew_gate_rows({"decomposition": getattr(result, "decomposition", []), "preprocessing_skew": flagged,
                             "max_cohort_drop": result.max_cohort_drop}),
             headline=f"preprocessing skew on {result.model}/{result.target}: {names}; report: {result.report_json}")

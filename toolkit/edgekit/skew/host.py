@@ -68,6 +68,7 @@ class EntryPointSkew:
     cohorts: list[dict]                 # per cohort: stages, interaction, parity, saturation, diagnosis
     flagged: list[dict]                 # cohorts whose preprocessing costs accuracy (int8, the shipped model)
     differs_not_significant: list[dict]  # parity differs, accuracy not affected at this sample size
+    gates: list[dict]                   # edgekit.report.gates rows, one per cohort
     wall_s: float
     max_cohort_drop: float = 0.02
 
@@ -218,6 +219,12 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
                     (ok("float_device_pre", "float") - ok("float", "float"))
     steps = np.abs(dev_q.astype(np.int16) - ref_q.astype(np.int16))
 
+    acc_rows: dict = {}
+    for p in PATH_ORDER:
+        recs = records if labelled else [{**r, "label": stats.prediction(r, COMPARISONS_REF[p])} for r in records]
+        for a in stats.accuracy_by_cohort(recs, p, fields):
+            acc_rows.setdefault((a.field, a.value), {})[p] = {"n": a.n, "accuracy": a.accuracy,
+                                                               "ci_low": a.ci_low, "ci_high": a.ci_high}
     cohorts, flagged, quiet = [], [], []
     groups = [("all", "all", np.arange(n))]
     for f in fields:
@@ -231,6 +238,7 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
         key = (fld, val)
         row = {"field": fld, "value": val, "n": int(ix.size),
                "failures": sum(1 for x in failures if fld == "all" or stats.cohort_key(x, [fld]) == val)}
+        row["accuracy"] = acc_rows.get(key, {})
         for name, table in comps.items():
             row[name] = table.get(key)
         row["interaction"] = _paired_mean(interaction_d[ix].astype(np.float64))
@@ -248,10 +256,14 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
                           "verdict": "preprocessing differs, accuracy not affected at this sample size",
                           "detectable_drop": row["detectable_drop"],
                           "kind": (row["diagnosis"] or {}).get("kind")})
-    overall = {p: float(np.mean([stats.prediction(r, p) == (r["label"] if labelled else
-                                                              stats.prediction(r, COMPARISONS_REF[p]))
-                                 for r in records if stats.prediction(r, p) is not None]))
-               for p in PATH_ORDER if any(stats.prediction(r, p) is not None for r in records)}
+    _carriers(flagged, records, {(f, v): ix for f, v, ix in groups}, labelled, max_cohort_drop)
+    overall = {p: a["accuracy"] for p, a in acc_rows.get(("all", "all"), {}).items()}
+    from edgekit.report.gates import skew_gate_rows
+
+    gates = skew_gate_rows({"decomposition": [{"field": c["field"], "value": c["value"],
+                                               "preprocessing": c["preprocessing_int8"],
+                                               "firmware": [f"{ep.name}:{ep.version}"]} for c in cohorts],
+                            "preprocessing_skew": flagged, "max_cohort_drop": max_cohort_drop})
     directory = resources.stage_dir(target.name, spec.name)
     out = {"schema": "edgekit.skew.entry_point", "version": 1, "target": target.name, "model": spec.name,
            "entry_point": ep.describe(), "samples": n, "failures": failures, "skipped": list(skipped),
@@ -260,7 +272,7 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
                            "measured: no labels, so agreement with the reference path of the same model stands in "
                            "for accuracy; a drop is the flip rate"),
            "accuracy": overall, "cohorts": cohorts, "preprocessing_skew": flagged,
-           "differs_not_significant": quiet, "max_cohort_drop": max_cohort_drop,
+           "differs_not_significant": quiet, "max_cohort_drop": max_cohort_drop, "gates": gates,
            "how": ("measured: paired differences per cohort on the same samples, 95% interval (paired Wald) and "
                    "McNemar's p; interaction = preprocessing effect in int8 minus in float, per-sample paired "
                    "mean with a normal 95% interval; detectable drop estimated for 80% power at alpha 0.05")}
@@ -268,13 +280,36 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
     return EntryPointSkew(target=target.name, model=spec.name, entry_point=ep.describe(), directory=directory,
                           report_json=report_json, samples=n, failures=failures, skipped=list(skipped),
                           measure=out["measure"], accuracy=overall, cohorts=cohorts, flagged=flagged,
-                          differs_not_significant=quiet, wall_s=time.perf_counter() - t0,
+                          differs_not_significant=quiet, gates=gates, wall_s=time.perf_counter() - t0,
                           max_cohort_drop=max_cohort_drop)
 
 
 PATH_ORDER = ("float", "float_device_pre", "int8_host", "int8_device_pre", "device")
 COMPARISONS_REF = {"float": "float", "float_device_pre": "float", "int8_host": "int8_host",
                    "int8_device_pre": "int8_host", "device": "int8_host"}
+
+
+def _carriers(flagged: list[dict], records: list[dict], index: dict, labelled: bool, threshold: float) -> None:
+    """Which flagged cohort carries each drop: a cohort of another field (noise=babble) whose
+    drop is no longer flagged once the samples of a larger flagged cohort (mic=telephone)
+    are left out is `carried_by` that cohort; the others carry their own."""
+    order = sorted((f for f in flagged if f["field"] != "all"), key=lambda f: f["difference"])
+    carriers: list[dict] = []
+    for f in order:
+        mine = set(index[(f["field"], f["value"])].tolist())
+        f["carried_by"] = f"{f['field']}={f['value']}"
+        for c in carriers:
+            rest = mine - set(index[(c["field"], c["value"])].tolist())
+            left = _compare([records[k] for k in sorted(rest)], "preprocessing_int8", [], threshold, labelled)
+            row = left.get(("all", "all"))
+            if not row or not (row["significant"] and -row["difference"] > threshold):
+                f["carried_by"] = f"{c['field']}={c['value']}"
+                break
+        if f["carried_by"] == f"{f['field']}={f['value']}":
+            carriers.append(f)
+    for f in flagged:
+        if f["field"] == "all":
+            f["carried_by"] = ", ".join(f"{c['field']}={c['value']}" for c in carriers) or "all"
 
 
 def _flag(row: dict, ep) -> dict:
@@ -325,8 +360,10 @@ def skew_entry_point(spec, target, kind: str, option, limit: Optional[int] = Non
         raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
     if not 0 <= max_cohort_drop <= 1:
         raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
-    tflite = int8_model(spec, target, progress)
-    ep = entry_point(kind, context_for(spec, tflite), (option, skip_bad) if kind == "captures" else option)
+    # The entry point (its file, its captures, every row) is checked before the int8 model is
+    # looked for or converted, so bad input costs nothing; the quantization comes after.
+    ctx = EntryPointContext(spec, None)
+    ep = entry_point(kind, ctx, (option, skip_bad) if kind == "captures" else option)
     fields = None
     skipped: list[dict] = []
     if kind == "captures":
@@ -336,5 +373,7 @@ def skew_entry_point(spec, target, kind: str, option, limit: Optional[int] = Non
         samples = list(ep.samples(()))
     else:
         samples = dataset_samples(spec, limit)
+    tflite = int8_model(spec, target, progress)
+    ep.context = context_for(spec, tflite)
     return run_entry_point(spec, target, ep, tflite, samples, max_cohort_drop=max_cohort_drop, skipped=skipped,
                            progress=progress, cohort_fields=fields)

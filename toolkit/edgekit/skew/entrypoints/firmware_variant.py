@@ -10,20 +10,24 @@ from edgekit.skew.entrypoints import EntryPointOutput, PreprocessingEntryPoint, 
 @register("firmware-variant", on_device=True)
 class FirmwareVariant(PreprocessingEntryPoint):
     def __init__(self, context, option=None):
-        from edgekit.frontends import build_host, get_variant
-        from edgekit.frontends.codegen import InputQuant
+        from edgekit.frontends import get_variant
 
         super().__init__(context, option or "default")
         self.variant = get_variant(context.spec, self.option)  # UserError naming the known variants
-        q = context.input_quant
-        self._host = build_host(context.spec, self.variant, InputQuant(float(q.scale), int(q.zero_point)))
+        self._host = None
 
-    @property
-    def version(self) -> str:
-        return f"{self.option} ({self._host.compiled_variant()})"
+    def _frontend(self):
+        """Compiled on first use: the frontend bakes in the model's input quantization."""
+        if self._host is None:
+            from edgekit.frontends import build_host
+            from edgekit.frontends.codegen import InputQuant
+
+            q = self.context.input_quant
+            self._host = build_host(self.context.spec, self.variant, InputQuant(float(q.scale), int(q.zero_point)))
+        return self._host
 
     def tensor(self, sample: RawSample) -> EntryPointOutput:
         try:
-            return EntryPointOutput(tensor=self._host.run(sample.raw))
+            return EntryPointOutput(tensor=self._frontend().run(sample.raw))
         except ValueError as exc:  # the frontend refused this raw input (size, format)
             return EntryPointOutput(failure=str(exc))
