@@ -108,8 +108,15 @@ def _int8_model(spec, target, out: Path, tflite_path: Optional[Path], progress: 
         if not p.is_file():
             raise UserError(f"{p}: int8 .tflite not found")
         return p
-    existing = out / "model_int8.tflite"
     weights = spec.weights_path
+    if weights.suffix == ".tflite":
+        # The model folder's weights are already an int8 .tflite: nothing to convert (and no
+        # calibration or test data needed); code generation checks it strictly.
+        if not weights.is_file():
+            raise UserError(f"{spec.folder}/model.yaml: weights: {weights} not found")
+        notes.append(f"{weights.name} is already quantized: built as is, nothing converted")
+        return weights
+    existing = out / "model_int8.tflite"
     if existing.is_file() and (not weights.exists() or existing.stat().st_mtime >= weights.stat().st_mtime):
         notes.append(f"reused {existing.name} (newer than the weights); delete it to convert again")
         return existing
@@ -130,29 +137,52 @@ def _frontend(spec, tflite: Path, variant: Optional[str], out: Path, user_fronte
         from edgekit.frontends import user_c
 
         return user_c.firmware_sources(user_frontend, spec, frontends.input_quant_of(tflite), out / "frontend")
-    if variant == "none":
-        return None
+    if variant == "none" or (variant is None and spec.preprocessing.kind == "tensor"):
+        return None  # a `tensor` input is given to the device as is: no frontend to build
 
     v = frontends.get_variant(spec, variant)
     return frontends.generate(spec, v, frontends.input_quant_of(tflite), out / "frontend")
 
 
 def _inputs(spec, cg, n: int, notes: list) -> np.ndarray:
-    """n int8 model inputs: test-split samples quantized with the model's input scale, or
-    (when the dataset is not prepared) seeded random ones; int8 kernels' instruction counts
-    hardly depend on the values."""
+    """n int8 model inputs: test-split samples quantized with the model's input scale when the
+    model has a prepared dataset, else generated ones (see generated_inputs)."""
     shape = tuple(cg.input_shape[1:]) if cg.input_shape and cg.input_shape[0] == 1 else tuple(cg.input_shape)
-    try:
-        from edgekit.data import split_arrays
+    if spec.dataset:  # a model without a dataset (a bare --model-file) never borrows another's data
+        try:
+            from edgekit.data import split_arrays
 
-        x, _, _ = split_arrays(spec, "test", limit=n)
-        v = x.astype(np.float64) / cg.input_scale
-        q = np.sign(v) * np.floor(np.abs(v) + 0.5) + cg.input_zero_point  # TFLite rounds half away from zero
-        notes.append(f"instructions counted on the first {len(x)} test samples")
-        return np.clip(q, -128, 127).astype(np.int8).reshape((len(x), *shape))
-    except (UserError, ImportError, FileNotFoundError) as exc:
-        notes.append(f"instructions counted on {n} seeded random inputs (test split unavailable: {exc})")
-        return np.random.default_rng(0).integers(-128, 128, (n, *shape), dtype=np.int8)
+            x, _, _ = split_arrays(spec, "test", limit=n)
+            v = x.astype(np.float64) / cg.input_scale
+            q = np.sign(v) * np.floor(np.abs(v) + 0.5) + cg.input_zero_point  # TFLite rounds half away from zero
+            notes.append(f"instructions counted and device checked on the first {len(x)} test samples")
+            return np.clip(q, -128, 127).astype(np.int8).reshape((len(x), *shape))
+        except (UserError, ImportError, FileNotFoundError) as exc:
+            notes.append(f"test split unavailable ({exc})")
+    x = generated_inputs(shape, cg.input_zero_point, max(n, GENERATED_INPUTS))
+    notes.append(f"instructions counted and device checked on {len(x)} seeded generated inputs across the "
+                 f"int8 input range (constant -128, 127 and the zero point {cg.input_zero_point}, then uniform "
+                 f"and near-zero-point random); accuracy needs data: a model.yaml with a dataset, then "
+                 f"`edgekit eval`")
+    return x
+
+
+GENERATED_INPUTS = 8
+
+
+def generated_inputs(shape: tuple, zero_point: int, n: int, seed: int = 0) -> np.ndarray:
+    """n int8 inputs spanning the quantized range, seeded: the three constant extremes (all
+    -128, all 127, all the zero point, which saturate or zero every layer), then uniform over
+    [-128, 127] and values near the zero point (the range real data mostly occupies), alternately."""
+    rng = np.random.default_rng(seed)
+    rows = [np.full(shape, v, np.int8) for v in (-128, 127, int(np.clip(zero_point, -128, 127)))]
+    while len(rows) < n:
+        if len(rows) % 2:
+            rows.append(rng.integers(-128, 128, shape, dtype=np.int8))
+        else:
+            near = np.rint(rng.normal(zero_point, 16.0, shape))
+            rows.append(np.clip(near, -128, 127).astype(np.int8))
+    return np.stack(rows[:n])
 
 
 def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path, n_inferences, out: Path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -11,7 +12,10 @@ from edgekit.cli._common import JsonOption, console, print_json, table, to_jsona
 
 def build_cmd(
     target: str = typer.Option(..., "--target", "-t", help="target profile name or .yaml path"),
-    model: str = typer.Option(..., "--model", "-m", help="model name or folder with model.yaml"),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="model name or folder with model.yaml"),
+    model_file: Optional[Path] = typer.Option(
+        None, "--model-file", help="build this int8 .tflite (no model.yaml or data needed; with --model: "
+                                   "instead of the model's weights)"),
     firmware_variant: Optional[str] = typer.Option(None, help="preprocessing variant of the firmware frontend ('none': no frontend)"),
     kernels: Optional[str] = typer.Option(None, help="override the profile's kernels: reference, dsp, mve"),
     inferences: int = typer.Option(3, "--inferences", min=1, help="inferences run on QEMU to count instructions"),
@@ -21,14 +25,19 @@ def build_cmd(
     """Convert, generate code, compile firmware (or an NPU artefact) and check the budgets."""
     from edgekit.build import build
     from edgekit.cli._common import progress as progress_bar
-    from edgekit.models import load_model
+    from edgekit.errors import UserError
+    from edgekit.models import load_model, model_for_file
     from edgekit.targets import load_target
 
-    t, m = load_target(target), load_model(model)
+    if model is None and model_file is None:
+        raise UserError("give --model NAME (a model folder) or --model-file my_model.tflite (an int8 .tflite)")
+    t = load_target(target)
+    m = load_model(model) if model is not None else model_for_file(model_file)
     with progress_bar(not json_out) as p:
         task = p.add_task("build", total=None)
         res = build(m, t, firmware_variant=firmware_variant, kernels=kernels, n_inferences=inferences, platformio=platformio,
-                    progress=lambda msg, i=0, n=0: p.update(task, description=msg))
+                    progress=lambda msg, i=0, n=0: p.update(task, description=msg),
+                    tflite_path=model_file if model is not None else None)
     if json_out:
         d = to_jsonable(res)
         d["budget"] = res.budget.to_json() if res.budget else None
@@ -74,4 +83,6 @@ def build_cmd(
     if res.budget:
         cols = ["budget", "value", "limit", "margin", "how", "result"]
         console.print(table("budgets", cols, [[r[c] for c in cols] for r in res.budget.table()]))
+    for note in res.notes:
+        console.print(f"note: {note}", highlight=False, markup=False)
     console.print(f"report: {res.report}")

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgekit import resources
 from edgekit.errors import UserError
@@ -34,9 +34,11 @@ class ModelSpec(BaseModel):
 
     name: str
     description: str = ""
-    task: Literal["audio-classification", "image-classification"]
+    task: Literal["audio-classification", "image-classification", "classification", "regression",
+                  "anomaly-detection", "other"] = Field(
+        "other", description="what the output means; only classifiers have labels and an accuracy")
     architecture: Optional[str] = Field(None, description="builder name for the reference models")
-    labels: list[str] = Field(min_length=2)
+    labels: list[str] = Field([], description="class names, in output order (classifiers: at least 2)")
     preprocessing: PreprocessingSpec
     dataset: Optional[str] = Field(None, description="dataset generator for the reference models")
     cohort_fields: list[str] = Field([], description="metadata fields that define cohorts")
@@ -46,6 +48,16 @@ class ModelSpec(BaseModel):
 
     # Set by the loader, not read from YAML.
     folder: Optional[Path] = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _classifier_labels(self) -> "ModelSpec":
+        if self.is_classifier and len(self.labels) < 2:
+            raise ValueError(f"labels: a {self.task} model needs at least 2 labels (one per output class)")
+        return self
+
+    @property
+    def is_classifier(self) -> bool:
+        return self.task.endswith("classification")
 
     @property
     def weights_path(self) -> Path:
@@ -90,3 +102,26 @@ def load_model(name_or_path: str) -> ModelSpec:
 def list_models() -> list[str]:
     d = resources.models_dir()
     return sorted(p.parent.name for p in d.glob("*/model.yaml")) if d.is_dir() else []
+
+
+def model_for_file(path: Path | str) -> ModelSpec:
+    """The spec of a bare int8 .tflite (`edgekit build --model-file`), with no model.yaml: named
+    after the file, task `other`, its input taken as is (preprocessing kind `tensor`)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(f"{p}: model file not found")
+    if p.suffix != ".tflite":
+        raise UserError(f"{p}: without --model, --model-file must be an int8 .tflite (a float model needs a "
+                        f"model.yaml with its preprocessing and calibration data: `edgekit convert --model ...`)")
+    from edgekit.codegen.tflite_reader import read_tflite
+
+    g = read_tflite(p)  # strict: a malformed file is one line naming the field, never a crash
+    if len(g.inputs) != 1 or len(g.outputs) != 1:
+        raise UserError(f"{p}: the model has {len(g.inputs)} inputs and {len(g.outputs)} outputs; "
+                        f"edgekit builds single-input, single-output models")
+    shape = g.tensors[g.inputs[0]].shape
+    if len(shape) < 2 or shape[0] != 1:
+        raise UserError(f"{p}: input shape {list(shape)}: export the model with batch size 1")
+    spec = ModelSpec(name=p.stem, description=f"{p.name} (no model.yaml)", task="other", weights=p.name,
+                     preprocessing={"kind": "tensor", "shape": list(shape[1:])})
+    return spec.model_copy(update={"folder": p.parent.resolve()})

@@ -14,8 +14,9 @@ from pydantic import Field
 
 from edgekit.preprocess.audio import AudioSpec
 from edgekit.preprocess.image import ImageSpec
+from edgekit.preprocess.tensor import TensorSpec
 
-PreprocessingSpec = Annotated[Union[AudioSpec, ImageSpec], Field(discriminator="kind")]
+PreprocessingSpec = Annotated[Union[AudioSpec, ImageSpec, TensorSpec], Field(discriminator="kind")]
 
 
 def apply(spec: Any, raw: np.ndarray) -> np.ndarray:
@@ -34,6 +35,10 @@ def apply(spec: Any, raw: np.ndarray) -> np.ndarray:
         from edgekit.preprocess.image import preprocess
 
         return preprocess(spec, raw)
+    if kind == "tensor":
+        from edgekit.preprocess.tensor import identity
+
+        return identity(spec, raw)
     raise ValueError(f"unknown preprocessing kind {kind!r}")
 
 
@@ -48,4 +53,4 @@ def apply_batch(spec: Any, raws: list[np.ndarray]) -> np.ndarray:
     return np.stack([apply(spec, r) for r in raws]) if raws else np.empty((0, *spec.output_shape), np.float32)
 
 
-__all__ = ["AudioSpec", "ImageSpec", "PreprocessingSpec", "apply", "apply_batch"]
+__all__ = ["AudioSpec", "ImageSpec", "TensorSpec", "PreprocessingSpec", "apply", "apply_batch"]
