@@ -13,6 +13,7 @@ import typer
 
 from edgekit import __version__
 from edgekit.cli import models as models_cli
+from edgekit.cli import monitor as monitor_cli
 from edgekit.cli import stages as stages_cli
 from edgekit.cli import targets as targets_cli
 from edgekit.cli._common import err_console, table
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 app.add_typer(targets_cli.app, name="targets")
 app.add_typer(models_cli.app, name="models")
+app.add_typer(monitor_cli.app, name="monitor")
 stages_cli.register(app)
 
 _DEBUG = {"on": False}

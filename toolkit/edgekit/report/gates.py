@@ -86,11 +86,16 @@ def npu_gate_rows(npu: dict) -> list[dict]:
 
 
 def report_gate_rows(report: dict) -> list[dict]:
-    """Every gate a report.json records, over its eval, skew and npu sections."""
+    """Every gate a report.json records, over its eval, skew and npu sections and the
+    sections stages render themselves (report.html.EXTERNAL_SECTIONS)."""
+    from edgekit.report.html import EXTERNAL_SECTIONS, external_section
+
     return ((report.get("eval") or {}).get("gates", []) +
             (skew_gate_rows(report["skew"]) if report.get("skew") else []) +
             ((report.get("skew_entry_point") or {}).get("gates") or []) +
-            (npu_gate_rows(report["npu"]) if report.get("npu") else []))
+            (npu_gate_rows(report["npu"]) if report.get("npu") else []) +
+            [row for name in EXTERNAL_SECTIONS if report.get(name)
+             for row in external_section(name).gate_rows(report[name])])
 
 
 def enforce(rows: list[dict], headline: Optional[str] = None) -> None:
