@@ -45,3 +45,34 @@ def test_json_stdout_is_kept_clean_of_library_prints(capfd):
     os.write(1, b"{}\n")
     out, err = capfd.readouterr()
     assert out == "{}\n" and "TensorSpec noise" in err
+
+
+def test_json_carries_what_the_tables_show(tmp_path):
+    """`eval --json` holds per-cohort accuracy with intervals, the flagged cohorts with their
+    stage and p, and the gates, from the section the evaluation wrote (synthetic records, one
+    cohort whose device path loses accuracy)."""
+    import json
+    from pathlib import Path
+
+    from edgekit.cli._common import to_jsonable
+    from edgekit.cli.eval import json_payload
+    from edgekit.harness.evaluate import EvalResult
+    from tests.report.synthetic import write_report_dir
+
+    sec = write_report_dir(tmp_path, min_accuracy=0.99)
+    res = EvalResult(directory=tmp_path, report_json=tmp_path / "report.json", html=tmp_path / "report.html",
+                     junit=tmp_path / "junit.xml", records=tmp_path / "records.jsonl", samples=600, resumed=0,
+                     new=600, accuracy={p: v.get("accuracy") for p, v in sec["paths"].items()},
+                     flagged=sec["flagged"], gates_failed=sum(not g["passed"] for g in sec["gates"]), wall_s=1.0)
+    out = json.loads(json.dumps(to_jsonable(json_payload(res))))
+    assert out["samples"] == 600 and set(out["accuracy"]) == set(sec["paths"])  # the old keys stay
+    cheap = next(r for r in out["per_cohort"]
+                 if r["field"] == "mic" and r["value"] == "cheap" and r["path"] == "device_features")
+    assert 0 <= cheap["ci_low"] < cheap["accuracy"] < cheap["ci_high"] <= 1 and cheap["n"] == 200
+    assert out["paths"]["float"]["ci_low"] < out["paths"]["float"]["accuracy"]
+    flag = next(f for f in out["flagged"] if f["field"] == "mic" and f["value"] == "cheap")
+    assert flag["stage"] == "kernels" and flag["p_value"] < 0.05
+    assert any(g["gate"] == "min_accuracy" and not g["passed"] for g in out["gates"])
+    assert any(not g["passed"] and g["subject"] == "mic=cheap" for g in out["gates"])
+    assert {b["name"] for b in out["budgets"]} >= {"flash", "RAM"}
+    assert Path(out["report_json"]) == tmp_path / "report.json"

@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from edgekit.cli._common import (JsonOption, console, err_console, print_json, progress as progress_bar,
-                                 stdout_to_stderr, table, task_reporter)
+                                 stdout_to_stderr, table, task_reporter, to_jsonable)
 
 
 def eval_cmd(
@@ -59,7 +59,7 @@ def eval_cmd(
         err_console.print(f"note: the records there were made with another model, firmware or data; "
                           f"moved aside to {res.moved_aside} and evaluated from the start", highlight=False)
     if json_out:
-        print_json(res)
+        print_json(json_payload(res))
     else:
         rows = [[p, "-" if a is None else f"{a * 100:.2f}%"] for p, a in res.accuracy.items()]
         console.print(f"{spec.name} on {prof.name}: {res.samples} samples ({res.resumed} resumed, "
@@ -82,6 +82,22 @@ def eval_cmd(
     from edgekit.report.gates import enforce
 
     enforce(read_report(res.directory)["eval"]["gates"])
+
+
+def json_payload(res) -> dict:
+    """`eval --json`: the result plus what the tables and reports show, from the eval section
+    of report.json, for a CI job: every path's accuracy with its interval, per-cohort accuracy
+    with intervals, the flagged cohorts (stage, p), the gates, budgets, latency, bit-exactness."""
+    from edgekit.reportstore import read_report
+
+    sec = read_report(res.directory)["eval"]
+    out = to_jsonable(res)
+    out.update({
+        "device_path": sec["device_path"], "paths": sec["paths"], "per_cohort": sec["accuracy"],
+        "intervals": "95% Wilson score intervals (ci_low, ci_high)",
+        "flagged": sec["flagged"], "gates": sec.get("gates", []), "budgets": sec["budgets"],
+        "latency": sec["latency"], "bit_exact": sec["bit_exact"]})
+    return out
 
 
 def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
