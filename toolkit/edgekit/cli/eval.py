@@ -23,6 +23,11 @@ def eval_cmd(
     cohort_firmware: Optional[str] = typer.Option(
         None, help="the firmware each device cohort ships: a YAML file of `cohort: variant` lines or inline "
                    "sensor-b:fast-resize[,...]; cohorts not listed run --firmware-variant (or `*: variant`)"),
+    frontend: Optional[str] = typer.Option(
+        None, help="your own C frontend (firmware/frontends/include/ek_user_frontend.h): FILE.c[,FILE.c...], "
+                   "built into the firmware instead of the generated one"),
+    frontend_include: Optional[list[str]] = typer.Option(None, help="include folder for --frontend (repeatable)"),
+    frontend_define: Optional[list[str]] = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)"),
     json_out: bool = JsonOption,
 ) -> None:
     """Run the test split on the device: per-cohort accuracy, latency, memory, energy, gates."""
@@ -38,8 +43,11 @@ def eval_cmd(
     if jobs is not None and jobs <= 0:
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
-    if cohort_firmware and prof.runtime.name != "edgekit-micro":
-        raise UserError(f"--cohort-firmware: {prof.name} runs {prof.runtime.name}, which has no on-device "
+    from edgekit.frontends.user_c import from_cli
+
+    user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or ())
+    if (cohort_firmware or user_fe) and prof.runtime.name != "edgekit-micro":
+        raise UserError(f"--cohort-firmware/--frontend: {prof.name} runs {prof.runtime.name}, which has no on-device "
                         f"frontend to vary; give an edgekit-micro target (e.g. cortex-m7)")
     if prof.runtime.name == "onnxruntime-qnn":
         return _eval_qnn(spec, prof, limit, json_out)
@@ -48,7 +56,8 @@ def eval_cmd(
                         f"int8 host reference's: run `edgekit convert --model {spec.name} --target {prof.name}` "
                         f"for per-cohort accuracy and `edgekit build` for Vela's figures")
 
-    mapping = load_cohort_firmware(spec, cohort_firmware, others=firmware_variant) if cohort_firmware else None
+    mapping = load_cohort_firmware(spec, cohort_firmware, others=user_fe or firmware_variant) \
+        if cohort_firmware or user_fe else None
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
         report = task_reporter(bar)
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
@@ -76,6 +85,11 @@ def eval_cmd(
                 on = [k for k, v in mapping.as_json().items() if v == variant]
                 console.print(f"firmware {variant} ({', '.join('other devices' if k == '*' else k for k in on)}) "
                               f"carries {n} of the {n_pre} cohorts flagged for preprocessing")
+        from edgekit.frontends.user_c.report import build_lines
+        from edgekit.reportstore import read_report
+
+        for line in build_lines((read_report(res.directory)["eval"].get("cohort_firmware") or {}).get("builds", {})):
+            console.print(line, highlight=False, markup=False)
         console.print(f"wrote {res.report_json}, {res.html}, {res.junit}")
     # Gates last, so the reports are written and the JSON printed whatever the outcome.
     from edgekit.reportstore import read_report

@@ -39,6 +39,11 @@ def skew_cmd(
     frontend_python: Optional[str] = typer.Option(
         None, help="FILE.py:FUNCTION, your preprocessing in Python: raw sample -> model input (float32 or int8)"),
     skip_bad: bool = typer.Option(False, help="--captures: leave bad rows out (listed) instead of stopping"),
+    frontend: Optional[str] = typer.Option(
+        None, help="your own C frontend (firmware/frontends/include/ek_user_frontend.h): FILE.c[,FILE.c...], "
+                   "the firmware of the cohorts --cohort-firmware does not list"),
+    frontend_include: Optional[list[str]] = typer.Option(None, help="include folder for --frontend (repeatable)"),
+    frontend_define: Optional[list[str]] = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)"),
     json_out: bool = JsonOption,
 ) -> None:
     """Is there training-serving skew on this firmware (or your own preprocessing), where, and how much?"""
@@ -55,7 +60,8 @@ def skew_cmd(
     spec, prof = load_model(model), load_target(target)
     if captures is not None or frontend_python is not None:
         given = [o for o, v in (("--captures", captures), ("--frontend-python", frontend_python),
-                                ("--cohort-firmware", cohort_firmware), ("--firmware-variant", firmware_variant))
+                                ("--cohort-firmware", cohort_firmware), ("--firmware-variant", firmware_variant),
+                                ("--frontend", frontend))
                  if v is not None]
         if len(given) > 1:
             raise UserError(f"{given[0]} and {given[1]}: give one preprocessing to compare with the reference")
@@ -64,7 +70,11 @@ def skew_cmd(
                                  max_cohort_drop, json_out)
     if skip_bad:
         raise UserError("--skip-bad: only applies to --captures (bad rows of the captures manifest)")
-    mapping = load_cohort_firmware(spec, cohort_firmware, others=firmware_variant) if cohort_firmware else None
+    from edgekit.frontends.user_c import from_cli
+
+    user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or ())
+    mapping = load_cohort_firmware(spec, cohort_firmware, others=user_fe or firmware_variant) \
+        if cohort_firmware or user_fe else None
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
         report = task_reporter(bar)
         res = skew(spec, prof, firmware_variant=firmware_variant, cohort_firmware=mapping, limit=limit,
@@ -104,6 +114,10 @@ def skew_cmd(
         for e in ex.get("examples", [])[:3]:
             console.print(f"  example {e['id']}: label {e['label']}, device features -> {e['device_features']}, "
                           f"device end to end -> {e['device_e2e']}" + (f" ({e['picture']})" if "picture" in e else ""))
+        from edgekit.frontends.user_c.report import build_lines
+
+        for line in build_lines(res.builds):
+            console.print(line, highlight=False, markup=False)
         console.print(f"wrote section 'skew' of {res.report_json}, and {res.html}")
     gate(res)
 

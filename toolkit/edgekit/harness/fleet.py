@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
@@ -54,6 +54,8 @@ class CohortFirmwareMap:
     entries: tuple[CohortFirmwareEntry, ...] = ()
     others: str = DEFAULT_VARIANT
     source: str = ""
+    # Firmware named by a user C frontend's label -> its edgekit.frontends.user_c.UserCFrontend.
+    frontends: dict = field(default_factory=dict, compare=False, hash=False)
 
     def variant_for(self, cohort: Mapping) -> str:
         rec = {"cohort": cohort}
@@ -96,7 +98,7 @@ def _parse_manifest_text(text: str, where: str) -> dict:
     return out
 
 
-def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others: Optional[str] = None,
+def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others=None,
                          records: Optional[Sequence] = None) -> CohortFirmwareMap:
     """A cohort manifest -> CohortFirmwareMap, checked against the model's variants and the
     dataset's cohorts.
@@ -104,6 +106,9 @@ def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others
     manifest: a YAML file, inline text, or a mapping; keys are a cohort value (`sensor-b`,
     looked up in the model's cohort fields) or `field=value`; `*` names the firmware of the
     cohorts not listed (default: `others`, else the spec's own preprocessing).
+    A value may name the user's C frontend instead of a variant: `{frontend: [a.c, b.c],
+    include: [dir], define: [N=V]}` (paths from the manifest's folder), inline `a.c`, or (for
+    `others`) an edgekit.frontends.user_c.UserCFrontend; one firmware per distinct frontend.
     records: SampleRecords to check the cohort values against (default: the test split)."""
     from edgekit.frontends import get_variant
 
@@ -116,8 +121,29 @@ def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others
         where = str(manifest) if Path(str(manifest)).is_file() else where
         raw = _parse_manifest_text(str(manifest), where)
     raw = {str(k): v for k, v in raw.items()}
+    frontends: dict = {}
+    base = Path(str(manifest)).parent if isinstance(manifest, (str, Path)) and Path(str(manifest)).is_file() else None
+
+    def user_label(key: str, value) -> Optional[str]:
+        """A user C frontend's label when `value` names one, else None."""
+        from edgekit.frontends.user_c import UserCFrontend
+
+        if isinstance(value, Mapping):
+            value = UserCFrontend.from_manifest(value, f"{where}: {key}", base=base)
+        elif isinstance(value, str) and value.endswith(".c"):
+            value = UserCFrontend.from_options(value, where=f"{where}: {key}", base=base)
+        if not isinstance(value, UserCFrontend):
+            return None
+        label = value.label
+        if frontends.get(label, value) != value:  # same file name and defines, other code
+            label = f"{label}-{value.content_hash()[:8]}"
+        frontends[label] = value
+        return label
+
     others_v = raw.pop(OTHERS_KEY, None) or others or DEFAULT_VARIANT
-    get_variant(spec, str(others_v))  # UserError naming the known variants
+    others_v = user_label(OTHERS_KEY, others_v) or others_v
+    if others_v not in frontends:
+        get_variant(spec, str(others_v))  # UserError naming the known variants
     if records is None:
         from edgekit.data import load_dataset
 
@@ -130,10 +156,13 @@ def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others
                 seen[f].add(k)
     entries = []
     for key, variant in raw.items():
+        variant = user_label(key, variant) or variant
         if not isinstance(variant, str) or not variant:
-            raise UserError(f"{where}: {key}: expected a firmware variant name, got {variant!r}")
+            raise UserError(f"{where}: {key}: expected a firmware variant name or {{frontend: [FILE.c]}}, "
+                            f"got {variant!r}")
         try:
-            get_variant(spec, variant)
+            if variant not in frontends:
+                get_variant(spec, variant)
         except UserError as exc:
             raise UserError(f"{where}: {key}: variant {variant} "
                             f"{str(exc).removeprefix(f'--firmware-variant {variant}: ')}") from None
@@ -155,7 +184,7 @@ def load_cohort_firmware(spec, manifest: Union[str, Path, Mapping, None], others
             raise UserError(f"{where}: {key}: is a value of several cohort fields ({', '.join(fields)}); "
                             f"write field=value, e.g. {fields[0]}={key}")
         entries.append(CohortFirmwareEntry(fields[0], key, variant))
-    return CohortFirmwareMap(tuple(entries), str(others_v), where if manifest is not None else "")
+    return CohortFirmwareMap(tuple(entries), str(others_v), where if manifest is not None else "", frontends)
 
 
 # ----------------------------------------------------------------------------- result
@@ -168,6 +197,7 @@ class _Firmware:
     ram_bytes: int
     directory: Path
     reused: bool
+    frontend: Optional[dict] = None     # the frontend's own flash/RAM (build section "frontend")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -189,7 +219,7 @@ def int8_model(spec, target, progress) -> Path:
     return Path(res.int8_path)
 
 
-def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Optional[str]) -> str:
+def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Optional[str], user_frontend=None) -> str:
     """Everything a firmware build reads: the C tree, the int8 model, the target profile and
     the variant's knobs. Equal hash -> the existing ELF is that firmware."""
     from edgekit.frontends import get_variant
@@ -203,7 +233,8 @@ def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Opt
     h.update(sha256_file(tflite).encode())
     h.update(json.dumps(target.model_dump(mode="json") if hasattr(target, "model_dump") else str(target),
                         sort_keys=True, default=str).encode())
-    h.update(get_variant(spec, variant).model_dump_json().encode())
+    h.update((user_frontend.content_hash() if user_frontend is not None
+              else get_variant(spec, variant).model_dump_json()).encode())
     h.update(str(kernels).encode())
     import edgekit
 
@@ -215,14 +246,14 @@ def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Opt
 
 
 def firmware_for_variant(spec, target, tflite: Path, variant: str, skew_dir: Path, kernels: Optional[str],
-              progress) -> _Firmware:
+              progress, user_frontend=None) -> _Firmware:
     """One firmware per variant in skew/fw-<variant>/, built with edgekit.build (codegen,
     link, a QEMU check against tflite-micro), reused while none of its inputs changed."""
     from edgekit.build import build
 
     out = skew_dir / f"fw-{variant}"
     stamp = out / "skew_build.json"
-    key = _firmware_inputs_hash(spec, target, tflite, variant, kernels)
+    key = _firmware_inputs_hash(spec, target, tflite, variant, kernels, user_frontend)
     if stamp.is_file():
         try:
             saved = json.loads(stamp.read_text())
@@ -231,18 +262,20 @@ def firmware_for_variant(spec, target, tflite: Path, variant: str, skew_dir: Pat
         if saved.get("inputs") == key and Path(saved.get("elf", "")).is_file() \
                 and sha256_file(Path(saved["elf"])) == saved.get("elf_sha256"):
             return _Firmware(variant, Path(saved["elf"]), int(saved["flash_bytes"]), int(saved["ram_bytes"]),
-                             out, True)
+                             out, True, saved.get("frontend"))
     if progress:
         progress(f"build firmware ({variant})", 0, 1)
     res = build(spec, target, firmware_variant=variant, kernels=kernels, tflite_path=tflite, out_dir=out,
-                check_budgets=False, n_inferences=2)
+                check_budgets=False, n_inferences=2, user_frontend=user_frontend)
     if res.elf is None:
         raise UserError(f"target {target.name}: no firmware image; `edgekit skew` runs edgekit-micro targets")
+    fe_mem = (reportstore.read_report(out).get("build") or {}).get("frontend")
     reportstore.write_json_atomic(stamp, {"inputs": key, "elf": str(res.elf), "elf_sha256": sha256_file(Path(res.elf)),
-                                          "flash_bytes": res.flash_bytes, "ram_bytes": res.ram_bytes})
+                                          "flash_bytes": res.flash_bytes, "ram_bytes": res.ram_bytes,
+                                          "frontend": fe_mem})
     if progress:
         progress(f"build firmware ({variant})", 1, 1)
-    return _Firmware(variant, Path(res.elf), int(res.flash_bytes), int(res.ram_bytes), out, False)
+    return _Firmware(variant, Path(res.elf), int(res.flash_bytes), int(res.ram_bytes), out, False, fe_mem)
 
 
 def preprocessing_by_firmware(records: Sequence[Mapping], variant_of: Mapping[str, str],
@@ -268,6 +301,20 @@ def carried_by(firmware: Sequence[str], by_firmware: Mapping[str, dict], thresho
     if len(firmware) <= 1:
         return list(firmware)
     return [v for v in firmware if v in by_firmware and -by_firmware[v]["difference"] > threshold]
+
+
+def _frontend_share(records: Sequence[Mapping]) -> Optional[dict]:
+    """Median frontend and model counts of the end-to-end requests on one firmware, and the
+    frontend's share of the request (what a faster model kernel cannot buy back)."""
+    parts = [r["paths"].get("device_e2e") or {} for r in records]
+    ok = [p for p in parts if p.get("status") == "ok" and "frontend_count" in p]
+    if not ok:
+        return None
+    fe = float(np.median([p["frontend_count"] for p in ok]))
+    mo = float(np.median([p["model_count"] for p in ok]))
+    return {"frontend_p50": fe, "model_p50": mo, "frontend_share": fe / (fe + mo) if fe + mo else None,
+            "unit": ok[0].get("unit"), "n": len(ok),
+            "how": "counted on the device per request (median over the samples run end to end)"}
 
 
 # ----------------------------------------------------------------------------- the command
@@ -346,7 +393,8 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     records_paths: dict[str, Path] = {}
     fields = list(spec.cohort_fields)
     for vi, (variant, recs) in enumerate(sorted(by_variant.items())):
-        fw = firmware_for_variant(spec, target, tflite, variant, skew_dir, kernels, progress)
+        user = cohort_firmware.frontends.get(variant)  # a user C frontend, else a generated variant
+        fw = firmware_for_variant(spec, target, tflite, variant, skew_dir, kernels, progress, user)
         idx = np.array([pos[r.id] for r in recs], dtype=np.int64)
         X = X_all[idx]
         xq = in_q.quantize(X)
@@ -365,7 +413,8 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         builds[variant] = {"elf": str(fw.elf), "elf_sha256": sha256_file(fw.elf), "flash_bytes": fw.flash_bytes,
                            "ram_bytes": fw.ram_bytes, "how": "measured from link", "reused": fw.reused,
                            "device_preprocessing": info_d.get("preprocessing"), "samples": len(recs),
-                           "description": frontends.get_variant(spec, variant).description}
+                           "description": user.describe() if user else frontends.get_variant(spec, variant).description,
+                           "frontend": fw.frontend}
 
         def host_paths(pending, X=X, xq=xq, local=local):
             k = np.array([local[s.id] for s in pending], dtype=np.int64)
@@ -408,6 +457,12 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
                     firmware_of.setdefault((f, k), set()).add(variant)
             firmware_of.setdefault(("all", "all"), set()).add(variant)
         all_records += recs_v
+        builds[variant]["instructions"] = _frontend_share(recs_v)
+        if user is not None:
+            from edgekit.frontends.user_c import classify_device_failure
+
+            fails = [classify_device_failure(r["paths"].get("device_e2e", {})) for r in recs_v]
+            builds[variant]["device_frontend_failures"] = {k: fails.count(k) for k in sorted(set(fails) - {None})}
 
         if not parity:
             continue
@@ -415,7 +470,16 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         say(f"parity ({variant})", vi, len(by_variant))
         raws = [data.load_raw(spec, r) for r in recs]
         cohorts = [{f: stats.cohort_key({"cohort": r.cohort}, [f]) for f in fields if f in r.cohort} for r in recs]
-        par = frontends.parity(spec, variant, raws, fe_quant, cohorts=cohorts)
+        if user is not None:
+            from edgekit.frontends.user_c import build_host_frontend, user_parity
+
+            with build_host_frontend(user, spec, fe_quant) as host:
+                par, host_fails = user_parity(host, variant, raws, fe_quant, cohorts, [r.id for r in recs])
+            builds[variant]["host_frontend_failures"] = {
+                k: sum(1 for f in host_fails if f["reason"] == k) for k in sorted({f["reason"] for f in host_fails})}
+            builds[variant]["host_frontend_failed_samples"] = host_fails[:20]
+        else:
+            par = frontends.parity(spec, variant, raws, fe_quant, cohorts=cohorts)
         parity_parts.setdefault(("all", "all"), []).append(par.overall)
         parity_parts.setdefault((FIRMWARE_FIELD, variant), []).append(par.overall)
         parity_rows.append({"firmware": variant, "field": "all", "value": "all", **asdict(par.overall)})

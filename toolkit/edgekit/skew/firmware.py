@@ -157,8 +157,9 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         from edgekit.skew.pictures import example_pictures
 
         pic_dir = skew_dir / "examples"
-        pictures_written = example_pictures(spec, fe_quant, ids, variant_of, recs_by_id, pic_dir)
-        by_id = dict(zip(ids, pictures_written))
+        pictures_written = example_pictures(spec, fe_quant, ids, variant_of, recs_by_id, pic_dir,
+                                            cohort_firmware.frontends)
+        by_id = {sid: p for sid in ids for p in pictures_written if p.stem == sid.replace('/', '_')}
         for e in examples["preprocessing"]["examples"]:
             if e["id"] in by_id:
                 e["picture"] = str(by_id[e["id"]])

@@ -10,9 +10,11 @@ from typing import Mapping, Sequence
 import numpy as np
 
 def example_pictures(spec, quant, ids: Sequence[str], variant_of: Mapping[str, str], recs_by_id: Mapping,
-                      out_dir: Path) -> list[Path]:
+                      out_dir: Path, user_frontends: Mapping = {}) -> list[Path]:
     """Reference model input next to the firmware frontend's, for a few samples (images side
-    by side; MFCCs as heatmaps): what the model saw in training vs on this firmware."""
+    by side; MFCCs as heatmaps): what the model saw in training vs on this firmware.
+    user_frontends: firmware label -> UserCFrontend (CohortFirmwareMap.frontends); a sample
+    such a frontend fails on gets no picture."""
     if not ids:
         return []
     import matplotlib
@@ -29,10 +31,20 @@ def example_pictures(spec, quant, ids: Sequence[str], variant_of: Mapping[str, s
     for sid in ids:
         rec, variant = recs_by_id[sid], variant_of[sid]
         if variant not in host:
-            host[variant] = build_host(spec, get_variant(spec, variant), quant)
+            if variant in user_frontends:
+                from edgekit.frontends.user_c import build_host_frontend
+
+                host[variant] = build_host_frontend(user_frontends[variant], spec, quant)
+            else:
+                host[variant] = build_host(spec, get_variant(spec, variant), quant)
         raw = data.load_raw(spec, rec)
         ref = reference_int8(spec.preprocessing, raw, quant).astype(np.int16)
-        dev = host[variant].run(raw).astype(np.int16)
+        from edgekit.frontends.user_c import FrontendSampleError
+
+        try:
+            dev = host[variant].run(raw).astype(np.int16)
+        except FrontendSampleError:
+            continue
         fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
         if spec.preprocessing.kind == "mfcc":
             for ax, arr, title in ((axes[0], ref, "reference (training)"), (axes[1], dev, f"firmware: {variant}")):

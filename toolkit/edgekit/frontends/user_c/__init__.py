@@ -18,6 +18,7 @@ preprocessing is measured on every sample (docs/ARCHITECTURE.md, frontends).
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence, Union
@@ -90,8 +91,11 @@ class UserCFrontend:
 
     @property
     def label(self) -> str:
-        """A short, file-name-safe name: the first source's stem and a hash of everything."""
-        return f"user-{self.sources[0].stem}-{self.content_hash()[:8]}"
+        """A short, file-name-safe name for reports and folders: `user-<first source's stem>`
+        and the defines (`user-audio_fe-AFE_PREEMPHASIS=1`); the build cache and the records
+        key on the content, so a label never stands for stale code."""
+        parts = [f"user-{self.sources[0].stem}", *(f"{k}={v}" for k, v in self.defines)]
+        return re.sub(r"[^A-Za-z0-9_.=+-]", "_", "-".join(parts))[:80]
 
     def content_hash(self) -> str:
         """Sources, the headers of the include dirs, defines and limits: equal hash, same code."""
@@ -112,6 +116,23 @@ class UserCFrontend:
         return f"user C frontend: {shown}" + (f" ({defs})" if defs else "")
 
 
+def from_cli(model_spec, frontend: Optional[str], include: Sequence[str] = (), define: Sequence[str] = ()
+             ) -> Optional[UserCFrontend]:
+    """`--frontend/--frontend-include/--frontend-define` -> a UserCFrontend, its sources
+    compiled for the host at once, so a compile error or a missing function is exit 2
+    before anything is built or run; None without --frontend."""
+    if not frontend:
+        if include or define:
+            raise UserError("--frontend-include/--frontend-define: give the sources they are for with "
+                            "--frontend FILE.c[,FILE.c...]")
+        return None
+    fe = UserCFrontend.from_options(frontend, include, define)
+    from edgekit.frontends.codegen import InputQuant
+
+    compile_host(fe, model_spec, InputQuant(1.0, 0))  # the quantization does not matter to the check
+    return fe
+
+
 def _shown(p: Path) -> str:
     try:
         return str(p.relative_to(Path.cwd()))
@@ -121,8 +142,10 @@ def _shown(p: Path) -> str:
 
 from edgekit.frontends.user_c.compile import (HostLibrary, compile_host, device_build_error,  # noqa: E402
                                               firmware_sources, frontend_memory)
-from edgekit.frontends.user_c.host import FrontendSampleError, HostUserFrontend, build_host_frontend  # noqa: E402
+from edgekit.frontends.user_c.host import (FrontendSampleError, HostUserFrontend, build_host_frontend,  # noqa: E402
+                                           classify_device_failure)
+from edgekit.frontends.user_c.parity import user_parity  # noqa: E402
 
 __all__ = ["DEVICE_TIME_LIMIT", "FrontendSampleError", "device_build_error", "HOST_TIME_LIMIT_S", "HostLibrary",
-           "HostUserFrontend", "UserCFrontend", "build_host_frontend", "compile_host", "firmware_sources",
-           "frontend_memory"]
+           "HostUserFrontend", "UserCFrontend", "build_host_frontend", "classify_device_failure", "compile_host",
+           "firmware_sources", "from_cli", "frontend_memory", "user_parity"]
