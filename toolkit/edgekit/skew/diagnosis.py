@@ -93,7 +93,7 @@ def _spatial(ref: np.ndarray, dev: np.ndarray, e0: float) -> Optional[dict]:
     for dy, dx in itertools.product(range(-3, 4), repeat=2):
         if dy or dx:
             cands.append((f"shift by {dy:+d} rows, {dx:+d} columns", np.roll(ref, (dy, dx), axis=(1, 2))))
-    for s in (0.8, 0.875, 0.9, 0.95, 1.05, 1.1, 1.15, 1.25):
+    for s in (0.75, 0.8, 0.875, 0.9, 0.95, 1.05, 1.1, 1.15, 1.25, 1.333):
         cands.append((f"scale x{s:g}", _zoom(ref, s, s)))
         cands.append((f"horizontal squeeze x{s:g} (aspect ratio)", _zoom(ref, 1.0, s)))
         cands.append((f"vertical squeeze x{s:g} (aspect ratio)", _zoom(ref, s, 1.0)))
