@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.codegen import runtime_sources
+
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "firmware" / "runtime"
 
@@ -37,21 +39,25 @@ CFLAGS = ["-std=c99", "-O1", "-g", "-Wall", "-Werror", "-Wno-unused-function",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 
-_KERNEL_OBJECTS: dict[str, Path] = {}
+_KERNEL_OBJECTS: dict[str, list[Path]] = {}
 
 
-def kernel_object(variant: str) -> Path:
-    """ek_kernels.c compiled once per test process and variant (the slow part of a build)."""
+def kernel_objects(variant: str) -> list[Path]:
+    """The runtime's kernel files compiled once per test process and variant (the slow part
+    of a build)."""
     if variant not in _KERNEL_OBJECTS:
         import tempfile
-        out = Path(tempfile.mkdtemp(prefix="ek-kernels-")) / f"ek_kernels_{variant}.o"
+        out_dir = Path(tempfile.mkdtemp(prefix=f"ek-kernels-{variant}-"))
         defines = ["-DEK_KERNELS_DSP=1"] if variant == "dsp" else []
-        cmd = ["gcc", *CFLAGS, *defines, f"-I{RUNTIME / 'include'}", "-c",
-               str(RUNTIME / "src" / "ek_kernels.c"), "-o", str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise AssertionError(f"kernel compile failed:\n{proc.stderr[-3000:]}")
-        _KERNEL_OBJECTS[variant] = out
+        objs = []
+        for src in runtime_sources():
+            out = out_dir / f"{src.stem}.o"
+            cmd = ["gcc", *CFLAGS, *defines, f"-I{RUNTIME / 'include'}", "-c", str(src), "-o", str(out)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise AssertionError(f"kernel compile failed ({src.name}):\n{proc.stderr[-3000:]}")
+            objs.append(out)
+        _KERNEL_OBJECTS[variant] = objs
     return _KERNEL_OBJECTS[variant]
 
 
@@ -63,7 +69,7 @@ def build(gen_dir: Path, variant: str) -> Path:
     defines = ["-DEK_KERNELS_DSP=1"] if variant == "dsp" else []
     cmd = ["gcc", *CFLAGS, *defines, f"-I{gen_dir}", f"-I{RUNTIME / 'include'}",
            str(gen_dir / "model.c"), str(gen_dir / "model_data.c"),
-           str(kernel_object(variant)), str(main), "-lm", "-o", str(exe)]
+           *map(str, kernel_objects(variant)), str(main), "-lm", "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise AssertionError(f"host compile failed:\n{proc.stderr[-3000:]}")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from edgekit.codegen import runtime_sources
+
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "firmware" / "runtime"
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
@@ -68,7 +70,7 @@ def exe(tmp_path_factory) -> Path:
     (d / "t.c").write_text(PROGRAM)
     out = d / "t"
     subprocess.run(["gcc", "-std=c99", "-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all",
-                    f"-I{RUNTIME / 'include'}", str(d / "t.c"), str(RUNTIME / "src" / "ek_kernels.c"),
+                    f"-I{RUNTIME / 'include'}", str(d / "t.c"), *map(str, runtime_sources()),
                     "-lm", "-o", str(out)], check=True, capture_output=True)
     return out
 

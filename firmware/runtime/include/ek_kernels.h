@@ -4,11 +4,14 @@
  * (per-channel multipliers/shifts, offsets, activation ranges) are precomputed on the host
  * at generation time, exactly as TFLM's Prepare() computes them.
  *
- * Two variants of the hot kernels (conv, depthwise conv, fully connected) live behind the
- * same names: the portable reference loops, and with -DEK_KERNELS_DSP=1 the dual 16-bit MAC
- * versions (SMLAD/SXTB16). On a core with __ARM_FEATURE_DSP those are ACLE intrinsics; on
- * any other compiler they are portable emulations, so the optimized algorithm itself is
- * tested on the host too. Both variants produce identical outputs.
+ * One source file per op family (src/kernels/<family>.c), each holding its variants behind
+ * the same names: the portable reference loops; with -DEK_KERNELS_DSP=1 the dual 16-bit MAC
+ * versions (SMLAD/SXTB16) of conv, depthwise conv and fully connected; with
+ * -DEK_KERNELS_MVE=1 (on top of DSP) the Helium versions of conv and depthwise conv. On a core
+ * with __ARM_FEATURE_DSP the DSP primitives are ACLE intrinsics; on any other compiler they
+ * are portable emulations, so the optimized algorithm itself is tested on the host too. All
+ * variants produce identical outputs. The shared primitives are in ek_fixedpoint.h and
+ * ek_simd.h (internal to the kernels).
  */
 #ifndef EK_KERNELS_H
 #define EK_KERNELS_H

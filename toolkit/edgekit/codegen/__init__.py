@@ -29,7 +29,6 @@ from edgekit.codegen.tflite_reader import read_tflite
 from edgekit.errors import UserError
 from edgekit.fileio import write_atomic
 
-RUNTIME_SOURCES = ("src/ek_kernels.c",)
 
 
 @dataclass
@@ -76,6 +75,12 @@ def runtime_dir() -> Path:
     return resources.firmware_dir() / "runtime"
 
 
+def runtime_sources() -> list[Path]:
+    """The runtime's kernel files (one per op family, firmware/runtime/src/kernels/); the
+    linker's --gc-sections drops the kernels a model does not call."""
+    return sorted((runtime_dir() / "src" / "kernels").glob("*.c"))
+
+
 def generate(tflite_path: Path, out_dir: Path, model_name: str,
              report_dir: Optional[Path] = None) -> CodegenResult:
     """Generate C for the model; with report_dir (the stage dir), also record report.json's
@@ -101,7 +106,7 @@ def generate(tflite_path: Path, out_dir: Path, model_name: str,
     rt = runtime_dir()
     gin, gout = lowered.input_tensor, lowered.output_tensor
     result = CodegenResult(
-        sources=[out_dir / "model.c", out_dir / "model_data.c"] + [rt / s for s in RUNTIME_SOURCES],
+        sources=[out_dir / "model.c", out_dir / "model_data.c"] + runtime_sources(),
         include_dirs=[out_dir, rt / "include"],
         arena_bytes=arena,
         weights_bytes=lowered.const_bytes,
@@ -217,4 +222,4 @@ def _c_string(s: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_. " else "_" for ch in s)
 
 
-__all__ = ["generate", "CodegenResult", "OpInfo", "Buffer", "runtime_dir"]
+__all__ = ["generate", "CodegenResult", "OpInfo", "Buffer", "runtime_dir", "runtime_sources"]

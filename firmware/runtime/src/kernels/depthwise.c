@@ -1,0 +1,251 @@
+/* edgekit-micro kernels: DEPTHWISE_CONV_2D (per-channel) in its reference, DSP and Helium
+ * variants. See include/ek_kernels.h.
+ *
+ * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
+ * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
+ * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
+ */
+#include "ek_simd.h"
+
+static void dwconv_ref(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                       const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                       const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
+                       int8_t *output)
+{
+    const int32_t in_depth = is->c, dm = p->depth_multiplier, out_depth = os->c;
+    for (int32_t b = 0; b < os->n; ++b) {
+        for (int32_t oy = 0; oy < os->h; ++oy) {
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                for (int32_t ic = 0; ic < in_depth; ++ic) {
+                    for (int32_t m = 0; m < dm; ++m) {
+                        const int32_t oc = m + ic * dm;
+                        const int32_t iy0 = oy * p->stride_h - p->pad_h;
+                        const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                        int32_t acc = 0;
+                        for (int32_t fy = 0; fy < fs->h; ++fy) {
+                            const int32_t iy = iy0 + p->dilation_h * fy;
+                            for (int32_t fx = 0; fx < fs->w; ++fx) {
+                                const int32_t ix = ix0 + p->dilation_w * fx;
+                                if (ix < 0 || ix >= is->w || iy < 0 || iy >= is->h) continue;
+                                const int32_t iv = input[((b * is->h + iy) * is->w + ix) * in_depth + ic];
+                                const int32_t fv = filter[(fy * fs->w + fx) * out_depth + oc];
+                                acc += fv * (iv + p->input_offset);
+                            }
+                        }
+                        if (bias) acc += bias[oc];
+                        acc = mbqm(acc, mult[oc], shift[oc]) + p->output_offset;
+                        output[((b * os->h + oy) * os->w + ox) * out_depth + oc] =
+                            (int8_t)clamp_i32(acc, p->act_min, p->act_max);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#if EK_KERNELS_DSP
+/* One tap of four channels: SXTB16 splits bytes 0/2 and 1/3 into 16-bit lanes, the input
+ * offset is added per lane, and SMLABB/SMLATT accumulate each channel on its own. */
+#define EK_DW_TAP4(ip, wp, a0, a1, a2, a3)                                  \
+    do {                                                                     \
+        const uint32_t x_ = rd32(ip), w_ = rd32(wp);                         \
+        const uint32_t x02_ = ek_sadd16(ek_sxtb16(x_), off2);                \
+        const uint32_t x13_ = ek_sadd16(ek_sxtb16_ror8(x_), off2);           \
+        const uint32_t w02_ = ek_sxtb16(w_), w13_ = ek_sxtb16_ror8(w_);      \
+        a0 = ek_smlabb(x02_, w02_, a0);                                      \
+        a2 = ek_smlatt(x02_, w02_, a2);                                      \
+        a1 = ek_smlabb(x13_, w13_, a1);                                      \
+        a3 = ek_smlatt(x13_, w13_, a3);                                      \
+    } while (0)
+
+static inline void dw_store4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                             const int32_t *bias, int32_t c, int8_t *out,
+                             int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+    if (bias) { a0 += bias[c]; a1 += bias[c + 1]; a2 += bias[c + 2]; a3 += bias[c + 3]; }
+    out[c] = (int8_t)clamp_i32(mbqm(a0, mult[c], shift[c]) + p->output_offset, p->act_min, p->act_max);
+    out[c + 1] = (int8_t)clamp_i32(mbqm(a1, mult[c + 1], shift[c + 1]) + p->output_offset, p->act_min, p->act_max);
+    out[c + 2] = (int8_t)clamp_i32(mbqm(a2, mult[c + 2], shift[c + 2]) + p->output_offset, p->act_min, p->act_max);
+    out[c + 3] = (int8_t)clamp_i32(mbqm(a3, mult[c + 3], shift[c + 3]) + p->output_offset, p->act_min, p->act_max);
+}
+
+/* 3x3, dilation 1, the whole window inside the input (every output pixel but the border):
+ * the nine taps unrolled, no window bookkeeping. Same products, same order of addition. */
+static void dw3x3_interior4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                            const int32_t *bias, const int8_t *in, int32_t in_row, int32_t C,
+                            const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2)
+{
+    const int8_t *r0 = in, *r1 = in + in_row, *r2 = in + 2 * in_row;
+    const int8_t *f0 = filter, *f1 = filter + 3 * C, *f2 = filter + 6 * C;
+    for (int32_t c = 0; c < c_end; c += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        EK_DW_TAP4(r0 + c, f0 + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r0 + C + c, f0 + C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r0 + 2 * C + c, f0 + 2 * C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r1 + c, f1 + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r1 + C + c, f1 + C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r1 + 2 * C + c, f1 + 2 * C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r2 + c, f2 + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r2 + C + c, f2 + C + c, a0, a1, a2, a3);
+        EK_DW_TAP4(r2 + 2 * C + c, f2 + 2 * C + c, a0, a1, a2, a3);
+        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+    }
+}
+
+/* 3x3, dilation 1, a window cut by the padding (the border pixels): `valid` has bit
+ * fy * 3 + fx set for each tap inside the input. Offsets, not pointers, until a tap is
+ * known to be inside. */
+static void dw3x3_border4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                          const int32_t *bias, const int8_t *input, int32_t px_off, int32_t in_row,
+                          int32_t C, const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2,
+                          uint32_t valid)
+{
+    for (int32_t c = 0; c < c_end; c += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#define EK_DW_TAP_IF(fy, fx)                                                             \
+        if (valid & (1u << ((fy) * 3 + (fx))))                                           \
+            EK_DW_TAP4(input + (px_off + (fy) * in_row + (fx) * C + c),                  \
+                       filter + ((fy) * 3 + (fx)) * C + c, a0, a1, a2, a3)
+        EK_DW_TAP_IF(0, 0); EK_DW_TAP_IF(0, 1); EK_DW_TAP_IF(0, 2);
+        EK_DW_TAP_IF(1, 0); EK_DW_TAP_IF(1, 1); EK_DW_TAP_IF(1, 2);
+        EK_DW_TAP_IF(2, 0); EK_DW_TAP_IF(2, 1); EK_DW_TAP_IF(2, 2);
+#undef EK_DW_TAP_IF
+        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+    }
+}
+
+/* depth_multiplier 1: four channels at a time, one accumulator each (SMLABB/SMLATT on the
+ * SXTB16 lanes), the valid filter window computed once per output pixel. */
+static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                       const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                       const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
+                       int8_t *output)
+{
+    const int32_t C = os->c;
+    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) | ((uint32_t)p->input_offset << 16);
+    const int full3x3 = fs->h == 3 && fs->w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
+    for (int32_t b = 0; b < os->n; ++b) {
+        for (int32_t oy = 0; oy < os->h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t fy0 = 0, fy1 = fs->h;
+            while (fy0 < fy1 && iy0 + p->dilation_h * fy0 < 0) ++fy0;
+            while (fy1 > fy0 && iy0 + p->dilation_h * (fy1 - 1) >= is->h) --fy1;
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                int32_t fx0 = 0, fx1 = fs->w;
+                while (fx0 < fx1 && ix0 + p->dilation_w * fx0 < 0) ++fx0;
+                while (fx1 > fx0 && ix0 + p->dilation_w * (fx1 - 1) >= is->w) --fx1;
+                int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
+                /* An offset, not a pointer: the window origin may lie in the padding. */
+                const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
+                const int32_t in_row = p->dilation_h * is->w * C, in_col = p->dilation_w * C;
+                int32_t c = 0;
+                if (full3x3) {
+                    c = C & ~3;
+                    if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3) {
+                        dw3x3_interior4(p, mult, shift, bias, input + px_off, in_row, C, filter, out, c, off2);
+                    } else {
+                        const uint32_t cols = ((1u << fx1) - 1u) & ~((1u << fx0) - 1u);
+                        uint32_t valid = 0;
+                        for (int32_t fy = fy0; fy < fy1; ++fy) valid |= cols << (3 * fy);
+                        dw3x3_border4(p, mult, shift, bias, input, px_off, in_row, C, filter, out, c, off2, valid);
+                    }
+                }
+                for (; c + 4 <= C; c += 4) {
+                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *ip = input + (px_off + fy * in_row + fx0 * in_col + c);
+                        const int8_t *wp = filter + (fy * fs->w + fx0) * C + c;
+                        for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C)
+                            EK_DW_TAP4(ip, wp, a0, a1, a2, a3);
+                    }
+                    dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+                }
+                for (; c < C; ++c) {
+                    int32_t acc = 0;
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *ip = input + (px_off + fy * in_row + fx0 * in_col + c);
+                        const int8_t *wp = filter + (fy * fs->w + fx0) * C + c;
+                        for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C)
+                            acc += (int32_t)*wp * ((int32_t)*ip + p->input_offset);
+                    }
+                    if (bias) acc += bias[c];
+                    acc = mbqm(acc, mult[c], shift[c]) + p->output_offset;
+                    out[c] = (int8_t)clamp_i32(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+#endif
+
+#if EK_KERNELS_MVE
+/* DEPTHWISE_CONV_2D, depth_multiplier 1: four channels per vector (int8 widened to int32
+ * lanes), a multiply and an add per tap, the valid window computed once per output pixel. */
+static void dwconv_mve(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                       const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                       const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
+                       int8_t *output)
+{
+    const int32_t C = os->c;
+    for (int32_t b = 0; b < os->n; ++b) {
+        for (int32_t oy = 0; oy < os->h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            int32_t fy0 = 0, fy1 = fs->h;
+            while (fy0 < fy1 && iy0 + p->dilation_h * fy0 < 0) ++fy0;
+            while (fy1 > fy0 && iy0 + p->dilation_h * (fy1 - 1) >= is->h) --fy1;
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                int32_t fx0 = 0, fx1 = fs->w;
+                while (fx0 < fx1 && ix0 + p->dilation_w * fx0 < 0) ++fx0;
+                while (fx1 > fx0 && ix0 + p->dilation_w * (fx1 - 1) >= is->w) --fx1;
+                int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
+                const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
+                const int32_t in_row = p->dilation_h * is->w * C, in_col = p->dilation_w * C;
+                for (int32_t c = 0; c < C; c += 4) {
+                    const mve_pred16_t pr = vctp32q((uint32_t)(C - c));
+                    int32x4_t acc = bias ? vldrwq_z_s32(bias + c, pr) : vdupq_n_s32(0);
+                    for (int32_t fy = fy0; fy < fy1; ++fy) {
+                        const int8_t *ip = input + (px_off + fy * in_row + fx0 * in_col + c);
+                        const int8_t *wp = filter + (fy * fs->w + fx0) * C + c;
+                        for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C) {
+                            const int32x4_t x = vaddq_n_s32(vldrbq_z_s32(ip, pr), p->input_offset);
+                            acc = vaddq_s32(acc, vmulq_s32(x, vldrbq_z_s32(wp, pr)));
+                        }
+                    }
+                    if (c + 4 <= C) {
+                        vstrbq_s32(out + c, mve_requant(acc, mult + c, shift + c, p));
+                    } else {  /* the last channels: requantize lane by lane (mult/shift end here) */
+                        int32_t lanes[4];
+                        vstrwq_s32(lanes, acc);
+                        for (int32_t j = 0; c + j < C; ++j)
+                            out[c + j] = (int8_t)clamp_i32(mbqm(lanes[j], mult[c + j], shift[c + j]) + p->output_offset,
+                                                           p->act_min, p->act_max);
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+
+void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
+                            const int32_t *shift, const ek_shape_t *in_shape,
+                            const int8_t *input, const ek_shape_t *filter_shape,
+                            const int8_t *filter, const int32_t *bias,
+                            const ek_shape_t *out_shape, int8_t *output)
+{
+#if EK_KERNELS_MVE
+    if (p->depth_multiplier == 1) {
+        dwconv_mve(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+        return;
+    }
+#endif
+#if EK_KERNELS_DSP
+    if (p->depth_multiplier == 1) {
+        dwconv_dsp(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+        return;
+    }
+#endif
+    dwconv_ref(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+}

@@ -1,0 +1,29 @@
+/* edgekit-micro kernels: data movement: PAD, RESHAPE (a copy when not aliased). See
+ * include/ek_kernels.h.
+ *
+ * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
+ * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
+ * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
+ */
+#include "ek_fixedpoint.h"
+
+void ek_pad_s8(const ek_shape_t *is, const int8_t *input, const int32_t pads[8],
+               int8_t pad_value, const ek_shape_t *os, int8_t *output)
+{
+    for (int32_t b = 0; b < os->n; ++b)
+        for (int32_t y = 0; y < os->h; ++y)
+            for (int32_t x = 0; x < os->w; ++x)
+                for (int32_t c = 0; c < os->c; ++c) {
+                    const int32_t ib = b - pads[0], iy = y - pads[2], ix = x - pads[4], ic = c - pads[6];
+                    int8_t v = pad_value;
+                    if (ib >= 0 && ib < is->n && iy >= 0 && iy < is->h && ix >= 0 && ix < is->w &&
+                        ic >= 0 && ic < is->c)
+                        v = input[((ib * is->h + iy) * is->w + ix) * is->c + ic];
+                    output[((b * os->h + y) * os->w + x) * os->c + c] = v;
+                }
+}
+
+void ek_copy(size_t bytes, const void *input, void *output)
+{
+    if (input != output) memmove(output, input, bytes);
+}

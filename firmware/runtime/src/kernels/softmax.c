@@ -1,0 +1,97 @@
+/* edgekit-micro kernels: SOFTMAX (int8 -> int8), gemmlowp fixed point as the reference
+ * computes it. See include/ek_kernels.h.
+ *
+ * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
+ * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
+ * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
+ */
+#include "ek_fixedpoint.h"
+
+/* exp(x) for x in [-1/4, 0), Q0.31 in and out. */
+static int32_t exp_quarter(int32_t a)
+{
+    const int32_t constant_term = 1895147668;  /* exp(-1/8) */
+    const int32_t one_third = 715827883;
+    const int32_t x = a + (1 << 28);
+    const int32_t x2 = srdhm(x, x);
+    const int32_t x3 = srdhm(x2, x);
+    const int32_t x4 = srdhm(x2, x2);
+    const int32_t x4_over_4 = sat_mul_pot(x4, -2);
+    const int32_t poly = sat_mul_pot(srdhm(x4_over_4 + x3, one_third) + x2, -1);
+    return constant_term + srdhm(constant_term, x + poly);
+}
+
+/* exp(a) for a <= 0, a in Q5.26; result Q0.31. */
+static int32_t exp_neg_q5(int32_t a)
+{
+    const int frac = 26;
+    const int32_t one_quarter = 1 << (frac - 2);
+    const int32_t mask = one_quarter - 1;
+    const int32_t a_mod = (a & mask) - one_quarter;
+    int32_t result = exp_quarter(sat_mul_pot(a_mod, 5));
+    const int32_t remainder = a_mod - a;
+    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                     39332535, 720401, 242};
+    for (int e = -2; e <= 4; ++e)
+        if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
+    if (a == 0) result = INT32_MAX;
+    return result;
+}
+
+/* 1/(1+x) for x in [0,1), Q0.31; result Q0.31 (gemmlowp's Newton-Raphson). */
+static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    const int32_t c48_17 = 1515870810, cneg32_17 = -1010580540;  /* Q2.29 */
+    int32_t x = c48_17 + srdhm(half_den, cneg32_17);
+    for (int i = 0; i < 3; ++i) {
+        const int32_t hdx = srdhm(half_den, x);           /* Q2.29 */
+        const int32_t one_minus = (1 << 29) - hdx;
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2);
+    }
+    /* ExactMulByPot<-1> only relabels Q2.29 as Q1.30; Rescale<0> then doubles. */
+    return sat_mul_pot(x, 1);
+}
+
+void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,
+                   const int8_t *input, int8_t *output)
+{
+    for (int32_t i = 0; i < outer; ++i) {
+        const int8_t *in = input + i * depth;
+        int8_t *out = output + i * depth;
+        int32_t mx = -128;
+        for (int32_t c = 0; c < depth; ++c)
+            if (in[c] > mx) mx = in[c];
+        int32_t sum = 0; /* Q12.19 */
+        for (int32_t c = 0; c < depth; ++c) {
+            const int32_t diff = in[c] - mx;
+            if (diff >= p->diff_min) {
+                const int32_t r = srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
+                                           p->input_multiplier);
+                sum += sat_mul_pot(exp_neg_q5(r), -12);
+            }
+        }
+        /* GetReciprocal */
+        int headroom_plus_one = 0;
+        while (headroom_plus_one < 32 && !(((uint32_t)sum << headroom_plus_one) & 0x80000000u))
+            ++headroom_plus_one;
+        const int num_bits_over_unit = 12 - headroom_plus_one;
+        const int32_t shifted_minus_one =
+            (int32_t)(((uint32_t)sum << headroom_plus_one) - (1u << 31));
+        const int32_t shifted_scale = one_over_one_plus_x(shifted_minus_one);
+        const int exponent = num_bits_over_unit + 31 - 8;
+        for (int32_t c = 0; c < depth; ++c) {
+            const int32_t diff = in[c] - mx;
+            if (diff >= p->diff_min) {
+                const int32_t r = srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
+                                           p->input_multiplier);
+                const int32_t e = exp_neg_q5(r);
+                const int32_t unsat = rdbypot(srdhm(shifted_scale, e), exponent);
+                out[c] = (int8_t)clamp_i32(unsat - 128, -128, 127);
+            } else {
+                out[c] = -128;
+            }
+        }
+    }
+}
