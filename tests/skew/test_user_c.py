@@ -6,6 +6,7 @@ that carries it, a faulting or hanging frontend that loses no records."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -103,3 +104,71 @@ def test_cli_bad_frontend_is_one_line_exit_2(run_cli, tmp_path, cmd):
     assert "no ek_user_frontend_name() defined" in proc.stderr and "ek_user_frontend.h requires it" in proc.stderr
     proc = run_cli(cmd, "-t", "cortex-m4", "-m", "kws", "--frontend-define", "X=1")
     assert proc.returncode == 2 and "give the sources they are for with --frontend" in proc.stderr
+
+
+@pytest.mark.slow
+def test_faulty_frontend_on_qemu_and_a_serial_board_loses_no_records(tmp_path, monkeypatch):
+    """A user frontend that faults on one clip, hangs on one and overruns its tensor on one
+    (tests/skew/data/faulty_fe.c, chosen by the first five test clips): eval on QEMU records
+    all five samples, the three as device failures with their reasons, counted per firmware;
+    a rerun resumes them all; the same firmware over a serial port (QEMU's UART on a pty,
+    as a flashed board) gives the QEMU outputs, the frontend counted apart from the model."""
+    import re
+    import signal
+    import subprocess
+    import time
+
+    from edgekit import data
+    from edgekit.devices import open_device
+    from edgekit.devices.qemu_cmd import qemu_base_args
+    from edgekit.firmware import ICOUNT_SHIFT
+    from edgekit.frontends import raw_bytes
+    from edgekit.frontends.user_c import UserCFrontend
+    from edgekit.harness.evaluate import evaluate
+    from edgekit.reportstore import read_report
+    from edgekit.targets import load_target
+
+    monkeypatch.setenv("EDGEKIT_BUILD", str(tmp_path / "build"))
+    spec, target = load_model("kws"), load_target("cortex-m4")
+    data.prepare(spec)
+    fe = UserCFrontend.from_options(str(ROOT / "tests" / "skew" / "data" / "faulty_fe.c"),
+                                    include=[str(EXAMPLES / "audio_fe" / "include")],
+                                    device_time_limit=10_000_000, host_time_limit_s=2.0)
+    fleet_map = fleet.load_cohort_firmware(spec, None, others=fe)
+    res = evaluate(spec, target, limit=5, jobs=1, cohort_firmware=fleet_map, enforce_gates=False)
+    assert res.samples == 5 and res.new == 5
+    ev = read_report(res.directory)["eval"]
+    build = ev["cohort_firmware"]["builds"][fe.label]
+    assert build["device_frontend_failures"] == {"fault": 1, "overrun": 1, "timeout": 1}
+    assert build["device_preprocessing"] == "user:acme-kws-fe 2.3"
+    assert 0 < build["frontend"]["flash_bytes"] < build["flash_bytes"]
+    assert build["instructions"]["n"] == 2 and build["instructions"]["frontend_p50"] > 1_000_000
+    records = [json.loads(line) for line in (res.directory / "skew" / f"records-{fe.label}" /
+                                              "records.jsonl").read_text().splitlines()]
+    e2e = {r["id"]: r["paths"]["device_e2e"] for r in records}
+    assert len(e2e) == 5 and sum(p["status"] == "ok" for p in e2e.values()) == 2
+    assert all(p["status"] == "ok" for r in records for k, p in r["paths"].items() if k != "device_e2e")
+    details = " ".join(p.get("detail", "") for p in e2e.values())
+    assert "frontend time limit" in details and "overrun: wrote past the end" in details
+    assert evaluate(spec, target, limit=5, jobs=1, cohort_firmware=fleet_map, enforce_gates=False).resumed == 5
+
+    # The same firmware on a "board": QEMU's UART on a pseudo-terminal, reached through pyserial.
+    elf = res.directory / "skew" / f"fw-{fe.label}" / "firmware.elf"
+    proc = subprocess.Popen([*qemu_base_args(target, elf, ICOUNT_SHIFT), "-serial", "pty"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    try:
+        pts, deadline = None, time.monotonic() + 20
+        while pts is None and time.monotonic() < deadline:
+            m = re.search(r"(/dev/pts/\d+)", proc.stdout.readline())
+            pts = m.group(1) if m else None
+        assert pts, "QEMU did not report its pty"
+        recs = {r.id: r for r in data.load_dataset(spec).split("test")[:5]}
+        ok_id = next(i for i, p in e2e.items() if p["status"] == "ok")
+        with open_device(f"serial:{pts}@115200", target, None) as dev:
+            assert dev.info().preprocessing == "user:acme-kws-fe 2.3"
+            out = dev.infer(raw_bytes(spec, data.load_raw(spec, recs[ok_id])), "raw")
+        assert list(np.frombuffer(out.output, np.int8)) == e2e[ok_id]["q"]
+        assert out.frontend_count > 1_000_000 and out.model_count > 1_000_000
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
