@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from edgekit.codegen.tflite_verify import verify_tflite
 from edgekit.errors import UserError
 
 # TensorType
@@ -217,6 +218,12 @@ _OPTIONS = {
     "MEAN": [(0, "keep_dims", "<B", 0)],
 }
 _OPTIONS["MAX_POOL_2D"] = _OPTIONS["AVERAGE_POOL_2D"]
+# The BuiltinOptions union member each of those ops must carry: LiteRT reads a missing or
+# mismatched options table as all-zero parameters (stride 0, dilation 0) and refuses the op.
+_OPTIONS_TYPE = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+                 "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
+                 "FULLY_CONNECTED": "FullyConnectedOptions", "ADD": "AddOptions",
+                 "SOFTMAX": "SoftmaxOptions", "MEAN": "ReducerOptions"}
 
 
 def read_tflite(path: Path) -> Graph:
@@ -233,6 +240,9 @@ def parse_tflite(buf: bytes, where: str = "model") -> Graph:
         r.fail("file shorter than a flatbuffer header")
     if buf[4:8] != b"TFL3":
         r.fail(f"file identifier is {bytes(buf[4:8])!r}, not b'TFL3'")
+    # The whole file as LiteRT's flatbuffer verifier checks it (every table and field, also
+    # those read nowhere below), then the model's meaning as its loader checks it.
+    verify_tflite(buf, where)
     model = r.table(r.indirect(0, "root table"), "model")
     version = model.scalar(0, "<I", 0)
     if version != 3:
@@ -259,7 +269,7 @@ def parse_tflite(buf: bytes, where: str = "model") -> Graph:
         shape = t.scalars(0, "<i", f"tensors[{i}].shape") or []
         ttype = t.scalar(1, "<b", 0)
         bidx = t.scalar(2, "<I", 0)
-        name = t.string(3)
+        name = _printable(t.string(3))
         label = f"tensor {i} ('{name}')"
         if ttype not in TYPE_NAMES:
             raise UserError(f"{where}: {label} has unknown type {ttype}")
@@ -317,13 +327,96 @@ def parse_tflite(buf: bytes, where: str = "model") -> Graph:
         code = opcodes[oi]
         op = Operator(i, code, idx_list(o, 1, f"operator {i} inputs", True),
                       idx_list(o, 2, f"operator {i} outputs", False))
+        _check_options_type(o, op, where)
         spec = _OPTIONS.get(op.name)
         if spec:
             opt = o.table(4, f"operator {i} options")
             for fidx, key, fmt, default in spec:
                 op.options[key] = opt.scalar(fidx, fmt, default) if opt is not None else default
         ops.append(op)
+    _check_signatures(model, where, nt)
+    _check_biases(ops, tensors, where)
+    _check_reshapes(ops, tensors, where)
     return Graph(tensors, ops, inputs, outputs, model.string(3))
+
+
+def _check_options_type(o: _Table, op: Operator, where: str) -> None:
+    from edgekit.codegen.tflite_schema import UNIONS
+
+    want = _OPTIONS_TYPE.get(op.name)
+    if want is None:
+        return
+    got = o.scalar(3, "<B", 0)
+    if UNIONS["BuiltinOptions"].get(got) != want:
+        raise UserError(f"{where}: operator {op.index} ({op.name}): builtin_options_type is "
+                        f"{UNIONS['BuiltinOptions'].get(got, 'NONE' if got == 0 else got)}, expected {want}; "
+                        f"re-export the model")
+
+
+def _check_reshapes(ops: list[Operator], tensors: list[Tensor], where: str) -> None:
+    """A RESHAPE's constant shape input is what LiteRT computes the output from: it must
+    give the output tensor's shape (one -1 stretches), with the input's element count."""
+    for op in ops:
+        if op.name != "RESHAPE" or len(op.inputs) < 2 or op.inputs[1] < 0 or not op.outputs:
+            continue
+        shape_t, x, y = tensors[op.inputs[1]], tensors[op.inputs[0]], tensors[op.outputs[0]]
+        if shape_t.data is None or len(shape_t.shape) != 1:
+            continue
+        dims = [int(d) for d in shape_t.data.reshape(-1)]
+        known = math.prod(d for d in dims if d != -1)
+        if dims.count(-1) > 1 or any(d < -1 or d == 0 for d in dims) or known == 0 or \
+                (dims.count(-1) == 1 and x.numel % known):
+            raise UserError(f"{where}: operator {op.index} (RESHAPE): shape tensor {shape_t.index} holds "
+                            f"{dims}, not a valid shape for {x.numel} elements")
+        resolved = [x.numel // known if d == -1 else d for d in dims]
+        if math.prod(resolved) != x.numel or resolved != list(y.shape):
+            raise UserError(f"{where}: operator {op.index} (RESHAPE): shape tensor {shape_t.index} holds "
+                            f"{dims}, but the output tensor {y.index} has shape {y.shape} (input {x.numel} "
+                            f"elements)")
+
+
+def _printable(name: str, limit: int = 80) -> str:
+    """A tensor name fit for a one-line message (a hostile file can hold anything there)."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return clean if len(clean) <= limit else clean[:limit] + "..."
+
+
+def _check_signatures(model: _Table, where: str, n_tensors: int) -> None:
+    """SignatureDefs as LiteRT's interpreter builder needs them: a key, a valid subgraph, and
+    named tensor maps pointing at real tensors."""
+    for i, sd in enumerate(model.tables(7, "signature_defs")):
+        if not sd.string(2):
+            raise UserError(f"{where}: signature_defs[{i}].signature_key: missing (LiteRT needs the name "
+                            f"of every signature); re-export the model")
+        sub = sd.scalar(4, "<I", 0)
+        if sub != 0:
+            raise UserError(f"{where}: signature_defs[{i}].subgraph_index {sub}: the model has 1 subgraph")
+        for fidx, side in ((0, "inputs"), (1, "outputs")):
+            for j, tm in enumerate(sd.tables(fidx, f"signature_defs[{i}].{side}")):
+                if not tm.string(0):
+                    raise UserError(f"{where}: signature_defs[{i}].{side}[{j}].name: missing")
+                ti = tm.scalar(1, "<I", 0)
+                if ti >= n_tensors:
+                    raise UserError(f"{where}: signature_defs[{i}].{side}[{j}].tensor_index {ti}: the graph "
+                                    f"has {n_tensors} tensors")
+
+
+# Which input of an op is its bias: quantized biases have zero point 0 (the TFLite
+# quantization spec); tflite-micro's kernels never read it, so a wrong one would go unnoticed.
+_BIAS_INPUT = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3}
+
+
+def _check_biases(ops: list[Operator], tensors: list[Tensor], where: str) -> None:
+    for op in ops:
+        k = _BIAS_INPUT.get(op.name)
+        if k is None or len(op.inputs) <= k or op.inputs[k] < 0:
+            continue
+        t = tensors[op.inputs[k]]
+        if t.quant is not None and any(z != 0 for z in t.quant.zero_point):
+            z = next(z for z in t.quant.zero_point if z != 0)
+            raise UserError(f"{where}: operator {op.index} ({op.name}): bias tensor {t.index} ('{t.name}') has "
+                            f"zero point {z}; quantized biases must have zero point 0 (TFLite quantization "
+                            f"spec): re-export the model")
 
 
 def _check_quant(where: str, label: str, ttype: int, shape: list[int], q: Quant) -> None:
@@ -331,11 +424,9 @@ def _check_quant(where: str, label: str, ttype: int, shape: list[int], q: Quant)
         if not (math.isfinite(s) and s > 0):
             raise UserError(f"{where}: {label} has quantization scale {s}; scales must be "
                             f"finite and > 0")
-    if len(q.zero_point) not in (len(q.scale), 0):
+    if len(q.zero_point) != len(q.scale):
         raise UserError(f"{where}: {label} has {len(q.scale)} scales but "
-                        f"{len(q.zero_point)} zero points")
-    if not q.zero_point:
-        q.zero_point = [0] * len(q.scale)
+                        f"{len(q.zero_point)} zero points; LiteRT needs one zero point per scale")
     lo, hi = {INT8: (-128, 127), UINT8: (0, 255), INT16: (-32768, 32767)}.get(
         ttype, (-(1 << 31), (1 << 31) - 1))
     for z in q.zero_point:
