@@ -110,6 +110,8 @@ def skew_cmd(
             console.print(f"preprocessing skew: {f['field']}={f['value']} on {','.join(f['firmware'])}{carried}: "
                           f"{100 * f['difference']:+.1f} points [{100 * f['ci_low']:+.1f}, {100 * f['ci_high']:+.1f}] "
                           f"(p={f['p_value']:.2g})")
+            if f.get("diagnosis"):
+                console.print(f"  diagnosis ({f['diagnosis']['kind']}): {f['diagnosis']['text']}", highlight=False)
         ex = res.examples.get("preprocessing", {})
         for e in ex.get("examples", [])[:3]:
             console.print(f"  example {e['id']}: label {e['label']}, device features -> {e['device_features']}, "

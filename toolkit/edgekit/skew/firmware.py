@@ -145,6 +145,9 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         parts = parity_parts.get((d["field"], d["value"]))
         d["parity"] = analysis.merge_parity(parts) if parts else None
     pre_skew = analysis.preprocessing_skew(decomposition, firmware_of, max_cohort_drop)
+    from edgekit.skew.firmware_diagnosis import diagnose_flagged
+
+    diagnose_flagged(spec, fe_quant, pre_skew, chosen, variant_of, cohort_firmware.frontends)
     for f in section["flagged"]:
         f["firmware"] = sorted(firmware_of.get((f["field"], f["value"]), ()))
     prefer = [(f["field"], f["value"]) for f in pre_skew + section["flagged"] if f["field"] != "all"]
