@@ -10,6 +10,7 @@
 #include "ek_app_frontend.h"
 #include "ek_model.h"
 #include "ek_protocol.h"
+#include "ek_summary.h"
 
 #ifndef EK_FIRMWARE_VERSION
 #define EK_FIRMWARE_VERSION "edgekit-app 0.1"
@@ -21,6 +22,22 @@ static uint32_t crc_table[256];
 static uint64_t last_frontend, last_model;
 static uint32_t last_stack, invocations, raw_loaded;
 static const uint8_t *raw_source; /* a preloaded raw item (batch mode), else the raw buffer */
+static uint32_t last_summary;      /* timer count of the last inference's summary update */
+static int summary_on;             /* int8 in and out: the on-device summary (ek_summary.h) runs */
+
+/* The summary's input layout from the model: features along the last axis of size > 1. */
+static void summary_init(void) {
+    const ek_model_info_t *m = ek_model_info();
+    summary_on = m->input.type == EK_TYPE_INT8 && m->output.type == EK_TYPE_INT8;
+    uint32_t features = 1, inner = 1;
+    for (int a = m->input.rank - 1; a >= 0; --a) {
+        if (m->input.dims[a] > 1) { features = (uint32_t)m->input.dims[a]; break; }
+        inner *= (uint32_t)(m->input.dims[a] > 0 ? m->input.dims[a] : 1);
+    }
+    /* A model larger than the sketch was sized for reports no summary (n_classes = 0). */
+    if (features > EK_SUMMARY_MAX_FEATURES || m->output.bytes > EK_SUMMARY_MAX_CLASSES) summary_on = 0;
+    ek_summary_configure(features, inner, (uint32_t)m->output.bytes);
+}
 
 /* Per-op profile of the last inference: the generated model calls EK_PROFILE_HOOK(i)
  * before op i and after the last op (build with -DEK_PROFILE_HOOK=ek_app_prof). Each
@@ -80,6 +97,20 @@ static void send_frame2(uint8_t type, uint8_t seq, const void *a, size_t na, con
 }
 
 static void send_frame(uint8_t type, uint8_t seq, const void *p, size_t n) { send_frame2(type, seq, p, n, 0, 0); }
+
+static void send_frame_parts(uint8_t type, uint8_t seq, const void *const *part, const size_t *size, int n) {
+    size_t total = 0;
+    for (int i = 0; i < n; ++i) total += size[i];
+    uint8_t head[6] = {EK_SYNC0, EK_SYNC1, type, seq, 0, 0};
+    put_u16(head + 4, (uint32_t)total);
+    uint32_t crc = crc_update(0, head + 2, 4);
+    for (int i = 0; i < n; ++i) crc = crc_update(crc, (const uint8_t *)part[i], size[i]);
+    uint8_t tail[4];
+    put_u32(tail, crc);
+    ek_uart_write(head, 6);
+    for (int i = 0; i < n; ++i) ek_uart_write(part[i], size[i]);
+    ek_uart_write(tail, 4);
+}
 
 static void send_error(uint8_t seq, uint8_t code, uint8_t req, const char *msg) {
     uint8_t hdr[2] = {code, req};
@@ -144,10 +175,13 @@ static int run_inference(int kind) {
         last_frontend = ek_timer_elapsed(t0, ek_timer_now());
         if (frc != 0) return -2;
     }
+    uint64_t t0 = ek_timer_now();
+    if (summary_on) ek_summary_input((const int8_t *)ek_model_input(), m->input.bytes);
     uint64_t t1 = ek_timer_now();
     int rc = ek_model_invoke();
     uint64_t t2 = ek_timer_now();
-    (void)m;
+    if (summary_on && rc == 0) ek_summary_output((const int8_t *)ek_model_output(), m->output.bytes);
+    last_summary = (uint32_t)(ek_timer_elapsed(t0, t1) + ek_timer_elapsed(t2, ek_timer_now()));
     last_model = ek_timer_elapsed(t1, t2);
     last_stack = ek_stack_high_water();
     invocations++;
@@ -258,6 +292,21 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
         send_frame2(type | EK_T_REPLY, seq, out, 4, op_counts, (size_t)n_ops * 4u);
         return;
     }
+    case EK_T_SUMMARY: {
+        /* The summary since the last read (ek_summary.h), then reset unless p[0] == 0. */
+        const ek_summary_t *sm = ek_summary_get();
+        uint32_t nc = summary_on ? sm->n_classes : 0, nf = summary_on ? sm->n_features : 0;
+        uint8_t head[24] = {1, 0};
+        put_u16(head + 2, nc); put_u16(head + 4, nf); put_u16(head + 6, 0);
+        put_u32(head + 8, sm->count); put_u32(head + 12, sm->elements);
+        put_u32(head + 16, last_summary); put_u32(head + 20, (uint32_t)sizeof(ek_summary_t));
+        /* The arrays straight from the state (little-endian, as the frame): no reply buffer. */
+        const void *part[5] = {head, sm->class_hist, sm->conf_hist, sm->feature_sum, sm->feature_sumsq};
+        size_t size[5] = {24, 4u * nc, 4u * EK_SUMMARY_CONF_BINS, 8u * nf, 8u * nf};
+        send_frame_parts(type | EK_T_REPLY, seq, part, size, 5);
+        if (n < 1 || p[0] != 0) ek_summary_reset();
+        return;
+    }
     case EK_T_RESET:
         send_frame(type | EK_T_REPLY, seq, 0, 0);
         /* SCB->AIRCR: VECTKEY | SYSRESETREQ */
@@ -298,6 +347,7 @@ static int receive_frame(uint8_t *type, uint8_t *seq, uint32_t *len) {
 
 int main(void) {
     crc_init();
+    summary_init();
     static char text[512];
     size_t len = info_text(text, sizeof text);
     send_frame(EK_T_HELLO, 0, text, len);

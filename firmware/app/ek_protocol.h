@@ -24,6 +24,7 @@ enum {
     EK_T_BATCH = 0x07,         /* first u32, count u32 -> EK_T_BATCH_ITEM frames, EK_T_BATCH_DONE */
     EK_T_RESET = 0x08,         /* -> ack, then a system reset (boards) */
     EK_T_OPS = 0x09,           /* -> n u32, then n x u32: timer counts of each op of the last inference */
+    EK_T_SUMMARY = 0x0A,       /* reset u8 (0: keep) -> the on-device summary (ek_summary.h), see PROTOCOL.md */
     EK_T_HELLO = 0x70,         /* sent once at boot: the INFO text */
     EK_T_BATCH_ITEM = 0x71,    /* index u32, status i32, frontend u64, model u64, stack u32, output */
     EK_T_BATCH_DONE = 0x72,    /* count u32 */

@@ -58,6 +58,7 @@ class BuildResult:
     include_dirs: list[Path] = field(default_factory=list)
     defines: dict[str, str] = field(default_factory=dict)
     per_op: Optional[dict] = None   # per_op_profile(): where the model's instructions go
+    device_summary: Optional[dict] = None  # _summary_cost(): the on-device summary (edgekit monitor)
     # edgekit.cycles: "cycles (estimated from the executed instruction mix)" per inference
     cycles_per_inference_estimated: Optional[float] = None
     cycles: Optional[dict] = None   # CycleEstimate.to_json() of the traced inference
@@ -207,7 +208,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     fe = _frontend(spec, tflite, firmware_variant, out, user_frontend)
     sources, incs = list(cg.sources), list(cg.include_dirs)
     # The app's per-op profile holds exactly this model's ops (4 bytes each).
-    defines = {**kernel_defines(kernels), "EK_APP_MAX_OPS": f"{max(len(cg.ops), 1)}u"}
+    defines = {**kernel_defines(kernels), "EK_APP_MAX_OPS": f"{max(len(cg.ops), 1)}u", **_summary_defines(cg)}
     if fe is not None:
         sources += list(fe.sources)
         incs += list(fe.include_dirs)
@@ -229,6 +230,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     instructions = stack = None
     matches = None
     op_counts: list[int] = []
+    summary = None
     last_count = None
     unit = "instructions (emulated)"
     if target.emulator.kind == "qemu":
@@ -241,6 +243,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
                     raise CheckFailed(f"firmware reports model hash {info.model_hash}, generated {cg.model_hash}")
                 results = dev.infer_batch([row.tobytes() for row in x], "features")
                 op_counts = dev.op_counts()  # of the last inference
+                summary = dev.summary()      # the on-device summary's cost (edgekit monitor)
                 last_count = results[-1].model_count
         except DeviceError as exc:
             raise CheckFailed(f"firmware for {spec.name} failed on QEMU ({target.emulator.machine}): {exc}") from None
@@ -277,6 +280,7 @@ def _build_micro(spec, target, firmware_variant, kernels, progress, tflite_path,
     if cyc is not None:
         res.cycles_per_inference_estimated = cycles_est
         res.cycles = cyc.to_json()
+    res.device_summary = _summary_cost(summary, img.sizes.by_object, instructions)
     reportstore.write_section(out, "build", _section(res, img, cg, fe, time.time() - t0))
     reportstore.write_section(out, "budget", budget.to_json())
     if matches is False:
@@ -350,6 +354,26 @@ def per_op_profile(ops, counts: list[int], model_count: Optional[int]) -> Option
                    "on a board, DWT cycles"}
 
 
+def _summary_defines(cg) -> dict:
+    """The on-device summary sized to this model: its classes and input features (the last
+    input axis of size > 1, as edgekit.monitor.summary lays them out)."""
+    classes = int(np.prod(cg.output_shape)) if cg.output_shape else 1
+    features = next((int(d) for d in reversed(cg.input_shape) if int(d) > 1), 1)
+    return {"EK_SUMMARY_MAX_CLASSES": f"{max(classes, 1)}u", "EK_SUMMARY_MAX_FEATURES": f"{features}u"}
+
+
+def _summary_cost(summary, by_object: dict, model_count: Optional[int]) -> Optional[dict]:
+    """What the on-device summary (firmware/app/ek_summary.c) costs, measured: its RAM from
+    the link map, its instructions on the last inference from the device's timer."""
+    if summary is None:
+        return None
+    ram = sum(v.get("data", 0) + v.get("bss", 0) for k, v in by_object.items() if "ek_summary" in k)
+    return {"ram_bytes": ram, "state_bytes": summary.state_bytes, "ram_how": "measured from link (data + bss)",
+            "count_per_inference": summary.last_update_count, "inferences_summarised": summary.count,
+            "share_of_model": (summary.last_update_count / model_count) if model_count else None,
+            "count_how": "counted on the device around each summary update (QEMU -icount: instructions)"}
+
+
 def _frontend_memory(by_object: dict, sources) -> dict:
     """The frontend's own flash and RAM from the link map, apart from the model's."""
     from edgekit.frontends.user_c import frontend_memory
@@ -387,6 +411,7 @@ def _section(res: BuildResult, img, cg, fe, seconds: float) -> dict:
                            else "emulated instructions x cpi / clock") + "; energy from the profile's energy model",
         "device_matches_tflm": res.device_matches_tflm,
         "per_op": res.per_op,
+        "device_summary": res.device_summary,
         "frontend": None if fe is None else {"variant": fe.variant, "spec_hash": fe.spec_hash,
                                              **_frontend_memory(s.by_object, fe.sources)},
         "build_seconds": round(seconds, 2),

@@ -161,6 +161,12 @@ class Device:
             raise DeviceError("protocol", f"op counts: {n} announced, {(len(f.payload) - 4) // 4} sent")
         return list(struct.unpack_from(f"<{n}I", f.payload, 4))
 
+    def summary(self, reset: bool = True) -> "SummaryReply":
+        """The on-device summary since the last reset (SUMMARY request, firmware/app/ek_summary.h),
+        reset afterwards unless reset=False."""
+        f = self._request(P.T_SUMMARY, bytes([1 if reset else 0]))
+        return SummaryReply.parse(f.payload)
+
     def infer(self, data: bytes, kind: str = "features") -> InferenceResult:
         info = self._info or self.info()
         if kind == "features" and len(data) != info.input_bytes:
@@ -312,6 +318,40 @@ class Device:
         detail = "; ".join(x for x in (f"while waiting for {what}", exit_info, fault.splitlines()[0] if fault else "") if x)
         self._started = False
         raise DeviceError("crash", detail)
+
+
+@dataclass(frozen=True)
+class SummaryReply:
+    """The SUMMARY reply: the device summary's integers, the timer count of the last
+    inference's summary update, and the bytes of its state."""
+
+    count: int
+    elements: int
+    class_hist: tuple[int, ...]
+    conf_hist: tuple[int, ...]
+    feature_sum: tuple[int, ...]
+    feature_sumsq: tuple[int, ...]
+    last_update_count: int
+    state_bytes: int
+
+    CONF_BINS = 16
+
+    @classmethod
+    def parse(cls, p: bytes) -> "SummaryReply":
+        if len(p) < 24 or p[0] != 1:
+            raise DeviceError("protocol", f"summary reply: {len(p)} bytes, version {p[0] if p else None}")
+        nc, nf = struct.unpack_from("<HH", p, 2)
+        count, elements, cost, state = struct.unpack_from("<4I", p, 8)
+        want = 24 + 4 * (nc + cls.CONF_BINS) + 16 * nf
+        if len(p) != want:
+            raise DeviceError("protocol", f"summary reply: {len(p)} bytes, {want} for {nc} classes, {nf} features")
+        k = 24
+        ch = struct.unpack_from(f"<{nc}I", p, k)
+        cb = struct.unpack_from(f"<{cls.CONF_BINS}I", p, k + 4 * nc)
+        k += 4 * (nc + cls.CONF_BINS)
+        fs = struct.unpack_from(f"<{nf}q", p, k)
+        fq = struct.unpack_from(f"<{nf}q", p, k + 8 * nf)
+        return cls(count, elements, ch, cb, fs, fq, cost, state)
 
 
 def _kind(kind: str) -> int:
