@@ -83,9 +83,9 @@ def test_example_hil_tests_run_against_a_report(pytester, tmp_path):
     write_report_dir(tmp_path / "r", bad_mic="none")
     src = (Path(__file__).resolve().parents[2] / "examples/hil-tests/test_hil.py").read_text()
     pytester.makepyfile(test_hil=src)
-    res = pytester.runpytest("--edgekit-report", str(tmp_path / "r"), "-k", "not device_answers")
+    res = pytester.runpytest("--edgekit-report", str(tmp_path / "r"), "--edgekit-model", "kws", "-k", "not device_answers")
     res.assert_outcomes(passed=4, deselected=1)
     # with a degraded cohort, the example's cohort and gate tests fail
     write_report_dir(tmp_path / "bad")
-    res = pytester.runpytest("--edgekit-report", str(tmp_path / "bad"), "-k", "not device_answers")
+    res = pytester.runpytest("--edgekit-report", str(tmp_path / "bad"), "--edgekit-model", "kws", "-k", "not device_answers")
     res.assert_outcomes(passed=1, failed=3, deselected=1)
