@@ -28,6 +28,9 @@ def eval_cmd(
                    "built into the firmware instead of the generated one"),
     frontend_include: Optional[list[str]] = typer.Option(None, help="include folder for --frontend (repeatable)"),
     frontend_define: Optional[list[str]] = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)"),
+    captures: Optional[str] = typer.Option(
+        None, help="evaluate tensors captured on devices instead (folder with manifest.csv|jsonl); nothing is built"),
+    skip_bad: bool = typer.Option(False, help="--captures: leave bad rows out (listed) instead of stopping"),
     json_out: bool = JsonOption,
 ) -> None:
     """Run the test split on the device: per-cohort accuracy, latency, memory, energy, gates."""
@@ -43,6 +46,10 @@ def eval_cmd(
     if jobs is not None and jobs <= 0:
         raise UserError(f"--jobs {jobs}: must be at least 1")
     spec, prof = load_model(model), load_target(target)
+    if captures is not None:
+        from edgekit.cli.skew import eval_captures
+
+        return eval_captures(spec, prof, captures, skip_bad, min_accuracy, max_cohort_drop, json_out)
     from edgekit.frontends.user_c import from_cli
 
     user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or ())

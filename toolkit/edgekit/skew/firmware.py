@@ -31,7 +31,7 @@ and report section "skew".
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -68,6 +68,7 @@ class SkewResult:
     wall_s: float
     html: Optional[Path] = None        # report.html with the skew section
     max_cohort_drop: float = 0.02      # the threshold the flags used
+    gates: list = field(default_factory=list)  # edgekit.report.gates.skew_gate_rows, one per cohort
 
 
 
@@ -192,6 +193,8 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         "latency": {k: section["latency"].get(k) for k in ("frontend", "model", "request")},
         "records": {v: str(p) for v, p in by_variant.items()},
     }
+    from edgekit.report.gates import skew_gate_rows
+
     report_json = reportstore.write_section(directory, SECTION, out)
     html = write_reports(directory).html
     return SkewResult(target=target.name, model=spec.name, directory=directory, report_json=report_json,
@@ -199,4 +202,4 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
                       accuracy=overall_acc, decomposition=decomposition, parity=parity_rows,
                       flagged=section["flagged"], preprocessing_skew=pre_skew, examples=examples,
                       example_pictures=pictures_written, builds=builds, wall_s=time.perf_counter() - t_start,
-                      html=html, max_cohort_drop=max_cohort_drop)
+                      html=html, max_cohort_drop=max_cohort_drop, gates=skew_gate_rows(out))

@@ -50,6 +50,7 @@ COMPARISONS = {  # name -> (reference path, path): the stages this report separa
     "quantization": ("float", "int8_host"),
     "device_numerics": ("int8_device_pre", "device"),
     "end_to_end": ("float", "device"),
+    "captured_int8": ("float", "int8_device_pre"),  # eval --captures without device outputs
 }
 
 
