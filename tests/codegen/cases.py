@@ -91,4 +91,12 @@ FIXED_CASES = [
      "padding": "SAME", "act": "relu6", "in_range": [-1.0, 5.0]},
     {"op": "dwconv", "seed": 10, "in_shape": [7, 9, 22], "kernel": [3, 3], "stride": [1, 1],
      "padding": "VALID", "act": "none", "in_range": [-2.0, 1.0]},
+    # Memory schedules: 1x1 expansion fused into a stride-2 / stride-1 depthwise, in-place
+    # projection, residual ADD; an in-place depthwise -> pointwise -> depthwise chain.
+    {"op": "block", "seed": 11, "in_shape": [12, 10, 8], "expand": 3, "stride": [2, 2], "padding": "SAME",
+     "cout": 8, "in_range": [-1.0, 2.0]},
+    {"op": "block", "seed": 12, "in_shape": [9, 7, 6], "expand": 4, "stride": [1, 1], "padding": "SAME",
+     "cout": 6, "residual": True, "in_range": [-1.0, 1.0]},
+    {"op": "block", "seed": 13, "in_shape": [11, 9, 8], "stride": [1, 1], "padding": "VALID", "cout": 8,
+     "ds": True, "in_range": [0.0, 3.0]},
 ]

@@ -77,3 +77,34 @@ def test_planned_arena_at_most_tflm_arena(models):
         r = generate(path, path.parent / f".gen-{name}", name)
         tflm = tflm_arena_search(path)
         assert r.arena_bytes <= tflm, (name, r.arena_bytes, tflm)
+
+
+BLOCKS = [c for c in FIXED_CASES if c["op"] == "block"]
+
+
+@pytest.fixture(scope="module")
+def block_models():
+    return tiny_models.ensure_models(BLOCKS)
+
+
+@pytest.mark.parametrize("k", range(len(BLOCKS)), ids=[f"block-{c['seed']}" for c in BLOCKS])
+def test_memory_schedules_shrink_the_arena(block_models, k, tmp_path):
+    """The 1x1 expansion is never whole in memory (fused into the depthwise conv) and the
+    convolutions whose input dies there run in place (bit-exactness: test_kernels_bitexact)."""
+    case = BLOCKS[k]
+    r = generate(block_models[k], tmp_path / "gen", "block")
+    text = (tmp_path / "gen" / "model.c").read_text()
+    h, w, c = case["in_shape"]
+    if case.get("ds"):
+        # the first depthwise reads the model input, which is never overwritten
+        assert len(_calls(text, "ek_depthwise_conv2d_s8")) == 1
+        assert len(_calls(text, "ek_depthwise_conv2d_s8_inplace")) == 1
+        assert len(_calls(text, "ek_conv2d_s8_inplace")) == 1
+        assert r.arena_bytes < 2 * h * w * c + 16      # model input + one buffer, not three
+    else:
+        assert len(_calls(text, "ek_conv1x1_depthwise_s8")) == 1
+        assert len(_calls(text, "ek_conv2d_s8_inplace")) == 1
+        expanded = h * w * c * case["expand"]
+        dw_out = r.ops[1].output_shape[1] * r.ops[1].output_shape[2] * r.ops[1].output_shape[3]
+        # the expanded tensor and the depthwise output are never both whole in memory
+        assert r.arena_bytes < expanded + dw_out

@@ -152,6 +152,26 @@ def _build(case: dict) -> bytes:
             y = tf.nn.max_pool2d(y, ksize=2, strides=1, padding="VALID")
             y = tf.reduce_mean(y, axis=[1, 2])
             return tf.nn.softmax(tf.matmul(y, wf))
+    elif op == "block":
+        # Memory schedules (codegen.planner): a 1x1 expansion fused into the depthwise conv
+        # after it, then an in-place projection (and a residual ADD); or with "ds", a
+        # depthwise -> pointwise -> depthwise chain, each in place.
+        c, e, cout = shape[-1], shape[-1] * case.get("expand", 1), case["cout"]
+        we = weights(1, 1, c, e, scale=0.4)
+        wd = weights(3, 3, e, 1)
+        wp = weights(1, 1, e, cout, scale=0.3)
+        wd2 = weights(3, 3, cout, 1)
+        be = tf.constant(rng.normal(0, 0.2, e).astype(np.float32))
+
+        def f(x):
+            h = x if case.get("ds") else tf.nn.relu6(tf.nn.conv2d(x, we, strides=1, padding="VALID") + be)
+            h = tf.nn.relu6(tf.nn.depthwise_conv2d(h, wd, strides=[1, *case["stride"], 1], padding=case["padding"]))
+            h = tf.nn.conv2d(h, wp, strides=1, padding="VALID")
+            if case.get("ds"):
+                h = tf.nn.relu(tf.nn.depthwise_conv2d(tf.nn.relu(h), wd2, strides=[1, 1, 1, 1], padding="SAME"))
+            if case.get("residual"):
+                h = h + x
+            return h
     else:
         raise ValueError(op)
 

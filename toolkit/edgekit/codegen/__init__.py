@@ -175,7 +175,7 @@ def _emit(lw: "_lower.Lowered", model_name: str, model_hash: str, arena: int) ->
          f" * arena: {arena} bytes planned; {len(lw.steps)} ops; "
          f"{sum(s.macs for s in lw.steps)} MACs. Do not edit. */",
          "#include <stddef.h>", "#include <stdint.h>", '#include "ek_model.h"',
-         '#include "ek_kernels.h"', '#include "model_data.h"', "",
+         '#include "ek_kernels.h"', '#include "ek_schedule.h"', '#include "model_data.h"', "",
          "#ifndef EK_ARENA_SECTION",
          "#define EK_ARENA_SECTION",
          "#endif",

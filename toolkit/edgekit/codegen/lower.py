@@ -15,6 +15,7 @@ from typing import Optional
 import numpy as np
 
 from edgekit.codegen import quant as Q
+from edgekit.codegen import planner as P
 from edgekit.codegen.planner import Buffer
 from edgekit.codegen.tflite_reader import FLOAT32, INT8, INT32, Graph, Operator, Tensor
 from edgekit.errors import UserError
@@ -83,6 +84,13 @@ class _Lowerer:
         self.steps: list[Step] = []
         self.scratch: dict[int, int] = {}       # op index -> scratch bytes
         self.alias: dict[int, int] = {}         # tensor -> tensor whose memory it reuses
+        # Memory schedules (planner.choose_schedules): in place, or a 1x1 expansion fused
+        # into the depthwise conv after it (ek_schedule.h).
+        self.schedule = P.choose_schedules(g)
+        self.work: dict[int, int] = {}          # op index -> row-buffer bytes of its schedule
+        self.virtual: set[int] = set()          # tensors never whole in memory (fused)
+        self.extra_reads: list[tuple[int, int]] = []   # (tensor, op index) read by a fused op
+        self.fused_conv: Optional[dict] = None  # the pending 1x1 conv's call arguments
 
     # -- helpers ----------------------------------------------------------------------------
     def fail(self, op: Optional[Operator], msg: str, fix: str = "") -> None:
@@ -251,21 +259,49 @@ class _Lowerer:
             f"{-xz}, {yz}, {lo}, {hi}}};")
         ish = self.shape_decl(f"ek_is{k}", x.shape)
         fsh = self.shape_decl(f"ek_fs{k}", w.shape)
-        osh = self.shape_decl(f"ek_os{k}", y.shape)
+        sched = self.schedule.get(k)
+        # a fused 1x1 conv's output shape is the depthwise conv's input shape (declared there)
+        osh = None if sched == P.FUSED_INTO_NEXT else self.shape_decl(f"ek_os{k}", y.shape)
         weights = w.nbytes + (b.nbytes if b is not None else 0) + 8 * oc
+        work = f"(int8_t *)(ek_arena + @{{w{k}}})"
         if depthwise:
-            call = (f"ek_depthwise_conv2d_s8(&ek_p{k}, {m_name}, {s_name}, {ish}, {self.ptr(x.index)}, "
-                    f"{fsh}, {w_name}, {b_name}, {osh}, {self.ptr(y.index)});")
+            args = (f"&ek_p{k}, {m_name}, {s_name}, {ish}, {self.ptr(x.index)}, "
+                    f"{fsh}, {w_name}, {b_name}, {osh}")
+            if sched == P.FUSED_WITH_PREV:
+                f = self.fused_conv
+                self.work[k] = ((kh - 1) * dh + 1) * iw * ic
+                self.scratch[k] = f["scratch"]
+                self.extra_reads.append((f["input"], k))
+                call = (f"ek_conv1x1_depthwise_s8({f['args']}, {ish}, &ek_p{k}, {m_name}, {s_name}, {fsh}, {w_name}, "
+                        f"{b_name}, {osh}, {self.ptr(y.index)}, {work}, EK_SCRATCH(ek_arena + @{{s{k}}}));")
+            elif sched == P.INPLACE:
+                self.work[k] = (ph + 1) * ow * oc
+                self.alias[y.index] = x.index
+                call = f"ek_depthwise_conv2d_s8_inplace({args}, {work});"
+            else:
+                call = f"ek_depthwise_conv2d_s8({args}, {self.ptr(y.index)});"
             macs = n * oh * ow * oc * kh * kw
         else:
             kdepth = kh * kw * ic
             # ek_conv2d_s8_scratch (int16 elements): DSP, two int16 im2col rows padded to a
             # multiple of 4; MVE, one int8 row and the int32 weight sums of the oc channels
             k4 = (kdepth + 3) & ~3
-            self.scratch[k] = 2 * max(2 * k4, (k4 + 4 * oc) // 2)
-            call = (f"ek_conv2d_s8(&ek_p{k}, {m_name}, {s_name}, {ish}, {self.ptr(x.index)}, "
-                    f"{fsh}, {w_name}, {b_name}, {osh}, {self.ptr(y.index)}, "
-                    f"EK_SCRATCH(ek_arena + @{{s{k}}}));")
+            scratch = 2 * max(2 * k4, (k4 + 4 * oc) // 2)
+            args = (f"&ek_p{k}, {m_name}, {s_name}, {ish}, {self.ptr(x.index)}, "
+                    f"{fsh}, {w_name}, {b_name}")
+            if sched == P.FUSED_INTO_NEXT:
+                self.fused_conv = {"args": args, "scratch": scratch, "input": x.index}
+                self.virtual.add(y.index)
+                call = "/* computed row by row inside the next op (ek_conv1x1_depthwise_s8) */"
+            elif sched == P.INPLACE:
+                self.scratch[k] = scratch
+                rows = P.inplace_rows(ow, oh)
+                self.work[k] = rows * ow * oc
+                self.alias[y.index] = x.index
+                call = f"ek_conv2d_s8_inplace({args}, {osh}, {rows}, {work}, EK_SCRATCH(ek_arena + @{{s{k}}}));"
+            else:
+                self.scratch[k] = scratch
+                call = f"ek_conv2d_s8({args}, {osh}, {self.ptr(y.index)}, EK_SCRATCH(ek_arena + @{{s{k}}}));"
             macs = n * oh * ow * oc * kdepth
         self.step(op, call, macs, weights)
 
@@ -535,6 +571,9 @@ class _Lowerer:
                             f"{self.tname(gout.index)}")
         n_steps = len(g.operators)
         last_use[gout.index] = n_steps
+        step_of = {op.index: n for n, op in enumerate(g.operators)}
+        for i, k in self.extra_reads:   # a fused op reads the 1x1 conv's input
+            last_use[i] = max(last_use.get(i, -1), step_of[k])
 
         # Merge aliased tensors into one buffer; then in-place ADD where safe.
         root: dict[int, int] = {}
@@ -553,7 +592,7 @@ class _Lowerer:
             last = last_use.get(i, first)
             s = span.setdefault(r, [first, last])
             s[0], s[1] = min(s[0], first), max(s[1], last)
-            size[r] = max(size.get(r, 0), self.t(i).nbytes)
+            size[r] = max(size.get(r, 0), 0 if i in self.virtual else self.t(i).nbytes)
         gin_root, gout_root = find(gin.index), find(gout.index)
         for step_no, op in enumerate(g.operators):
             if op.name != "ADD":
@@ -578,11 +617,11 @@ class _Lowerer:
         for r, (first, last) in span.items():
             buffers[r] = Buffer(f"t{r}", size[r], first, last)
         buffer_of: dict[str, Buffer] = {f"t{i}": buffers[find(i)] for i in produced}
-        for k, nbytes in self.scratch.items():
-            step_no = next(n for n, op in enumerate(g.operators) if op.index == k)
-            b = Buffer(f"s{k}", nbytes, step_no, step_no)
-            buffers[-1 - k] = b
-            buffer_of[f"s{k}"] = b
+        for prefix, per_op in (("s", self.scratch), ("w", self.work)):
+            for k, nbytes in per_op.items():
+                b = Buffer(f"{prefix}{k}", nbytes, step_of[k], step_of[k])
+                buffers[(prefix, k)] = b
+                buffer_of[f"{prefix}{k}"] = b
         return Lowered(self.steps, self.consts, self.decls, list(buffers.values()), buffer_of,
                        gin, gout, f"t{gin.index}", f"t{gout.index}")
 
