@@ -122,7 +122,7 @@ def test_unknown_soc_and_wrong_target_are_user_errors(htp, small_keras, calibrat
     bad = htp.model_copy(update={"npu": htp.npu.model_copy(update={"socs": ["SM0000"]})})
     with pytest.raises(UserError, match="npu.socs: unknown SoC 'SM0000'"):
         qnn.build_from_keras(small_keras, calibration, bad, tmp_path, "small")
-    with pytest.raises(UserError, match="not 'onnxruntime-qnn'"):
+    with pytest.raises(UserError, match="needs a hexagon-htp NPU"):
         qnn.build_from_keras(small_keras, calibration, load_target("cortex-m55-ethos-u55"), tmp_path, "small")
     with pytest.raises(UserError, match="weights not found"):
         qnn.export_onnx(tmp_path / "missing.keras", tmp_path / "m.onnx")

@@ -99,7 +99,7 @@ def test_unknown_system_config_is_a_user_error(small_tflite, u55, tmp_path):
 def test_missing_model_and_wrong_target_are_user_errors(u55, tmp_path):
     with pytest.raises(UserError, match="int8 model not found"):
         vela.run_vela(tmp_path / "nope.tflite", u55, tmp_path)
-    with pytest.raises(UserError, match="not 'vela'"):
+    with pytest.raises(UserError, match="Vela compiles for an Ethos-U NPU"):
         vela.run_vela(tmp_path / "nope.tflite", load_target("snapdragon-htp"), tmp_path)
 
 

@@ -37,6 +37,7 @@ def eval_cmd(
     from edgekit.errors import UserError
     from edgekit.harness.evaluate import evaluate
     from edgekit.models import load_model
+    from edgekit.runtimes import backend_for
     from edgekit.harness.fleet import load_cohort_firmware
     from edgekit.stats import parse_combos
     from edgekit.targets import load_target
@@ -53,15 +54,13 @@ def eval_cmd(
     from edgekit.frontends.user_c import from_cli
 
     user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or ())
-    if (cohort_firmware or user_fe) and prof.runtime.name != "edgekit-micro":
+    backend = backend_for(prof)
+    if (cohort_firmware or user_fe) and not backend.on_device_frontend:
         raise UserError(f"--cohort-firmware/--frontend: {prof.name} runs {prof.runtime.name}, which has no on-device "
-                        f"frontend to vary; give an edgekit-micro target (e.g. cortex-m7)")
-    if prof.runtime.name == "onnxruntime-qnn":
+                        f"frontend to vary; give a target whose runtime builds firmware (e.g. cortex-m7)")
+    backend.check_can_evaluate(spec, prof)
+    if backend.evaluates_on_host_emulator:
         return _eval_qnn(spec, prof, limit, json_out)
-    if prof.runtime.name == "vela":
-        raise UserError(f"{prof.name}: an Ethos-U NPU keeps TFLite int8 semantics, so its accuracy is the "
-                        f"int8 host reference's: run `edgekit convert --model {spec.name} --target {prof.name}` "
-                        f"for per-cohort accuracy and `edgekit build` for Vela's figures")
 
     mapping = load_cohort_firmware(spec, cohort_firmware, others=user_fe or firmware_variant) \
         if cohort_firmware or user_fe else None

@@ -6,6 +6,14 @@ import typer
 
 from edgekit import targets as targets_lib
 from edgekit.cli._common import JsonOption, console, print_json, table
+from edgekit.runtimes import backend_for
+
+
+def _load(name: str):
+    """The profile, checked against its runtime backend too (an NPU runtime needs its npu)."""
+    profile = targets_lib.load_target(name)
+    backend_for(profile)
+    return profile
 
 app = typer.Typer(help="List and inspect target profiles (targets/*.yaml).", no_args_is_help=True)
 
@@ -13,7 +21,7 @@ app = typer.Typer(help="List and inspect target profiles (targets/*.yaml).", no_
 @app.command("list")
 def list_cmd(json_out: bool = JsonOption) -> None:
     """List the target profiles with their runtime and budgets."""
-    profiles = [targets_lib.load_target(n) for n in targets_lib.list_targets()]
+    profiles = [_load(n) for n in targets_lib.list_targets()]
     if json_out:
         print_json([{"name": p.name, "description": p.description, "runtime": p.runtime.name,
                      "budgets": p.budgets} for p in profiles])
@@ -33,7 +41,7 @@ def list_cmd(json_out: bool = JsonOption) -> None:
 def show_cmd(name: str = typer.Argument(..., help="target name, or a path to a profile .yaml"),
              json_out: bool = JsonOption) -> None:
     """Print a target profile with its inheritance resolved."""
-    profile = targets_lib.load_target(name)
+    profile = _load(name)
     if json_out:
         print_json(profile)
         return

@@ -41,7 +41,7 @@ from edgekit.errors import CheckFailed, UserError
 from edgekit.fileio import write_atomic
 from edgekit.interpreters import InterpreterError, TensorQuant, TflmArena
 
-__all__ = ["convert", "gate", "report_payload", "ConvertResult", "BitExactness", "check_ops", "INT8_NAME", "FLOAT_NAME", "QUANT_REPORT_NAME"]
+__all__ = ["convert", "int8_model", "gate", "report_payload", "ConvertResult", "BitExactness", "check_ops", "INT8_NAME", "FLOAT_NAME", "QUANT_REPORT_NAME"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -97,6 +97,41 @@ class ConvertResult:
         if self.bit_exactness is not None:
             d["bit_exactness"]["bit_exact"] = self.bit_exactness.bit_exact
         return _jsonable(d)
+
+
+def int8_model(spec, target, out_dir: Optional[Path] = None, *, progress: Optional[Progress] = None,
+               tflite_path: Optional[Path] = None, notes: Optional[list] = None) -> Path:
+    """The int8 model for this target: `tflite_path` when given, else build/<t>/<m>/model_int8.tflite
+    when it is newer than the float weights, else converted again (so every stage that needs it,
+    build, skew and the NPU stages, runs the same file). A reuse is noted in `notes`."""
+    if tflite_path is not None:
+        p = Path(tflite_path)
+        if not p.is_file():
+            raise UserError(f"{p}: int8 .tflite not found")
+        return p
+    weights = Path(spec.weights_path)
+    if weights.suffix == ".tflite":
+        # The model folder's weights are already an int8 .tflite: nothing to convert (and no
+        # calibration or test data needed); code generation checks it strictly.
+        if not weights.is_file():
+            raise UserError(f"{spec.folder}/model.yaml: weights: {weights} not found")
+        if notes is not None:
+            notes.append(f"{weights.name} is already quantized: built as is, nothing converted")
+        return weights
+    out = Path(out_dir) if out_dir is not None else resources.stage_dir(target.name, spec.name)
+    existing = out / INT8_NAME
+    if existing.is_file() and (not weights.exists() or existing.stat().st_mtime >= weights.stat().st_mtime):
+        if notes is not None:
+            notes.append(f"reused {existing.name} (newer than the weights); delete it to convert again")
+        return existing
+    if not weights.exists():
+        raise UserError(f"{weights}: trained float weights not found; run `edgekit train --model {spec.name}`")
+    if progress is not None:
+        progress("convert: quantizing to int8", 0, 0)
+    res = convert(spec, target, progress=progress, out_dir=out)
+    if res.int8_path is None or not Path(res.int8_path).is_file():
+        raise UserError(f"model {spec.name}: the converter produced no int8 .tflite for {target.name}")
+    return Path(res.int8_path)
 
 
 def _jsonable(obj):
@@ -356,7 +391,7 @@ def report_payload(r: ConvertResult) -> dict:
 def _convert_onnx(spec, target, src: Path, expected_in: tuple, out: Path, t0: float) -> ConvertResult:
     """ONNX is for NPU targets only: checked here (format, input shape, finite weights, ops);
     the NPU stage (edgekit.npu.qnn) makes the QDQ model from it."""
-    if target.runtime.name != "onnxruntime-qnn":
+    if not opcheck.load_runtime(target.runtime.name).onnx_ops:  # the runtime's op list says
         raise UserError(f"{src}: ONNX models are taken only for ONNX Runtime NPU targets (snapdragon-htp); "
                         f"target '{target.name}' runs {target.runtime.name}: give a Keras, SavedModel or "
                         f".tflite model")

@@ -99,9 +99,13 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     from edgekit.devices import open_device, parse_device_spec
 
     kind, _, _ = parse_device_spec(device)
-    if target.runtime.name != "edgekit-micro":
+    from edgekit.runtimes import backend_for
+
+    backend = backend_for(target)
+    backend.check_can_evaluate(spec, target)
+    if backend.evaluates_on_host_emulator:
         raise UserError(f"target {target.name}: runtime {target.runtime.name} has no device session; "
-                        f"`edgekit eval` runs edgekit-micro targets (QEMU or a board)")
+                        f"`edgekit eval` runs firmware targets (QEMU or a board) here")
 
     from edgekit import data, interpreters
     from edgekit.build import build

@@ -406,9 +406,10 @@ def compile_context(qdq_path: Path, soc: str, out_dir: Path) -> ContextBinary:
 
 
 def _check_target(target: TargetProfile) -> None:
-    if target.runtime.name != "onnxruntime-qnn" or target.npu is None:
-        raise UserError(f"target {target.name}: runtime is '{target.runtime.name}', not "
-                        f"'onnxruntime-qnn'; use a Snapdragon HTP profile such as snapdragon-htp")
+    if target.npu is None or target.npu.kind != "hexagon-htp":
+        raise UserError(f"target {target.name}: npu: the QNN build needs a hexagon-htp NPU, this profile has "
+                        f"{'none' if target.npu is None else target.npu.kind}; use a Snapdragon HTP profile "
+                        f"such as snapdragon-htp")
     npu = target.npu
     for fld in ("activation_type", "weight_type", "dram_bandwidth_gbps"):
         if getattr(npu, fld) is None:

@@ -246,9 +246,10 @@ def run_vela(tflite: Path, target: TargetProfile, out_dir: Path, timeout_s: floa
 
 
 def _check_target(target: TargetProfile) -> None:
-    if target.runtime.name != "vela" or target.npu is None:
-        raise UserError(f"target {target.name}: runtime is '{target.runtime.name}', not 'vela'; "
-                        f"use an Ethos-U profile such as cortex-m55-ethos-u55")
+    if target.npu is None or not target.npu.kind.startswith("ethos-u"):
+        raise UserError(f"target {target.name}: npu: Vela compiles for an Ethos-U NPU, this profile has "
+                        f"{'none' if target.npu is None else target.npu.kind}; use an Ethos-U profile such as "
+                        f"cortex-m55-ethos-u55")
     for fld in ("vela_accelerator", "vela_system_config", "vela_memory_mode"):
         if not getattr(target.npu, fld):
             raise UserError(f"target {target.name}: npu.{fld}: missing; Vela needs it")
@@ -311,27 +312,9 @@ def build_from_tflite(tflite: Path, target: TargetProfile, out_dir: Path, model_
 def build(spec, target: TargetProfile, out_dir: Optional[Path] = None,
           progress: Progress = None) -> NpuBuildResult:
     """`edgekit build` for a vela target: the converter's int8 .tflite, compiled by Vela."""
+    from edgekit.convert import int8_model
+
     _check_target(target)
     out_dir = Path(out_dir) if out_dir is not None else resources.stage_dir(target.name, spec.name)
-    tflite = _int8_model(spec, target, out_dir, progress)
+    tflite = int8_model(spec, target, out_dir, progress=(lambda m, *_: _say(progress, m)) if progress else None)
     return build_from_tflite(tflite, target, out_dir, spec.name, progress)
-
-
-def _int8_model(spec, target: TargetProfile, out_dir: Path, progress: Progress) -> Path:
-    """The converter's int8 .tflite in out_dir: reused when newer than the float weights (as
-    edgekit.build does for the MCU path), otherwise converted again."""
-    existing = out_dir / "model_int8.tflite"
-    weights = spec.weights_path
-    if existing.is_file() and (not weights.exists() or existing.stat().st_mtime >= weights.stat().st_mtime):
-        return existing
-    if not weights.exists():
-        raise UserError(f"{weights}: trained float weights not found; run `edgekit train --model {spec.name}`")
-    from edgekit.convert import convert
-
-    _say(progress, "converting to int8 .tflite")
-    res = convert(spec, target, activations="int8", out_dir=out_dir)
-    if res.int8_path is None or not Path(res.int8_path).is_file():
-        raise UserError(f"model {spec.name}: the converter produced no int8 .tflite for {target.name}")
-    return Path(res.int8_path)
-
-

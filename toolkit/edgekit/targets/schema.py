@@ -11,7 +11,6 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CoreFeature = Literal["dsp", "fpu", "mve", "mve-f"]
-RuntimeName = Literal["edgekit-micro", "vela", "onnxruntime-qnn"]
 KernelVariant = Literal["reference", "dsp", "mve"]
 
 
@@ -70,7 +69,9 @@ class Memory(_Strict):
 
 
 class Runtime(_Strict):
-    name: RuntimeName
+    # A registered runtime backend (edgekit.runtimes); what it needs of the rest of the
+    # profile (an NPU, a core) is checked by the backend, see edgekit.runtimes.backend_for.
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="e.g. edgekit-micro, vela, onnxruntime-qnn")
     kernels: KernelVariant = "reference"
     activations: list[Literal["int8", "int16"]] = ["int8"]
 
@@ -150,13 +151,7 @@ class TargetProfile(_Strict):
                 f"budget {b.ram_kb:g} KB is larger than the {ram_left:g} KB of RAM left after "
                 f"the application and stack (memory.ram_kb - app_ram_kb - stack_kb)",
             )
-        if self.runtime.name == "vela" and (self.npu is None or not self.npu.kind.startswith("ethos")):
-            raise _FieldError("npu", "runtime 'vela' needs an npu of kind ethos-u55 or ethos-u65")
-        if self.runtime.name == "onnxruntime-qnn" and (self.npu is None or self.npu.kind != "hexagon-htp"):
-            raise _FieldError("npu", "runtime 'onnxruntime-qnn' needs an npu of kind hexagon-htp")
-        if self.core is None:
-            if self.runtime.name != "onnxruntime-qnn":
-                raise _FieldError("core", "required field is missing (only a phone NPU target may omit it)")
+        if self.core is None:  # whether the runtime may go without one: its backend says
             return self
         if self.runtime.kernels == "dsp" and "dsp" not in self.core.features:
             raise _FieldError("runtime.kernels", "'dsp' kernels need 'dsp' in core.features")
