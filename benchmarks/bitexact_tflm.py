@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from edgekit import resources  # noqa: E402
 from edgekit.build import build  # noqa: E402
 from edgekit.errors import CheckFailed  # noqa: E402
-from edgekit.firmware.verify import verify_against_tflm  # noqa: E402
+from edgekit.harness.verify import verify_against_tflm  # noqa: E402
 from edgekit.models import load_model  # noqa: E402
 from edgekit.targets import load_target  # noqa: E402
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from edgekit.firmware.verify import verify_against_tflm
+from edgekit.harness.verify import verify_against_tflm
 from edgekit.models import load_model
 from edgekit.targets import load_target
 

@@ -171,6 +171,6 @@ def test_traced_run_matches_the_emulator_count(tmp_path, target_name):
 
 
 def est_uart(elf, target) -> str:
-    from edgekit.devices.qemu import run_to_exit
+    from edgekit.devices.kinds.qemu import run_to_exit
 
     return run_to_exit(elf, target).output

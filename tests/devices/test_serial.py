@@ -12,7 +12,7 @@ import time
 import pytest
 
 from edgekit.devices import open_device
-from edgekit.devices.qemu_cmd import qemu_base_args
+from edgekit.devices.kinds.qemu import qemu_base_args
 from edgekit.firmware import ICOUNT_SHIFT, build_elf
 from edgekit.targets import load_target
 from tests.firmware import testmodel as tm

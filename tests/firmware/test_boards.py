@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgekit.devices import DeviceError
-from edgekit.devices.qemu import FAULT_EXIT_CODE, run_to_exit
+from edgekit.devices.kinds.qemu import FAULT_EXIT_CODE, run_to_exit
 from edgekit.errors import UserError
 from edgekit.firmware import build_elf, cpu_flags, measure_elf
 from edgekit.firmware.boards import load_board

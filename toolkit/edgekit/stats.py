@@ -189,14 +189,16 @@ def cohort_key(record: Mapping, fields: Sequence[str]) -> Optional[str]:
     for f in fields:
         if f not in cohort:
             return None
-        parts.append(_fmt_value(cohort[f]))
+        parts.append(value_key(cohort[f]))
     return "+".join(parts)
 
 
-def _fmt_value(v) -> str:
+def value_key(v) -> str:
+    """Cohort values as report keys: 10.0 -> "10", "flat" -> "flat"."""
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
 
 
 def prediction(record: Mapping, path: str) -> Optional[int]:
@@ -227,17 +229,32 @@ def _groups(records: Iterable[Mapping], fields: Sequence[str], combos: Sequence[
             k = cohort_key(r, keys)
             if k is not None:
                 buckets.setdefault(k, []).append(r)
-        for value in sorted(buckets, key=_sort_key):
+        for value in sorted(buckets, key=value_sort_key):
             yield name, value, buckets[value]
 
 
-def _sort_key(v: str):
+def value_sort_key(v: str):
+    """Report keys in order: numbers numerically first (5 < 10 < 40), then names; "+"-joined
+    combinations part by part."""
     out = []
     for part in v.split("+"):
         try:
             out.append((0, float(part), ""))
         except ValueError:
             out.append((1, 0.0, part))
+    return out
+
+
+def per_cohort_accuracy(correct: Sequence[bool], cohorts: Sequence[Mapping], fields: Sequence[str]) -> dict:
+    """{field: {value: {"n", "accuracy"}}} from one correct/incorrect flag per sample and its
+    cohort mapping: accuracy_by_cohort's figures (the one per-cohort computation) as the
+    compact table train's metrics.json and the convert report keep."""
+    records = [{"cohort": dict(c), "label": 1, "paths": {"p": {"pred": int(bool(ok))}}}
+               for ok, c in zip(correct, cohorts)]
+    out: dict = {f: {} for f in fields}
+    for row in accuracy_by_cohort(records, "p", fields):
+        if row.field != "all":
+            out[row.field][row.value] = {"n": row.n, "accuracy": row.accuracy}
     return out
 
 

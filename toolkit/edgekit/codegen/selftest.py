@@ -77,7 +77,7 @@ def run_batch(gen: CodegenResult, target, x: np.ndarray, kernels: Kernels, out_d
     """Build a semihost test ELF with these inputs and the chosen kernels; run it on QEMU.
     profile=True also counts each op of the first inference (the timer reads add a few
     instructions to the per-inference counts)."""
-    from edgekit.devices.qemu import run_to_exit
+    from edgekit.devices.kinds.qemu import run_to_exit
 
     x = np.ascontiguousarray(x)
     img = build_batch_elf(gen, target, x, kernels, out_dir, profile)

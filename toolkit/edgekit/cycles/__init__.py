@@ -29,7 +29,7 @@ def supported(target) -> bool:
 def estimate_elf(elf: Path, target, window: str = WINDOW, timeout_s: float = 900) -> CycleEstimate:
     """Trace a semihosted program (it calls `window` and exits) on the target's QEMU board and
     estimate the cycles per call of `window` on the target's core."""
-    from edgekit.devices.qemu_cmd import qemu_base_args
+    from edgekit.devices.kinds.qemu import qemu_base_args
     from edgekit.firmware import ICOUNT_SHIFT
 
     mix = trace_elf(qemu_base_args(target, Path(elf), ICOUNT_SHIFT), window, timeout_s)

@@ -341,7 +341,7 @@ def split_arrays(spec: "ModelSpec", split: str, limit: Optional[int] = None,
 
 def summarize(spec: "ModelSpec", ds: PreparedDataset) -> dict:
     """Counts per split, per label and per cohort value: what `edgekit data prepare` prints."""
-    from edgekit.train import cohort_key
+    from edgekit.stats import value_key, value_sort_key
 
     per_label: dict[str, dict[str, int]] = {lab: {} for lab in spec.labels}
     per_cohort: dict[str, dict[str, dict[str, int]]] = {f: {} for f in spec.cohort_fields}
@@ -349,11 +349,9 @@ def summarize(spec: "ModelSpec", ds: PreparedDataset) -> dict:
         c = per_label[spec.labels[r.label]]
         c[r.split] = c.get(r.split, 0) + 1
         for f in spec.cohort_fields:
-            g = per_cohort[f].setdefault(cohort_key(r.cohort.get(f, "?")), {})
+            g = per_cohort[f].setdefault(value_key(r.cohort.get(f, "?")), {})
             g[r.split] = g.get(r.split, 0) + 1
-    from edgekit.train import cohort_sort_key
-
-    per_cohort = {f: dict(sorted(g.items(), key=lambda kv: cohort_sort_key(kv[0]))) for f, g in per_cohort.items()}
+    per_cohort = {f: dict(sorted(g.items(), key=lambda kv: value_sort_key(kv[0]))) for f, g in per_cohort.items()}
     return {"model": spec.name, "root": str(ds.root), "n": len(ds.records), "counts": ds.counts(),
             "seed": ds.meta.get("seed"), "limit": ds.meta.get("limit"), "data_hash": ds.data_hash,
             "source": ds.meta.get("generator") or ds.meta.get("user_source"),

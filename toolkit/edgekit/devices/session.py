@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edgekit.devices.device import LinkClosed
 from edgekit.devices.errors import DeviceError
-from edgekit.devices.qemu_cmd import qemu_base_args
+from edgekit.devices.kinds.qemu import qemu_base_args
 from edgekit.errors import UserError
 from edgekit.targets.schema import TargetProfile
 

@@ -48,7 +48,7 @@ def _inputs_source(blobs: Sequence[bytes]) -> str:
 def run_emulated(pre_spec, variant: FrontendVariant, quant: InputQuant, raws: Sequence[np.ndarray],
                  target, out_dir: Path, sensor: Optional[tuple[int, int]] = None,
                  timeout_s: float = 120) -> EmulatedFrontendRun:
-    from edgekit.devices.qemu import run_to_exit
+    from edgekit.devices.kinds.qemu import run_to_exit
     from edgekit.firmware import build_elf
 
     out_dir = Path(out_dir)

@@ -96,9 +96,10 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
         if bad:
             raise UserError(f"--cohorts {'+'.join(c)}: unknown cohort field {bad[0]!r}; "
                             f"{spec.name} has {', '.join(known_fields) or 'none'}")
-    from edgekit.devices import open_device, parse_device_spec
+    from edgekit.devices import kind_for, open_device
 
-    kind, _, _ = parse_device_spec(device)
+    device_kind = kind_for(device)
+    kind = device_kind.parse(device).kind
     from edgekit.runtimes import backend_for
 
     backend = backend_for(target)
@@ -165,9 +166,8 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
             payloads["device_e2e"] = ("raw", raw_bytes(spec, data.load_raw(spec, recs[index[s.id]])))
         return DeviceJob(s.id, payloads)
 
-    sessions = jobs or (os.cpu_count() or 1)
-    if kind != "qemu":
-        sessions = 1  # one board on one port
+    # Emulator instances run side by side; one board on one port is one session.
+    sessions = (jobs or (os.cpu_count() or 1)) if device_kind.parallel else 1
     with RecordStore(eval_dir, identity) as store:
         hres = core.run(samples, store, host_paths, jobs_for, opener,
                         lambda path, r: core.device_part(r, quant), unavailable,

@@ -16,9 +16,7 @@ import numpy as np
 
 from edgekit import stats
 from edgekit.harness.core import PATH_DESCRIPTIONS, PATHS
-
-EVAL_SCHEMA = "edgekit.eval"
-EVAL_SCHEMA_VERSION = 1
+from edgekit.report.schema import EVAL_SCHEMA, EVAL_SCHEMA_VERSION  # noqa: F401 (the harness writes it)
 
 # The paired steps from training to the device; each isolates one cause of an accuracy change.
 STAGES = (

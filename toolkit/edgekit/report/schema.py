@@ -12,7 +12,10 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from edgekit.errors import UserError
-from edgekit.harness.summary import EVAL_SCHEMA, EVAL_SCHEMA_VERSION
+
+# The section's name and version: the report owns its format; the harness writes it.
+EVAL_SCHEMA = "edgekit.eval"
+EVAL_SCHEMA_VERSION = 1
 
 
 class _M(BaseModel):

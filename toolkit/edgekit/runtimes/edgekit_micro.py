@@ -103,7 +103,7 @@ def build_firmware(spec, target, firmware_variant, kernels, progress, tflite_pat
     from edgekit import codegen
     from edgekit.budget import check, estimate_figures
     from edgekit.convert import int8_model
-    from edgekit.devices import DeviceError, open_device
+    from edgekit.devices import DeviceError, emulated_spec, open_device
     from edgekit.firmware import FirmwareBuildError, build_elf, kernel_defines
 
     t0 = time.time()
@@ -147,11 +147,12 @@ def build_firmware(spec, target, firmware_variant, kernels, progress, tflite_pat
     summary = None
     last_count = None
     unit = "instructions (emulated)"
-    if target.emulator.kind == "qemu":
+    emulated = emulated_spec(target)  # the device kind that emulates this board, if any
+    if emulated is not None:
         _say(progress, f"QEMU: {n_inferences} inferences on {target.emulator.machine}")
         x = _inputs(spec, cg, n_inferences, notes)
         try:
-            with open_device("qemu", target, img) as dev:
+            with open_device(emulated, target, img) as dev:
                 info = dev.info()
                 if info.model_hash != cg.model_hash:
                     raise CheckFailed(f"firmware reports model hash {info.model_hash}, generated {cg.model_hash}")

@@ -68,31 +68,11 @@ def architecture_module(name: Optional[str]):
     return importlib.import_module(ARCHITECTURES[name])
 
 
-def cohort_key(value) -> str:
-    """Cohort values as report keys: 10.0 -> "10", "flat" -> "flat"."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def cohort_sort_key(key: str):
-    """Numbers in numeric order first (5 < 10 < 40), then names alphabetically."""
-    try:
-        return (0, float(key), key)
-    except ValueError:
-        return (1, 0.0, key)
-
-
 def per_cohort_accuracy(correct: np.ndarray, records, fields: list[str]) -> dict:
-    """{field: {value: {"n", "accuracy"}}} over the records, values sorted."""
-    out: dict = {}
-    for f in fields:
-        groups: dict[str, list[bool]] = {}
-        for ok, r in zip(correct, records):
-            groups.setdefault(cohort_key(r.cohort.get(f, "?")), []).append(bool(ok))
-        out[f] = {k: {"n": len(v), "accuracy": float(np.mean(v))}
-                  for k, v in sorted(groups.items(), key=lambda kv: cohort_sort_key(kv[0]))}
-    return out
+    """{field: {value: {"n", "accuracy"}}} over the records, values sorted (edgekit.stats)."""
+    from edgekit.stats import per_cohort_accuracy as table
+
+    return table(correct, [r.cohort for r in records], fields)
 
 
 def _save_keras_atomic(model, path: Path) -> None:
