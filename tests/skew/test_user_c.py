@@ -120,7 +120,7 @@ def test_faulty_frontend_on_qemu_and_a_serial_board_loses_no_records(tmp_path, m
 
     from edgekit import data
     from edgekit.devices import open_device
-    from edgekit.devices.qemu_cmd import qemu_base_args
+    from edgekit.devices.kinds.qemu import qemu_base_args
     from edgekit.firmware import ICOUNT_SHIFT
     from edgekit.frontends import raw_bytes
     from edgekit.frontends.user_c import UserCFrontend

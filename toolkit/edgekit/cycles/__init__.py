@@ -22,8 +22,9 @@ __all__ = ["UNIT", "WINDOW", "CycleEstimate", "TraceMix", "available_cores", "es
 
 def supported(target) -> bool:
     """True when the target runs on QEMU and its core has a timing table."""
-    return (target.core is not None and target.emulator.kind == "qemu"
-            and timing(target.core.cpu) is not None)
+    from edgekit.devices.kinds.qemu import Qemu
+
+    return target.core is not None and Qemu().emulates(target) and timing(target.core.cpu) is not None
 
 
 def estimate_elf(elf: Path, target, window: str = WINDOW, timeout_s: float = 900) -> CycleEstimate:
