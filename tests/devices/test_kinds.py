@@ -62,12 +62,12 @@ def test_the_emulated_kind_of_a_target():
 
 def test_a_new_kind_is_one_module_and_one_entry_point(tmp_path, monkeypatch):
     install_plugin(tmp_path, "edgekit-loopback", kinds.ENTRY_POINT_GROUP, "loopback", "edgekit_loopback_kind", PLUGIN)
-    monkeypatch.setattr(kinds, "_loaded", False)
+    monkeypatch.setattr(kinds.REGISTRY, "loaded", False)
     try:
         assert "'loopback:NAME'" in kinds.usage()
         dev = open_device("loopback:bench-3", load_target("cortex-m4"), None, start=False, request_timeout_s=0.1)
         assert dev.label == "bench-3" and dev.request_timeout_s == 0.1 and isinstance(dev.transport, object)
         assert kind_for("loopback:x").parallel
     finally:
-        kinds._REGISTRY.pop("loopback", None)
+        kinds.REGISTRY.members.pop("loopback", None)
         uninstall_plugin(tmp_path, "edgekit_loopback_kind")

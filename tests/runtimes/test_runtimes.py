@@ -53,7 +53,7 @@ def test_unknown_runtime_and_missing_npu_are_one_line_errors():
 
 def test_a_third_party_backend_is_one_module_and_one_entry_point(tmp_path, monkeypatch):
     install_plugin(tmp_path, "edgekit-toy", runtimes.ENTRY_POINT_GROUP, "toy", "edgekit_toy_backend", PLUGIN)
-    monkeypatch.setattr(runtimes, "_loaded", False)
+    monkeypatch.setattr(runtimes.REGISTRY, "loaded", False)
     try:
         assert "toy-npu" in runtimes.backend_names()
         u55 = load_target("cortex-m55-ethos-u55")
@@ -63,5 +63,5 @@ def test_a_third_party_backend_is_one_module_and_one_entry_point(tmp_path, monke
         res = build(type("S", (), {"name": "m"})(), toy, out_dir=tmp_path / "out")
         assert res.runtime == "toy-npu" and res.notes == ["toy"]
     finally:
-        runtimes._REGISTRY.pop("toy-npu", None)
+        runtimes.REGISTRY.members.pop("toy-npu", None)
         uninstall_plugin(tmp_path, "edgekit_toy_backend")

@@ -17,10 +17,8 @@ Stages read the backend's attributes; none compares runtime names.
 
 from __future__ import annotations
 
-import importlib
-from typing import Type
-
 from edgekit.errors import UserError
+from edgekit.registry import Registry
 from edgekit.runtimes.base import BuildResult, RuntimeBackend
 
 __all__ = ["BuildResult", "RuntimeBackend", "backend_for", "backend_names", "get_backend", "register"]
@@ -29,51 +27,17 @@ ENTRY_POINT_GROUP = "edgekit.runtimes"
 # The backends that ship with edgekit (modules of this package): one line per backend.
 BUILTIN = ("edgekit_micro", "vela", "onnxruntime_qnn")
 
-_REGISTRY: dict[str, RuntimeBackend] = {}
-_loaded = False
-
-
-def register(cls: Type[RuntimeBackend]) -> Type[RuntimeBackend]:
-    """Class decorator: make `cls` the backend for profiles whose runtime.name is cls.name."""
-    name = getattr(cls, "name", None)
-    if not name:
-        raise TypeError(f"{cls.__qualname__}: a runtime backend needs a class attribute 'name'")
-    other = _REGISTRY.get(name)
-    if other is not None and type(other) is not cls:
-        raise TypeError(f"runtime backend '{name}' registered twice ({type(other).__qualname__}, {cls.__qualname__})")
-    _REGISTRY[name] = cls()
-    return cls
-
-
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in BUILTIN:
-        importlib.import_module(f"{__name__}.{mod}")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()
-        except Exception as exc:  # a broken plugin must not take the built-in runtimes down
-            raise UserError(f"entry point {ep.name} = {ep.value} (group {ENTRY_POINT_GROUP}): cannot be "
-                            f"imported ({type(exc).__name__}: {exc}); fix or uninstall that package") from None
+REGISTRY: Registry[RuntimeBackend] = Registry("runtime backend", ENTRY_POINT_GROUP, __name__, BUILTIN)
+register = REGISTRY.register
 
 
 def backend_names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def get_backend(name: str) -> RuntimeBackend:
-    _load()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UserError(f"runtime '{name}': no such runtime backend; known: {', '.join(sorted(_REGISTRY))} "
-                        f"(a third-party one registers under the entry-point group {ENTRY_POINT_GROUP})") from None
+    return REGISTRY.get(name, lambda known: f"runtime '{name}': no such runtime backend; known: {known} (a "
+                                            f"third-party one registers under the entry-point group {ENTRY_POINT_GROUP})")
 
 
 def backend_for(target) -> RuntimeBackend:

@@ -22,18 +22,15 @@ entry point in the group "edgekit.devices" of your own package (`name = "pkg.mod
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional, Type
 
 from edgekit.errors import UserError
+from edgekit.registry import Registry
 
 ENTRY_POINT_GROUP = "edgekit.devices"
 # The kinds that ship with edgekit (modules of this package): one line per kind.
 BUILTIN = ("qemu", "serial")
-
-_REGISTRY: dict[str, "DeviceKind"] = {}
-_loaded = False
 
 
 @dataclass(frozen=True)
@@ -63,38 +60,18 @@ class DeviceKind:
         raise NotImplementedError
 
 
+REGISTRY: Registry[DeviceKind] = Registry("device kind", ENTRY_POINT_GROUP, __name__, BUILTIN)
+
+
 def register(cls: Type[DeviceKind]) -> Type[DeviceKind]:
     """Class decorator: make `cls` the kind of specs `cls.name` and `cls.name:...`."""
-    name = getattr(cls, "name", None)
-    if not name or ":" in name:
-        raise TypeError(f"{cls.__qualname__}: a device kind needs a class attribute 'name' without ':'")
-    other = _REGISTRY.get(name)
-    if other is not None and type(other) is not cls:
-        raise TypeError(f"device kind '{name}' registered twice ({type(other).__qualname__}, {cls.__qualname__})")
-    _REGISTRY[name] = cls()
-    return cls
-
-
-def _load() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for mod in BUILTIN:
-        importlib.import_module(f"{__name__}.{mod}")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()
-        except Exception as exc:  # a broken plugin must not take the built-in kinds down
-            raise UserError(f"entry point {ep.name} = {ep.value} (group {ENTRY_POINT_GROUP}): cannot be "
-                            f"imported ({type(exc).__name__}: {exc}); fix or uninstall that package") from None
+    if ":" in getattr(cls, "name", ""):
+        raise TypeError(f"{cls.__qualname__}: a device kind's name has no ':'")
+    return REGISTRY.register(cls)
 
 
 def kinds() -> list[DeviceKind]:
-    _load()
-    return [_REGISTRY[n] for n in sorted(_REGISTRY)]
+    return [REGISTRY.load()[n] for n in REGISTRY.names()]
 
 
 def usage() -> str:
@@ -105,11 +82,7 @@ def usage() -> str:
 
 def kind_for(spec: str) -> DeviceKind:
     """The kind a --device spec names (its text up to the first ':')."""
-    _load()
-    kind = _REGISTRY.get(spec.partition(":")[0])
-    if kind is None:
-        raise UserError(f"--device {spec}: unknown device; use {usage()}")
-    return kind
+    return REGISTRY.get(spec.partition(":")[0], lambda known: f"--device {spec}: unknown device; use {usage()}")
 
 
 def parse(spec: str) -> DeviceSpec:
