@@ -123,3 +123,24 @@ def test_unknown_format_and_missing_file_are_user_errors(tmp_path):
         ingest([tmp_path / "t.xml"], tmp_path / "m.duckdb", SPEC)
     with pytest.raises(UserError, match="no such telemetry file"):
         ingest([tmp_path / "nope.jsonl"], tmp_path / "m.duckdb", SPEC)
+
+
+def test_parquet_is_validated_in_bulk_with_the_same_rules_and_keys_as_jsonl(tmp_path):
+    db = tmp_path / "m.duckdb"
+    good = rows(5, "dev-p")
+    bad = [record(device="dev-x", day=1, feature_mean=[float("nan"), 0.0, 0.0]),
+           record(device="dev-y", day=1, class_hist=[9, 0, 0, 0]),
+           record(device="dev-z", day=1, cohort={"device_model": "a" * 65, "firmware": "v1"})]
+    offset = record(device="dev-o", day=2, window_start="2026-01-07T01:00:00+01:00")  # not Z: the row path takes it
+    flat = [to_flat_dict(r, lists_as_text=False) for r in good + bad + [offset]]
+    pq.write_table(pa.table({k: [r[k] for r in flat] for k in flat[0]}), tmp_path / "p.parquet")
+    with pytest.raises(UserError, match=r"p.parquet: row 6: feature_mean\[0\]"):
+        ingest([tmp_path / "p.parquet"], db, SPEC)
+    res = ingest([tmp_path / "p.parquet"], db, SPEC, skip_bad=True)
+    assert (res.added, res.rejected) == (6, 3)
+    assert [e.split(": ")[1] for e in res.files[0].errors] == ["row 6", "row 7", "row 8"]
+    write_jsonl(tmp_path / "same.jsonl", good + [offset])   # the same records: the same keys
+    again = ingest([tmp_path / "same.jsonl"], db, SPEC)
+    assert (again.added, again.duplicate) == (0, 6)
+    with st.open_store(db, create=False) as s:
+        assert s.con.execute("SELECT count(*) FROM labelled").fetchone()[0] == 6

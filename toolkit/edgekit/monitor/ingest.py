@@ -8,7 +8,6 @@ stay ingested. See docs/ARCHITECTURE.md (monitor) and edgekit.monitor.telemetry.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -76,7 +75,7 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[str, object]]:
                     yield f"line {n}", json.loads(line)
                 except (ValueError, RecursionError) as exc:
                     yield f"line {n}", RecordError(f"not a JSON object ({str(exc)[:60]})")
-    elif fmt == "csv":
+    else:  # csv (Parquet is read column-wise: _parquet_rows)
         with open(path, newline="", encoding="utf-8", errors="replace") as f:
             reader = csv.reader(f)
             try:
@@ -91,23 +90,6 @@ def _rows(path: Path, fmt: str) -> Iterator[tuple[str, object]]:
                     yield where, RecordError(f"row longer than {MAX_LINE_BYTES} bytes")
                 else:
                     yield where, dict(zip(header, row))
-    else:
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as exc:  # pyarrow raises several types for a corrupt file
-            raise UserError(f"{path}: not a readable Parquet file ({str(exc)[:80]})") from None
-        n = 0
-        for batch in pf.iter_batches(batch_size=65536):
-            for row in batch.to_pylist():
-                n += 1
-                yield f"row {n}", row
-
-
-def _canonical_key(rec: TelemetryRecord) -> str:
-    blob = json.dumps(rec.to_json(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 class _Columns:
@@ -118,46 +100,51 @@ class _Columns:
         self.reset()
 
     def reset(self) -> None:
-        self.key, self.device, self.start, self.end, self.cohort, self.n = [], [], [], [], [], []
+        self.device, self.start, self.end, self.cohort, self.n = [], [], [], [], []
         self.hist = [[] for _ in range(self.info.classes + len(st.conf_cols()) + 2 * self.info.features)]
-        self.lab_key, self.lab_label, self.lab_pred = [], [], []
+        self.lab_rid, self.lab_label, self.lab_pred = [], [], []
+        self.tables_done: list = []   # column batches validated in bulk (Parquet)
 
     def __len__(self) -> int:
-        return len(self.key)
+        return len(self.device) + sum(t[0].num_rows for t in self.tables_done)
 
     def add(self, rec: TelemetryRecord) -> None:
-        k = _canonical_key(rec)
-        self.key.append(k)
+        k = len(self.device)
         self.device.append(rec.device_id)
         self.start.append(rec.window_start)
         self.end.append(rec.window_end)
-        self.cohort.append(list(rec.cohort.items()))
+        self.cohort.append(sorted(rec.cohort.items()))  # sorted: the record key must not depend on order
         self.n.append(rec.inferences)
         for col, v in zip(self.hist, rec.class_hist + rec.conf_hist + rec.feature_mean + rec.feature_var):
             col.append(v)
         for label, pred in rec.labelled:
-            self.lab_key.append(k)
+            self.lab_rid.append(k)
             self.lab_label.append(label)
             self.lab_pred.append(pred)
 
-    def tables(self):
+    def tables(self) -> list:
+        """[(windows table, labelled table, (first, last) window start)] of everything gathered."""
         import pyarrow as pa
 
-        info = self.info
-        ms, vs = st.feature_cols(info.features)
-        names = st.class_cols(info.classes) + st.conf_cols() + ms + vs
-        ints = info.classes + len(st.conf_cols())
-        ts = pa.timestamp("us", tz="UTC")
-        cols = {"record_key": pa.array(self.key, pa.string()), "device_id": pa.array(self.device, pa.string()),
-                "window_start": pa.array(self.start, ts), "window_end": pa.array(self.end, ts),
-                "cohort": pa.array(self.cohort, pa.map_(pa.string(), pa.string())),
-                "inferences": pa.array(self.n, pa.int32())}
-        for i, (name, col) in enumerate(zip(names, self.hist)):
-            cols[name] = pa.array(col, pa.int32() if i < ints else pa.float64())
-        cols["source"] = pa.array([self.source] * len(self.key), pa.string())
-        lab = pa.table({"record_key": pa.array(self.lab_key, pa.string()),
-                        "label": pa.array(self.lab_label, pa.int32()), "pred": pa.array(self.lab_pred, pa.int32())})
-        return pa.table(cols), lab, (min(self.start), max(self.start))
+        out = list(self.tables_done)
+        if self.device:
+            info = self.info
+            ms, vs = st.feature_cols(info.features)
+            names = st.class_cols(info.classes) + st.conf_cols() + ms + vs
+            ints = info.classes + len(st.conf_cols())
+            ts = pa.timestamp("us", tz="UTC")
+            cols = {"rid": pa.array(range(len(self.device)), pa.int64()),
+                    "device_id": pa.array(self.device, pa.string()),
+                    "window_start": pa.array(self.start, ts), "window_end": pa.array(self.end, ts),
+                    "cohort": pa.array(self.cohort, pa.map_(pa.string(), pa.string())),
+                    "inferences": pa.array(self.n, pa.int32())}
+            for i, (name, col) in enumerate(zip(names, self.hist)):
+                cols[name] = pa.array(col, pa.int32() if i < ints else pa.float64())
+            cols["source"] = pa.array([self.source] * len(self.device), pa.string())
+            lab = pa.table({"rid": pa.array(self.lab_rid, pa.int64()),
+                            "label": pa.array(self.lab_label, pa.int32()), "pred": pa.array(self.lab_pred, pa.int32())})
+            out.append((pa.table(cols), lab, (min(self.start), max(self.start))))
+        return out
 
 
 def ingest_file(store: st.TelemetryStore, path: Path, skip_bad: bool = False) -> FileIngest:
@@ -175,7 +162,7 @@ def ingest_file(store: st.TelemetryStore, path: Path, skip_bad: bool = False) ->
     con = store.con
     con.execute("BEGIN")
     try:
-        for where, row in _rows(path, fmt):
+        for where, row in (_parquet_rows(path, cols, store, res) if fmt == "parquet" else _rows(path, fmt)):
             try:
                 if isinstance(row, RecordError):
                     raise row
@@ -201,11 +188,39 @@ def ingest_file(store: st.TelemetryStore, path: Path, skip_bad: bool = False) ->
 
 
 def _flush(store: st.TelemetryStore, cols: _Columns, res: FileIngest) -> None:
-    table, lab, rng = cols.tables()
-    added, dup = st.insert_batch(store, table, lab, rng)
-    res.added += added
-    res.duplicate += dup
+    for table, lab, rng in cols.tables():
+        added, dup = st.insert_batch(store, table, lab, rng)
+        res.added += added
+        res.duplicate += dup
     cols.reset()
+
+
+def _parquet_rows(path: Path, cols: _Columns, store: st.TelemetryStore, res: FileIngest):
+    """Parquet: each batch is validated column-wise (edgekit.monitor.columnar); the rows it
+    cannot vouch for go through the row validator, which names the problem."""
+    import pyarrow.parquet as pq
+
+    from edgekit.monitor.columnar import validate_batch
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise UserError(f"{path}: not a readable Parquet file ({str(exc)[:80]})") from None
+    row0 = 0
+    for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+        done = validate_batch(batch, cols.info, path.name)
+        if done is None:
+            rest = range(batch.num_rows)
+        else:
+            cols.tables_done.append(done.tables)
+            rest = done.rejected
+            if len(cols) >= BATCH_ROWS:
+                _flush(store, cols, res)
+        if len(rest):
+            rows = batch.take(list(rest)).to_pylist()
+            for i, row in zip(rest, rows):
+                yield f"row {row0 + i + 1}", row
+        row0 += batch.num_rows
 
 
 def ingest(files: Sequence[Path], store_path: Path, model_spec, skip_bad: bool = False) -> IngestResult:

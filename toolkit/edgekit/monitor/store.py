@@ -148,24 +148,37 @@ def default_store_path(target: str, model: str) -> Path:
     return resources.stage_dir(target, model) / STORE_NAME
 
 
+def _key_sql(info: StoreInfo) -> str:
+    """The record key: MD5 of the record's canonical text, computed by DuckDB for every format
+    alike (cohort pairs sorted on the way in); column names only, no data, in the SQL."""
+    ms, vs = feature_cols(info.features)
+    cols = ["device_id", "window_start", "window_end", "cohort", "inferences"] + class_cols(info.classes) + \
+        conf_cols() + ms + vs
+    return "md5(concat_ws('|', " + ", ".join(f"CAST({c} AS VARCHAR)" for c in cols) + "))"
+
+
 def insert_batch(store: TelemetryStore, table, labelled, window_range: Sequence) -> tuple[int, int]:
-    """Insert an Arrow table of new rows (the windows columns) and its labelled rows, skipping
-    record keys already in the store; inside the caller's transaction. -> (added, duplicate)."""
+    """Insert an Arrow table of new rows (rid + the windows columns but the key) and its
+    labelled rows (by rid), skipping record keys already in the store; inside the caller's
+    transaction. -> (added, duplicate)."""
     con = store.con
     con.register("incoming", table)
     con.register("incoming_labelled", labelled)
     try:
         before = store.count()
+        con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT {_key_sql(store.info)} AS record_key, * "
+                    "FROM incoming")
         # The time range lets DuckDB's zone maps skip most of a large store in the anti-join.
         con.execute("CREATE OR REPLACE TEMP TABLE fresh AS "
-                    "SELECT DISTINCT ON (record_key) * FROM incoming i WHERE NOT EXISTS ("
+                    "SELECT DISTINCT ON (record_key) * FROM keyed i WHERE NOT EXISTS ("
                     "SELECT 1 FROM windows w WHERE w.record_key = i.record_key "
-                    "AND w.window_start BETWEEN ? AND ?)", list(window_range))
-        con.execute("INSERT INTO windows SELECT * FROM fresh")
-        con.execute("INSERT INTO labelled SELECT l.* FROM incoming_labelled l "
-                    "WHERE l.record_key IN (SELECT record_key FROM fresh)")
+                    "AND w.window_start BETWEEN ? AND ?) ORDER BY record_key, rid", list(window_range))
+        con.execute("INSERT INTO windows SELECT * EXCLUDE (rid) FROM fresh")
+        con.execute("INSERT INTO labelled SELECT f.record_key, l.label, l.pred FROM incoming_labelled l "
+                    "JOIN fresh f USING (rid)")
         added = store.count() - before
         con.execute("DROP TABLE fresh")
+        con.execute("DROP TABLE keyed")
     finally:
         con.unregister("incoming")
         con.unregister("incoming_labelled")
