@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.codegen import runtime_sources
+from edgekit.targets import kernel_variants
 
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "firmware" / "runtime"
@@ -39,6 +40,12 @@ CFLAGS = ["-std=c99", "-O1", "-g", "-Wall", "-Werror", "-Wno-unused-function",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
 
+def _defines(variant: str) -> list[str]:
+    """'ref' or 'dsp' (host builds have no Helium) as -D flags, from the kernel-variant table."""
+    name = {"ref": "reference", "dsp": "dsp"}[variant]
+    return [f"-D{k}={v}" for k, v in kernel_variants.defines(name).items()]
+
+
 _KERNEL_OBJECTS: dict[str, list[Path]] = {}
 
 
@@ -48,7 +55,7 @@ def kernel_objects(variant: str) -> list[Path]:
     if variant not in _KERNEL_OBJECTS:
         import tempfile
         out_dir = Path(tempfile.mkdtemp(prefix=f"ek-kernels-{variant}-"))
-        defines = ["-DEK_KERNELS_DSP=1"] if variant == "dsp" else []
+        defines = _defines(variant)
         objs = []
         for src in runtime_sources():
             out = out_dir / f"{src.stem}.o"
@@ -66,7 +73,7 @@ def build(gen_dir: Path, variant: str) -> Path:
     main = gen_dir / "host_main.c"
     main.write_text(MAIN_C)
     exe = gen_dir / f"model_{variant}"
-    defines = ["-DEK_KERNELS_DSP=1"] if variant == "dsp" else []
+    defines = _defines(variant)
     cmd = ["gcc", *CFLAGS, *defines, f"-I{gen_dir}", f"-I{RUNTIME / 'include'}",
            str(gen_dir / "model.c"), str(gen_dir / "model_data.c"),
            *map(str, kernel_objects(variant)), str(main), "-lm", "-o", str(exe)]

@@ -93,13 +93,15 @@ def test_prequantized_tflite_is_checked_not_requantized(syn_converted, syn_model
     assert r.bit_exactness.bit_exact
 
 
-def test_int16_activations(syn_model_dir, syn_data, tmp_path):
-    r = convert(load_model(str(syn_model_dir)), load_target("cortex-m4"), activations="int16",
-                calibration=syn_data.calibration(32), test_set=syn_data.test_set(24), out_dir=tmp_path,
-                verify_samples=8, layer_samples=8)
-    it = litert_interpreter(r.int8_path)
-    assert it.get_input_details()[0]["dtype"] == np.int16
-    assert r.input_quant.dtype == "int16" and r.bit_exactness.bit_exact
+def test_int16_activations_refused_by_the_op_check(syn_model_dir, syn_data, tmp_path):
+    # edgekit-micro has int8 kernels only: the op list says so and the check names it.
+    with pytest.raises(UserError) as exc:
+        convert(load_model(str(syn_model_dir)), load_target("cortex-m4"), activations="int16",
+                calibration=syn_data.calibration(32), test_set=syn_data.test_set(24), out_dir=tmp_path / "out")
+    msg = str(exc.value)
+    assert "int16 tensors is not supported by edgekit-micro (it takes int8)" in msg
+    assert "int8 activations" in msg and "\n" not in msg
+    assert not (tmp_path / "out").exists()
 
 
 def test_int16_refused_where_runtime_lacks_it(syn_model_dir, tmp_path):

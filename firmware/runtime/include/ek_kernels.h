@@ -74,9 +74,8 @@ int32_t ek_srdhm(int32_t a, int32_t b);                  /* SaturatingRoundingDo
 int32_t ek_rdbypot(int32_t x, int exponent);             /* RoundingDivideByPOT */
 int32_t ek_mbqm(int32_t x, int32_t multiplier, int shift); /* MultiplyByQuantizedMultiplier */
 
-/* Scratch (int16 elements) the DSP variant needs; the generator plans it in the arena. */
-size_t ek_conv2d_s8_scratch(const ek_shape_t *filter);
-size_t ek_fc_s8_scratch(int32_t accum_depth);
+/* conv and fully connected take an arena scratch for their DSP/Helium variants (NULL for the
+ * reference one); the generator plans its size (codegen/ops/conv_2d.py, fully_connected.py). */
 
 void ek_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                   const ek_shape_t *in_shape, const int8_t *input,

@@ -15,6 +15,10 @@ from edgekit.errors import UserError
 
 ACT_NONE, ACT_RELU, ACT_RELU_N1_TO_1, ACT_RELU6 = 0, 1, 2, 3
 
+I16_MAX = 32767
+# int32 accumulators: 255 * 128 * depth must not overflow (TFLM has the same limit, silently).
+MAX_ACCUM_DEPTH = 65000
+
 
 def round_half_away(x: float) -> int:
     """std::round / TfLiteRound: halves away from zero (Python's round() is banker's)."""

@@ -28,11 +28,8 @@ TYPE_SIZES = {FLOAT32: 4, FLOAT16: 2, INT32: 4, UINT8: 1, INT64: 8, BOOL: 1, INT
 TYPE_NP = {FLOAT32: np.float32, FLOAT16: np.float16, INT32: np.int32, UINT8: np.uint8,
            INT64: np.int64, BOOL: np.bool_, INT16: np.int16, INT8: np.int8}
 
-# BuiltinOperator codes of the ops the runtime implements (names for the rest come from
-# _OP_NAMES when known, for clear messages).
-OP_CODES = {0: "ADD", 1: "AVERAGE_POOL_2D", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
-            6: "DEQUANTIZE", 9: "FULLY_CONNECTED", 17: "MAX_POOL_2D", 22: "RESHAPE",
-            25: "SOFTMAX", 34: "PAD", 40: "MEAN", 60: "PADV2", 114: "QUANTIZE"}
+# BuiltinOperator names of ops edgekit-micro does not implement, for clear messages; the ones it
+# implements (and their options) come from the op registry, codegen/ops/.
 _OTHER_OP_NAMES = {2: "CONCATENATION", 5: "DEPTH_TO_SPACE", 14: "LOGISTIC", 18: "MUL",
                    19: "RELU", 21: "RELU6", 23: "RESIZE_BILINEAR", 28: "TANH",
                    39: "TRANSPOSE", 41: "SUB", 45: "STRIDED_SLICE", 49: "SPLIT",
@@ -43,8 +40,19 @@ MAX_RANK = 4
 MAX_ELEMENTS = 1 << 26      # 64 Mi elements: far beyond any microcontroller, still sane
 
 
+def _registry():
+    # Imported here: the op modules import this module's type constants.
+    from edgekit.codegen.ops import REGISTRY
+    return REGISTRY
+
+
+def op_codes() -> dict[int, str]:
+    """BuiltinOperator code -> name of the ops edgekit-micro implements (the op registry)."""
+    return {s.code: s.name for s in _registry().values()}
+
+
 def op_name(code: int) -> str:
-    return OP_CODES.get(code) or _OTHER_OP_NAMES.get(code) or f"builtin#{code}"
+    return op_codes().get(code) or _OTHER_OP_NAMES.get(code) or f"builtin#{code}"
 
 
 @dataclass
@@ -199,31 +207,9 @@ class _Table:
                 for i in range(length)]
 
 
-# Options tables by BuiltinOptions union member: (field index, name, fmt, default).
+# Option values as the reader decodes them (each op's fields are in its registry entry).
 _PADDING = {0: "SAME", 1: "VALID"}
 _ACT = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
-_OPTIONS = {
-    "CONV_2D": [(0, "padding", "<b", 0), (1, "stride_w", "<i", 0), (2, "stride_h", "<i", 0),
-                (3, "activation", "<b", 0), (4, "dilation_w", "<i", 1), (5, "dilation_h", "<i", 1)],
-    "DEPTHWISE_CONV_2D": [(0, "padding", "<b", 0), (1, "stride_w", "<i", 0),
-                          (2, "stride_h", "<i", 0), (3, "depth_multiplier", "<i", 0),
-                          (4, "activation", "<b", 0), (5, "dilation_w", "<i", 1),
-                          (6, "dilation_h", "<i", 1)],
-    "AVERAGE_POOL_2D": [(0, "padding", "<b", 0), (1, "stride_w", "<i", 0), (2, "stride_h", "<i", 0),
-                        (3, "filter_w", "<i", 0), (4, "filter_h", "<i", 0), (5, "activation", "<b", 0)],
-    "FULLY_CONNECTED": [(0, "activation", "<b", 0), (1, "weights_format", "<b", 0),
-                        (2, "keep_num_dims", "<B", 0)],
-    "ADD": [(0, "activation", "<b", 0)],
-    "SOFTMAX": [(0, "beta", "<f", 0.0)],
-    "MEAN": [(0, "keep_dims", "<B", 0)],
-}
-_OPTIONS["MAX_POOL_2D"] = _OPTIONS["AVERAGE_POOL_2D"]
-# The BuiltinOptions union member each of those ops must carry: LiteRT reads a missing or
-# mismatched options table as all-zero parameters (stride 0, dilation 0) and refuses the op.
-_OPTIONS_TYPE = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
-                 "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
-                 "FULLY_CONNECTED": "FullyConnectedOptions", "ADD": "AddOptions",
-                 "SOFTMAX": "SoftmaxOptions", "MEAN": "ReducerOptions"}
 
 
 def read_tflite(path: Path) -> Graph:
@@ -328,10 +314,10 @@ def parse_tflite(buf: bytes, where: str = "model") -> Graph:
         op = Operator(i, code, idx_list(o, 1, f"operator {i} inputs", True),
                       idx_list(o, 2, f"operator {i} outputs", False))
         _check_options_type(o, op, where)
-        spec = _OPTIONS.get(op.name)
-        if spec:
+        spec = _registry().get(op.name)
+        if spec is not None and spec.options:
             opt = o.table(4, f"operator {i} options")
-            for fidx, key, fmt, default in spec:
+            for fidx, key, fmt, default in spec.options:
                 op.options[key] = opt.scalar(fidx, fmt, default) if opt is not None else default
         ops.append(op)
     _check_signatures(model, where, nt)
@@ -343,8 +329,12 @@ def parse_tflite(buf: bytes, where: str = "model") -> Graph:
 def _check_options_type(o: _Table, op: Operator, where: str) -> None:
     from edgekit.codegen.tflite_schema import UNIONS
 
-    want = _OPTIONS_TYPE.get(op.name)
-    if want is None:
+    # The BuiltinOptions union member the op must carry (its registry entry's options_type):
+    # LiteRT reads a missing or mismatched options table as all-zero parameters (stride 0,
+    # dilation 0) and refuses the op.
+    spec = _registry().get(op.name)
+    want = spec.options_type if spec is not None else ""
+    if not want:
         return
     got = o.scalar(3, "<B", 0)
     if UNIONS["BuiltinOptions"].get(got) != want:

@@ -23,6 +23,7 @@ from edgekit import resources
 from edgekit.errors import UserError
 from edgekit.firmware.boards import Board, board_for_target, load_board
 from edgekit.firmware.elfsize import SectionSizes, measure_elf
+from edgekit.targets import kernel_variants
 from edgekit.targets.schema import TargetProfile
 
 __all__ = [
@@ -75,10 +76,9 @@ def cpu_flags(target: TargetProfile) -> list[str]:
 
 
 def kernel_defines(kernels: str) -> dict[str, str]:
-    """The C defines that select a kernel variant of firmware/runtime. The MVE variant keeps
-    the DSP kernels for the ops it has no Helium version of."""
-    return {"EK_KERNELS_DSP": "1" if kernels in ("dsp", "mve") else "0",
-            "EK_KERNELS_MVE": "1" if kernels == "mve" else "0"}
+    """The C defines that select a kernel variant of firmware/runtime (the table in
+    targets/kernel_variants.py)."""
+    return kernel_variants.defines(kernels)
 
 
 # What the protocol app needs of the generated model: the per-op profile hook, so the app

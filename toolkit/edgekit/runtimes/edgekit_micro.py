@@ -105,13 +105,13 @@ def build_firmware(spec, target, firmware_variant, kernels, progress, tflite_pat
     from edgekit.convert import int8_model
     from edgekit.devices import DeviceError, emulated_spec, open_device
     from edgekit.firmware import FirmwareBuildError, build_elf, kernel_defines
+    from edgekit.targets import kernel_variants
 
     t0 = time.time()
     notes: list[str] = []
     kernels = kernels or target.runtime.kernels
-    if kernels not in ("reference", "dsp", "mve"):
-        raise UserError(f"--kernels {kernels}: use 'reference', 'dsp' or 'mve'")
-    if kernels in ("dsp", "mve") and kernels not in target.core.features:
+    kernel_variants.get(kernels)   # one line naming the known variants for an unknown one
+    if kernels not in kernel_variants.available(target.core.features):
         raise UserError(f"--kernels {kernels}: target {target.name} has no {kernels.upper()} extension; "
                         f"use --kernels {target.runtime.kernels} (its profile's) or reference")
     out.mkdir(parents=True, exist_ok=True)

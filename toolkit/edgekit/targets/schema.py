@@ -10,8 +10,10 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgekit.targets import kernel_variants
+
 CoreFeature = Literal["dsp", "fpu", "mve", "mve-f"]
-KernelVariant = Literal["reference", "dsp", "mve"]
+KernelVariant = Literal[kernel_variants.NAMES]  # the table in targets/kernel_variants.py
 
 
 class _Strict(BaseModel):
@@ -153,10 +155,9 @@ class TargetProfile(_Strict):
             )
         if self.core is None:  # whether the runtime may go without one: its backend says
             return self
-        if self.runtime.kernels == "dsp" and "dsp" not in self.core.features:
-            raise _FieldError("runtime.kernels", "'dsp' kernels need 'dsp' in core.features")
-        if self.runtime.kernels == "mve" and "mve" not in self.core.features:
-            raise _FieldError("runtime.kernels", "'mve' kernels need 'mve' in core.features")
+        need = kernel_variants.get(self.runtime.kernels).feature
+        if need is not None and need not in self.core.features:
+            raise _FieldError("runtime.kernels", f"'{self.runtime.kernels}' kernels need '{need}' in core.features")
         if self.emulator.kind == "qemu" and not (self.emulator.machine and self.emulator.cpu):
             raise _FieldError("emulator", "a qemu emulator needs 'machine' and 'cpu'")
         return self

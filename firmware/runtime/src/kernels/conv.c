@@ -7,14 +7,8 @@
  */
 #include "ek_simd.h"
 
-/* DSP: two int16 im2col rows (two output pixels at a time), each padded to a multiple of
- * four. MVE: one int8 im2col row and the per-channel weight sums (int32). */
-size_t ek_conv2d_s8_scratch(const ek_shape_t *filter)
-{
-    const size_t k4 = ((size_t)filter->h * (size_t)filter->w * (size_t)filter->c + 3) & ~(size_t)3;
-    const size_t dsp = 2 * k4, mve = (k4 + 4 * (size_t)filter->n) / 2;
-    return dsp > mve ? dsp : mve;
-}
+/* The arena scratch (the `scratch` argument) is sized by the generator: the one formula is
+ * scratch_bytes() in toolkit/edgekit/codegen/ops/conv_2d.py. */
 
 static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
@@ -145,7 +139,7 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 {
     const int32_t cin = fs->c, K = fs->h * fs->w * cin, k4 = K & ~3;
     const int32_t out_depth = os->c;
-    int16_t *col1 = col + ((K + 3) & ~3);  /* the second pixel's row (ek_conv2d_s8_scratch) */
+    int16_t *col1 = col + ((K + 3) & ~3);  /* the second pixel's row (see the scratch note above) */
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             int32_t ox = 0;

@@ -7,7 +7,8 @@
  */
 #include "ek_simd.h"
 
-size_t ek_fc_s8_scratch(int32_t accum_depth) { return (size_t)accum_depth; }
+/* The arena scratch (the DSP kernel's int16 input row) is sized by the generator:
+ * scratch_bytes() in toolkit/edgekit/codegen/ops/fully_connected.py. */
 
 void ek_fully_connected_s8(const ek_fc_params_t *p, const int32_t *mult, const int32_t *shift,
                            int per_channel, int32_t rows, int32_t accum_depth,

@@ -1,0 +1,136 @@
+"""CONV_2D (per-channel int8), kernels in firmware/runtime/src/kernels/conv.c (and schedule.c for the
+in-place and fused memory schedules codegen.planner chooses). The lowering is shared with
+DEPTHWISE_CONV_2D (ops/depthwise_conv_2d.py)."""
+
+from __future__ import annotations
+
+from edgekit.codegen import planner as P
+from edgekit.codegen import quant as Q
+from edgekit.codegen.ops import register
+from edgekit.codegen.tflite_reader import INT8, INT32
+
+CONV_OPTIONS = ((0, "padding", "<b", 0), (1, "stride_w", "<i", 0), (2, "stride_h", "<i", 0),
+                (3, "activation", "<b", 0), (4, "dilation_w", "<i", 1), (5, "dilation_h", "<i", 1))
+
+
+def scratch_bytes(kdepth: int, out_channels: int) -> int:
+    """Arena scratch of ek_conv2d_s8: the DSP kernel's two int16 im2col rows, each padded to a
+    multiple of four, or the Helium kernel's int8 row plus the int32 weight sums of the output
+    channels, whichever is larger (the one formula; the C side only uses the space)."""
+    k4 = (kdepth + 3) & ~3
+    return 2 * max(2 * k4, (k4 + 4 * out_channels) // 2)
+
+
+def lower_conv(lw, op, depthwise: bool) -> None:
+    ins = lw.inputs(op, 2, 3)
+    x = lw.act(op, ins[0], "input")
+    w = lw.const(op, ins[1], INT8, "filter")
+    b = lw.const(op, ins[2], INT32, "bias") if len(ins) > 2 and ins[2] >= 0 else None
+    y = lw.act(op, op.outputs[0], "output")
+    for t, what in ((x, "input"), (w, "filter"), (y, "output")):
+        if len(t.shape) != 4:
+            lw.fail(op, f"{what} {lw.tname(t.index)} has shape {t.shape}, expected 4-D")
+    n, ih, iw, ic = x.shape
+    if depthwise:
+        one, kh, kw, oc = w.shape
+        if one != 1:
+            lw.fail(op, f"depthwise filter shape {w.shape} must be [1, H, W, C]")
+        if oc % ic:
+            lw.fail(op, f"output channels {oc} are not a multiple of input channels {ic}")
+        dm = oc // ic
+        dm_opt = int(op.options.get("depth_multiplier", 0))
+        if dm_opt not in (0, dm):
+            lw.fail(op, f"depth_multiplier {dm_opt} disagrees with filter shape {w.shape}")
+        qdim = 3
+    else:
+        oc, kh, kw, wc = w.shape
+        if wc != ic:
+            lw.fail(op, f"filter {w.shape} expects {wc} input channels, input has {ic}",
+                    "grouped convolutions are not supported")
+        dm = 1
+        qdim = 0
+    sh = lw.opt(op, "stride_h", 1, Q.I16_MAX)
+    sw = lw.opt(op, "stride_w", 1, Q.I16_MAX)
+    dh = lw.opt(op, "dilation_h", 1, Q.I16_MAX)
+    dw = lw.opt(op, "dilation_w", 1, Q.I16_MAX)
+    pad = lw.opt(op, "padding", 0, 1)
+    oh, ph = Q.compute_padding(pad, ih, kh, sh, dh)
+    ow, pw = Q.compute_padding(pad, iw, kw, sw, dw)
+    if [n, oh, ow, oc] != list(y.shape):
+        lw.fail(op, f"output {lw.tname(y.index)} has shape {y.shape}, but the op "
+                f"computes {[n, oh, ow, oc]}")
+    if oh < 1 or ow < 1:
+        lw.fail(op, "filter larger than its input with VALID padding")
+    if max(ph, pw) > Q.I16_MAX:
+        lw.fail(op, f"padding {max(ph, pw)} is absurd")
+    if kh * kw * (1 if depthwise else ic) > Q.MAX_ACCUM_DEPTH:
+        lw.fail(op, f"accumulates {kh * kw * (1 if depthwise else ic)} products per "
+                f"output, more than int32 accumulators hold safely ({Q.MAX_ACCUM_DEPTH})")
+    xs, xz = lw.per_tensor(op, x.index, "input")
+    ys, yz = lw.per_tensor(op, y.index, "output")
+    wq = w.quant
+    if wq is None or len(wq.scale) not in (1, oc) or (len(wq.scale) > 1 and wq.quantized_dimension != qdim):
+        lw.fail(op, f"filter {lw.tname(w.index)} needs 1 or {oc} scales along "
+                f"dimension {qdim}", "quantize weights per channel or per tensor")
+    if any(z != 0 for z in wq.zero_point):
+        lw.fail(op, f"filter {lw.tname(w.index)} has non-zero zero points",
+                "int8 weights must be symmetric (zero point 0)")
+    if b is not None and b.numel != oc:
+        lw.fail(op, f"bias {lw.tname(b.index)} has {b.numel} values for {oc} channels")
+    mult, shift = Q.conv_multipliers(xs, wq.scale, ys, oc)
+    lo, hi = lw.activation(op, y)
+    k = op.index
+    m_name, s_name, w_name, b_name = lw.weight_arrays(k, mult, shift, w, b)
+    params = lw.params("ek_conv_params_t", f"ek_p{k}", stride_h=sh, stride_w=sw, dilation_h=dh,
+                       dilation_w=dw, pad_h=ph, pad_w=pw, depth_multiplier=dm, input_offset=-xz,
+                       output_offset=yz, act_min=lo, act_max=hi)
+    ish = lw.shape_decl(f"ek_is{k}", x.shape)
+    fsh = lw.shape_decl(f"ek_fs{k}", w.shape)
+    sched = lw.schedule.get(k)
+    # a fused 1x1 conv's output shape is the depthwise conv's input shape (declared there)
+    osh = None if sched == P.FUSED_INTO_NEXT else lw.shape_decl(f"ek_os{k}", y.shape)
+    weights = w.nbytes + (b.nbytes if b is not None else 0) + 8 * oc
+    work = f"(int8_t *)(ek_arena + @{{w{k}}})"
+    if depthwise:
+        args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
+                f"{fsh}, {w_name}, {b_name}, {osh}")
+        if sched == P.FUSED_WITH_PREV:
+            f = lw.fused_conv
+            lw.work[k] = ((kh - 1) * dh + 1) * iw * ic
+            lw.scratch[k] = f["scratch"]
+            lw.extra_reads.append((f["input"], k))
+            call = (f"ek_conv1x1_depthwise_s8({f['args']}, {ish}, {params}, {m_name}, {s_name}, {fsh}, {w_name}, "
+                    f"{b_name}, {osh}, {lw.ptr(y.index)}, {work}, EK_SCRATCH(ek_arena + @{{s{k}}}));")
+        elif sched == P.INPLACE:
+            lw.work[k] = (ph + 1) * ow * oc
+            lw.alias[y.index] = x.index
+            call = f"ek_depthwise_conv2d_s8_inplace({args}, {work});"
+        else:
+            call = f"ek_depthwise_conv2d_s8({args}, {lw.ptr(y.index)});"
+        macs = n * oh * ow * oc * kh * kw
+    else:
+        kdepth = kh * kw * ic
+        scratch = scratch_bytes(kdepth, oc)
+        args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
+                f"{fsh}, {w_name}, {b_name}")
+        if sched == P.FUSED_INTO_NEXT:
+            lw.fused_conv = {"args": args, "scratch": scratch, "input": x.index}
+            lw.virtual.add(y.index)
+            call = "/* computed row by row inside the next op (ek_conv1x1_depthwise_s8) */"
+        elif sched == P.INPLACE:
+            lw.scratch[k] = scratch
+            rows = P.inplace_rows(ow, oh)
+            lw.work[k] = rows * ow * oc
+            lw.alias[y.index] = x.index
+            call = f"ek_conv2d_s8_inplace({args}, {osh}, {rows}, {work}, EK_SCRATCH(ek_arena + @{{s{k}}}));"
+        else:
+            lw.scratch[k] = scratch
+            call = f"ek_conv2d_s8({args}, {osh}, {lw.ptr(y.index)}, EK_SCRATCH(ek_arena + @{{s{k}}}));"
+        macs = n * oh * ow * oc * kdepth
+    lw.step(op, call, macs, weights)
+
+
+@register("CONV_2D", 3, types=("int8",), weights=("int8", "int32"), kernels=("conv.c", "schedule.c"),
+          options=CONV_OPTIONS, options_type="Conv2DOptions")
+def lower_conv_2d(lw, op) -> None:
+    lower_conv(lw, op, depthwise=False)
