@@ -166,14 +166,15 @@ def print_entry_point_skew(res) -> None:
             continue
         par, sat = c["parity"], c["saturation"]
         clip = max(np.add(sat["device_high"], sat["device_low"])) if sat["device_high"] else 0.0
+        clip_ref = max(sat["reference"]) if sat["reference"] else 0.0
         rows.append([f"{c['field']}={c['value']}", c["n"], _cell(c["preprocessing_int8"]),
                      _cell(c["preprocessing_float"]), _cell(c["interaction"]),
-                     f"{par['max_abs_diff']} / {100 * par['share_differing']:.0f}%", f"{100 * clip:.0f}%",
+                     f"{par['max_abs_diff']} / {100 * par['share_differing']:.0f}%", f"{100 * clip:.0f}% ({100 * clip_ref:.0f}%)",
                      f"{100 * c['detectable_drop']:.1f}", (c["diagnosis"] or {}).get("kind", "-")])
     console.print(table(f"preprocessing effect per {', '.join(sorted(shown))}, points [95% interval] (measured; "
                         f"detectable drop estimated; every cohort field in --json)",
                         ["cohort", "n", "int8", "float", "interaction", "parity max|d| / differing",
-                         "clipped", "detectable", "diagnosis"], rows))
+                         "clipped (ref)", "detectable", "diagnosis"], rows))
     print_flags(res)
     console.print(f"wrote section 'skew_entry_point' of {res.report_json}")
 

@@ -22,7 +22,7 @@ the cohort's sample size could have detected (estimated).
 
 Without true labels, accuracy is replaced by agreement with the reference path of the same
 model: a path's "accuracy" is the share of samples whose prediction equals the reference
-prediction, so a drop is the flip rate; the report says so ("measure": "flip rate").
+prediction, so a drop is the flip rate; the report says so ("measure": "agreement with the reference").
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class EntryPointSkew:
     samples: int                        # samples with a tensor, compared
     failures: list[dict]                # samples the implementation failed on, with the reason
     skipped: list[dict]                 # bad rows left out (captures with --skip-bad)
-    measure: str                        # "accuracy" (labels) or "flip rate" (no labels)
+    measure: str                        # "accuracy" (labels) or "agreement with the reference" (none)
     accuracy: dict                      # path -> overall accuracy (or agreement)
     cohorts: list[dict]                 # per cohort: stages, interaction, parity, saturation, diagnosis
     flagged: list[dict]                 # cohorts whose preprocessing costs accuracy (int8, the shipped model)
@@ -268,7 +268,7 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
     directory = resources.stage_dir(target.name, spec.name)
     out = {"schema": "edgekit.skew.entry_point", "version": 1, "target": target.name, "model": spec.name,
            "entry_point": ep.describe(), "samples": n, "failures": failures, "skipped": list(skipped),
-           "measure": "accuracy" if labelled else "flip rate",
+           "measure": "accuracy" if labelled else "agreement with the reference",
            "measure_how": ("measured: accuracy against the true labels" if labelled else
                            "measured: no labels, so agreement with the reference path of the same model stands in "
                            "for accuracy; a drop is the flip rate"),
