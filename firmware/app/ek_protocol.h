@@ -1,11 +1,11 @@
-/* The device protocol (DESIGN.md contract 4): binary frames over the UART.
+/* The device protocol (docs/ARCHITECTURE.md, "Device protocol"): binary frames over the UART.
  *
  *   sync (0xEC 0x5A) | type u8 | seq u8 | len u16 LE | payload[len] | crc32 u32 LE
  *
  * crc32 is zlib's CRC-32 over type, seq, len and payload. A reply carries the request's seq
  * and type (request | 0x80); an error is a frame of type EK_T_ERROR with payload
- * (code u8, request type u8, message text). The host mirrors these numbers in
- * toolkit/edgekit/devices/protocol.py; keep the two in step. */
+ * (code u8, request type u8, message text). The host has the same numbers in
+ * toolkit/edgekit/devices/protocol.py; tests/devices/test_protocol_header.py holds them equal. */
 #ifndef EK_PROTOCOL_H
 #define EK_PROTOCOL_H
 

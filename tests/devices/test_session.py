@@ -51,6 +51,19 @@ def test_info_infer_and_counters(target, image):
             # the two hook calls (a timer read each) lie outside it
             (op,) = dev.op_counts()
             assert r.model_count - 300 < op < r.model_count
+        c = dev.counters()  # the last inference's counts, and all five of them
+        assert (c.model_count, c.stack_high_water, c.invocations) == (r.model_count, r.stack_high_water, 5)
+
+
+def test_reset_reboots_the_core(target, image):
+    with open_device("qemu", target, image) as dev:
+        x = _inputs(2)
+        for v in x:
+            dev.infer(v, "features")
+        assert dev.counters().invocations == 2
+        dev.reset()  # SYSRESETREQ: the firmware boots again, its counters start from zero
+        assert dev.counters().invocations == 0
+        assert dev.infer(x[0], "features").output == tm.reference(x[0])
 
 
 def test_batch_preloaded_matches_single_inferences(target, image):

@@ -68,6 +68,17 @@ class InferenceResult:
     stack_high_water: int       # bytes
 
 
+@dataclass(frozen=True)
+class DeviceCounters:
+    """The COUNTERS reply: the last inference's timer counts and stack, and how many
+    inferences the device ran since it booted."""
+
+    frontend_count: int
+    model_count: int
+    stack_high_water: int
+    invocations: int
+
+
 class Transport(Protocol):
     expects_hello: bool
 
@@ -160,6 +171,27 @@ class Device:
         if len(f.payload) != 4 + 4 * n:
             raise DeviceError("protocol", f"op counts: {n} announced, {(len(f.payload) - 4) // 4} sent")
         return list(struct.unpack_from(f"<{n}I", f.payload, 4))
+
+    def counters(self) -> DeviceCounters:
+        """COUNTERS: what the device counted, read without running anything."""
+        f = self._request(P.T_COUNTERS, b"")
+        if len(f.payload) != 24:
+            raise DeviceError("protocol", f"counters: {len(f.payload)} bytes, expected 24")
+        return DeviceCounters(*struct.unpack("<QQII", f.payload))
+
+    def reset(self) -> None:
+        """RESET: the firmware acknowledges, then resets the core (SYSRESETREQ); the session
+        waits for it to boot again. A soft reset for a core that still answers: a hung or
+        faulted one cannot, which is why restart() starts the transport again instead (a new
+        emulator, or the profile's reset command for a board)."""
+        self._request(P.T_RESET, b"")
+        self.decoder = P.FrameDecoder()
+        self._queue = []
+        if self.transport.expects_hello:
+            hello = self._wait(lambda f: f.type == P.T_HELLO, self.boot_timeout_s, "boot after RESET (HELLO frame)")
+            self._info = DeviceInfo.parse(hello.payload.decode("utf-8", errors="replace"))
+        else:
+            self.resync()
 
     def summary(self, reset: bool = True) -> "SummaryReply":
         """The on-device summary since the last reset (SUMMARY request, firmware/app/ek_summary.h),

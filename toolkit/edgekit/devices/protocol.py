@@ -1,5 +1,6 @@
-"""The device protocol's framing (DESIGN.md contract 4), mirrored from
-firmware/app/ek_protocol.h: keep the numbers in step.
+"""The device protocol's framing (docs/ARCHITECTURE.md, "Device protocol"). The numbers are
+also in firmware/app/ek_protocol.h, the device's side; tests/devices/test_protocol_header.py
+holds the two equal name by name (a new request: one line here, one there).
 
     sync 0xEC 0x5A | type u8 | seq u8 | len u16 LE | payload | crc32 u32 LE (zlib, over type..payload)
 """

@@ -4,7 +4,7 @@ model, and its flash/RAM figures measured from the link (ELF sections + map file
     img = build_elf(target, sources, include_dirs, defines, out_dir, app="protocol")
     img.flash_bytes, img.ram_bytes, img.sizes.arena
 
-Boards live in firmware/boards/<qemu machine>/ (board.yaml + board_config.h) and
+Boards live in firmware/boards/<qemu machine>/ (board.yaml; board_config.h is generated from it) and
 firmware/boards/generic/ (real hardware: the user supplies UART and clock hooks). All QEMU
 boards share firmware/boards/common/ (start-up, CMSDK UART, SysTick timing, semihosting).
 """
@@ -133,7 +133,11 @@ def build_elf(
         app_srcs = sorted((fw / "app").glob("*.c"))
     elif app != "semihost-test":
         raise UserError(f"app: unknown firmware app {app!r}; use 'protocol' or 'semihost-test'")
-    incs = [fw / "boards" / brd.name, fw / "boards" / "common", fw / "app",
+    # board_config.h is generated from board.yaml (Board.config_header) next to the build.
+    gen_dir = out_dir / f".board-{brd.name}"
+    gen_dir.mkdir(exist_ok=True)
+    (gen_dir / "board_config.h").write_text(brd.config_header())
+    incs = [gen_dir, fw / "boards" / brd.name, fw / "boards" / "common", fw / "app",
             fw / "runtime" / "include", *[Path(i) for i in include_dirs]]
     stack_bytes = int(round((target.memory.stack_kb or 16) * 1024))
     def_args, def_map = _defines_args(defines)

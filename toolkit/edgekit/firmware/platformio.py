@@ -57,6 +57,7 @@ def export_platformio(target: TargetProfile, sources: Sequence[Path], include_di
         for d in header_dirs:
             for h in sorted(Path(d).glob("*.h")):
                 shutil.copy2(h, inc / h.name)
+        (inc / "board_config.h").write_text(board.config_header())
         (ld / "memory.ld").write_text(board.memory_ld(target))
         shutil.copy2(fw / "boards" / "common" / "sections.ld", ld / "sections.ld")
         (tmp / "platformio.ini").write_text(_ini(target, defines or {}))

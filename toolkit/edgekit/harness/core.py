@@ -1,7 +1,7 @@
 """The harness loop: host reference paths in batch, device paths through parallel sessions,
 one record per sample appended as soon as all of its paths are known.
 
-Paths (DESIGN.md contract 5):
+Paths (docs/ARCHITECTURE.md, "Per-sample record"):
   float            the float model (Keras) on reference features
   int8_host        the int8 .tflite on LiteRT's reference kernels, same quantized input
   device_features  the device, given the host-computed quantized features

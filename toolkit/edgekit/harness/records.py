@@ -1,4 +1,4 @@
-"""records.jsonl: one JSON line per evaluated sample (DESIGN.md contract 5), appended as the
+"""records.jsonl: one JSON line per evaluated sample (docs/ARCHITECTURE.md, "Per-sample record"), appended as the
 run goes, so a run killed at any point (kill -9 included) resumes where it stopped.
 
 A line is only ever appended whole and flushed; a torn last line (the process died inside a

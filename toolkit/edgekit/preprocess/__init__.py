@@ -1,4 +1,4 @@
-"""The one reference implementation of each kind of preprocessing (DESIGN.md contract 2).
+"""The one reference implementation of each kind of preprocessing (docs/ARCHITECTURE.md, "Preprocessing spec").
 
 Training, calibration, evaluation and the firmware frontends' parity tests all call these;
 nothing else re-implements them. The spec classes are what model.yaml's `preprocessing:`

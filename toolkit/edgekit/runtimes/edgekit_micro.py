@@ -158,6 +158,9 @@ def build_firmware(spec, target, firmware_variant, kernels, progress, tflite_pat
                     raise CheckFailed(f"firmware reports model hash {info.model_hash}, generated {cg.model_hash}")
                 results = dev.infer_batch([row.tobytes() for row in x], "features")
                 op_counts = dev.op_counts()  # of the last inference
+                ran = dev.counters().invocations  # the device's own count: each input ran once
+                if ran != len(x):
+                    raise CheckFailed(f"firmware reports {ran} inferences for the {len(x)} inputs sent")
                 summary = dev.summary()      # the on-device summary's cost (edgekit monitor)
                 last_count = results[-1].model_count
         except DeviceError as exc:
