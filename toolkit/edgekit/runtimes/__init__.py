@@ -5,7 +5,7 @@
     backend.on_device_frontend, backend.evaluates, backend.builds
     result = backend.build(spec, target, out_dir)
 
-Adding a backend (docs/ARCHITECTURE.md, "How to add a runtime backend"):
+Adding a backend (docs/ARCHITECTURE.md, "Adding a runtime backend"):
   1. a module here (or in your own package) with a RuntimeBackend subclass decorated with
      @register; its build() returns a BuildResult;
   2. one registration line: its module name in BUILTIN below, or, for a third-party package,
