@@ -31,6 +31,9 @@ def eval_cmd(
     captures: Optional[str] = typer.Option(
         None, help="evaluate tensors captured on devices instead (folder with manifest.csv|jsonl); nothing is built"),
     skip_bad: bool = typer.Option(False, help="--captures: leave bad rows out (listed) instead of stopping"),
+    cluster: Optional[str] = typer.Option(
+        None, help="run the device batches on a Ray cluster: local (a private one on 127.0.0.1), auto, "
+                   "ray://HOST:PORT or HOST:PORT; a Ray cluster belongs on a trusted network"),
     json_out: bool = JsonOption,
 ) -> None:
     """Run the test split on the device: per-cohort accuracy, latency, memory, energy, gates."""
@@ -69,7 +72,7 @@ def eval_cmd(
         res = evaluate(spec, prof, device=device, jobs=jobs, limit=limit, combos=parse_combos(cohorts),
                        min_accuracy=min_accuracy, max_cohort_drop=max_cohort_drop,
                        firmware_variant=firmware_variant, progress=report, enforce_gates=False,
-                       cohort_firmware=mapping)
+                       cohort_firmware=mapping, cluster=cluster)
     if res.moved_aside is not None:
         err_console.print(f"note: the records there were made with another model, firmware or data; "
                           f"moved aside to {res.moved_aside} and evaluated from the start", highlight=False)

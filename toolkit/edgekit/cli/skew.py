@@ -44,6 +44,9 @@ def skew_cmd(
                    "the firmware of the cohorts --cohort-firmware does not list"),
     frontend_include: Optional[list[str]] = typer.Option(None, help="include folder for --frontend (repeatable)"),
     frontend_define: Optional[list[str]] = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)"),
+    cluster: Optional[str] = typer.Option(
+        None, help="run the device batches on a Ray cluster: local (a private one on 127.0.0.1), auto, "
+                   "ray://HOST:PORT or HOST:PORT; a Ray cluster belongs on a trusted network"),
     json_out: bool = JsonOption,
 ) -> None:
     """Is there training-serving skew on this firmware (or your own preprocessing), where, and how much?"""
@@ -78,7 +81,8 @@ def skew_cmd(
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
         report = task_reporter(bar)
         res = skew(spec, prof, firmware_variant=firmware_variant, cohort_firmware=mapping, limit=limit,
-                   device=device, jobs=jobs, max_cohort_drop=max_cohort_drop, progress=report)
+                   device=device, jobs=jobs, max_cohort_drop=max_cohort_drop, progress=report,
+                   cluster=cluster)
     if json_out:
         print_json(res)
     else:

@@ -142,8 +142,11 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
         device_jobs: Optional[Callable[[EvalSample], DeviceJob]],
         open_session: Optional[Callable[[], Any]], decode: Callable[[str, Any], dict],
         unavailable: dict[str, str], sessions: int = 1, batch_size: Optional[int] = None,
-        progress: Optional[Callable[[int, int], None]] = None) -> HarnessResult:
-    """Evaluate the samples not yet in `store`; returns when every sample has a record."""
+        progress: Optional[Callable[[int, int], None]] = None, cluster=None) -> HarnessResult:
+    """Evaluate the samples not yet in `store`; returns when every sample has a record.
+
+    cluster: an entered edgekit.harness.cluster.RayCluster to run the device batches on
+    (open_session must then be a runner.DeviceOpener); the records are written here either way."""
     t_start = time.perf_counter()
     done = store.done_ids
     pending = [s for s in samples if s.id not in done]
@@ -174,8 +177,8 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
             write(base_record(s))
     else:
         def on_outcome(o: DeviceOutcome) -> None:
-            if o.sample_id not in by_id:
-                return  # recorded by an earlier run; its batch ran again only to keep the batching
+            if o.sample_id not in by_id or o.sample_id in store:
+                return  # recorded by an earlier run (its batch ran again only to keep the batching), or already
             rec = base_record(by_id[o.sample_id])
             for path, res in o.results.items():
                 if res["status"] == "ok":
@@ -185,8 +188,11 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
             write(rec)
 
         batches = fixed_batches(samples, done, batch_size or auto_batch_size(len(samples)))
-        stats = run_device_jobs([[device_jobs(s) for s in b] for b in batches], open_session, on_outcome,
-                                sessions=sessions)
+        jobs = [[device_jobs(s) for s in b] for b in batches]
+        if cluster is not None:
+            stats = cluster.run_device_jobs(jobs, open_session, on_outcome)
+        else:
+            stats = run_device_jobs(jobs, open_session, on_outcome, sessions=sessions)
     store.sync()
     return HarnessResult(records_path=store.path, total=len(samples), resumed=resumed, new=written,
                          wall_s=time.perf_counter() - t_start, host_s=host_s, device=stats,

@@ -21,7 +21,7 @@ from edgekit.errors import UserError
 from edgekit.fileio import sha256_file
 from edgekit.harness import core
 from edgekit.harness.records import RecordStore
-from edgekit.harness.runner import DeviceJob
+from edgekit.harness.runner import DeviceJob, DeviceOpener
 from edgekit.harness.summary import MemoryFigures, summarize
 
 # progress(description, done, total), as everywhere in edgekit
@@ -81,10 +81,24 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
              combos: Sequence[Sequence[str]] = (), min_accuracy: Optional[float] = None,
              max_cohort_drop: float = 0.02, firmware_variant: Optional[str] = None,
              progress: Optional[Progress] = None, enforce_gates: bool = True,
-             cohort_firmware=None) -> EvalResult:
+             cohort_firmware=None, cluster=None) -> EvalResult:
     """cohort_firmware: an edgekit.harness.fleet.CohortFirmwareMap (load_cohort_firmware) when device
     cohorts run different firmware: each sample then runs on its cohort's firmware, and the
-    report gains the cohort field "firmware" (see _evaluate_cohort_firmware)."""
+    report gains the cohort field "firmware" (see _evaluate_cohort_firmware).
+    cluster: "local", "auto", "ray://HOST:PORT" or "HOST:PORT" (or a RayCluster): the device
+    batches run on a Ray cluster (edgekit.harness.cluster); records, resume, report unchanged."""
+    if cluster is None:
+        return _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohort_drop,
+                         firmware_variant, progress, enforce_gates, cohort_firmware, None)
+    from edgekit.harness.cluster import connect
+
+    with connect(cluster, num_cpus=jobs) as cl:
+        return _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohort_drop,
+                         firmware_variant, progress, enforce_gates, cohort_firmware, cl)
+
+
+def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohort_drop, firmware_variant,
+              progress, enforce_gates, cohort_firmware, cluster) -> EvalResult:
     t_start = time.perf_counter()
     if min_accuracy is not None and not 0 <= min_accuracy <= 1:
         raise UserError(f"--min-accuracy {min_accuracy}: must be a fraction between 0 and 1, e.g. 0.85")
@@ -96,7 +110,7 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
         if bad:
             raise UserError(f"--cohorts {'+'.join(c)}: unknown cohort field {bad[0]!r}; "
                             f"{spec.name} has {', '.join(known_fields) or 'none'}")
-    from edgekit.devices import kind_for, open_device
+    from edgekit.devices import kind_for
 
     device_kind = kind_for(device)
     kind = device_kind.parse(device).kind
@@ -116,7 +130,7 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     say = progress or (lambda *a: None)
     if cohort_firmware is not None:
         return _evaluate_cohort_firmware(spec, target, cohort_firmware, directory, device, jobs, limit, combos,
-                                         min_accuracy, max_cohort_drop, say, enforce_gates, t_start)
+                                         min_accuracy, max_cohort_drop, say, enforce_gates, t_start, cluster)
     say("build", 0, 1)
     t_build = time.perf_counter()
     # Budgets are gated below on the measured latency of the whole split, not on the build's few inferences.
@@ -140,12 +154,14 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
                 "weights_sha256": sha256_file(spec.weights_path) if spec.weights_path.is_file() else None}
     eval_dir = directory / "eval"
 
-    def opener():
-        return open_device(device, target, image)
-
-    # One short session to learn what the firmware offers (its frontend, its timer unit).
-    with opener() as dev:
-        info = dev.info()
+    opener = DeviceOpener(device, target, str(image.elf))
+    # One short session to learn what the firmware offers (its frontend, its timer unit);
+    # on a cluster, on one of its nodes (a board may be attached only there).
+    if cluster is not None:
+        info = cluster.device_info(opener)
+    else:
+        with opener() as dev:
+            info = dev.info()
     info_d = asdict(info) if is_dataclass(info) else dict(vars(info))
     has_frontend = str(info_d.get("preprocessing", "none")).lower() not in ("", "none")
     unavailable = {} if has_frontend else {
@@ -171,7 +187,7 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     with RecordStore(eval_dir, identity) as store:
         hres = core.run(samples, store, host_paths, jobs_for, opener,
                         lambda path, r: core.device_part(r, quant), unavailable,
-                        sessions=sessions,
+                        sessions=sessions, cluster=cluster,
                         progress=lambda done, total: say("device", done, total))
         wanted = {s.id for s in samples}
         records = [r for r in store.records() if r["id"] in wanted]
@@ -194,6 +210,7 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
                 "host_reference_s": hres.host_s, "device_call_s": d.device_call_s if d else 0.0,
                 "session_startup_s": d.startup_s if d else 0.0, "device_batches": d.batches if d else 0, "bytes_sent": d.bytes_sent if d else 0,
                 "records": str(hres.records_path),
+                "cluster": None if cluster is None else cluster.summary(),
                 "moved_aside": str(hres.moved_aside) if hres.moved_aside else None}
     reportstore.write_section(directory, "eval_run", run_info)
     return _finish(directory, section, hres.records_path, len(samples), hres.resumed, hres.new, wall,
@@ -221,7 +238,7 @@ def _finish(directory: Path, section: dict, records: Path, samples: int, resumed
 
 def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, device: str, jobs: Optional[int],
                               limit: Optional[int], combos, min_accuracy: Optional[float], max_cohort_drop: float,
-                              say, enforce_gates: bool, t_start: float) -> EvalResult:
+                              say, enforce_gates: bool, t_start: float, cluster=None) -> EvalResult:
     """The fleet as it is: every test sample runs on the firmware its cohort ships (one image
     per variant, built and run by edgekit.harness.fleet.run_cohort_firmware), so a cohort whose
     firmware preprocesses differently shows up as a flagged cohort explained by preprocessing.
@@ -238,7 +255,7 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
         raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
     run_dir = directory / COHORT_RUNS_DIR
     run = run_cohort_firmware(spec, target, cohort_firmware, chosen, run_dir, device=device, jobs=jobs,
-                              parity=False, progress=say)
+                              parity=False, progress=say, cluster=cluster)
     builds = run.builds
     memory = MemoryFigures(max(b["flash_bytes"] for b in builds.values()),
                            max(b["ram_bytes"] for b in builds.values()),

@@ -340,19 +340,21 @@ class CohortFirmwareRun:
 
 def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen: Sequence, out_dir: Path,
                         device: str = "qemu", jobs: Optional[int] = None, kernels: Optional[str] = None,
-                        parity: bool = True, progress: Optional[Progress] = None) -> CohortFirmwareRun:
+                        parity: bool = True, progress: Optional[Progress] = None,
+                        cluster=None) -> CohortFirmwareRun:
     """Build one firmware per variant the manifest uses (out_dir/fw-<variant>/, reused while
     its inputs are unchanged) and run each chosen test sample on its cohort's firmware through
     the harness loop: float and int8 host references, device with host features, device end
     to end from raw input. Records go to out_dir/records-<variant>/ and resume.
 
     This is what `edgekit eval --cohort-firmware` needs: summarize(run.records, ...,
-    cohort_fields=run.cohort_fields) gives the eval section with per-firmware cohorts."""
+    cohort_fields=run.cohort_fields) gives the eval section with per-firmware cohorts.
+    cluster: an entered edgekit.harness.cluster.RayCluster: the device batches run there."""
     from edgekit import data, frontends, interpreters
-    from edgekit.devices import open_device, parse_device_spec
+    from edgekit.devices import parse_device_spec
     from edgekit.harness import core
     from edgekit.harness.records import RecordStore
-    from edgekit.harness.runner import DeviceJob
+    from edgekit.harness.runner import DeviceJob, DeviceOpener
 
     if target.runtime.name != "edgekit-micro":
         raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
@@ -401,11 +403,12 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         local = {r.id: k for k, r in enumerate(recs)}
         samples = [core.EvalSample(r.id, int(r.label), dict(r.cohort)) for r in recs]
 
-        def opener(fw=fw):
-            return open_device(device, target, fw)
-
-        with opener() as dev:
-            info = dev.info()
+        opener = DeviceOpener(device, target, str(fw.elf))
+        if cluster is not None:
+            info = cluster.device_info(opener)
+        else:
+            with opener() as dev:
+                info = dev.info()
         info_d = asdict(info) if is_dataclass(info) else dict(vars(info))
         if str(info_d.get("preprocessing", "none")).lower() in ("", "none"):
             raise UserError(f"firmware {fw.elf}: has no on-device frontend (preprocessing: none); "
@@ -441,7 +444,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         with RecordStore(skew_dir / f"records-{variant}", identity) as store:
             for group in by_size.values():
                 hres = core.run(group, store, host_paths, jobs_for, opener,
-                                lambda path, res: core.device_part(res, quant), {}, sessions=sessions,
+                                lambda path, res: core.device_part(res, quant), {}, sessions=sessions, cluster=cluster,
                                 progress=lambda done, total: say(f"device ({variant})", done, total))
                 resumed += hres.resumed
                 new += hres.new

@@ -102,6 +102,9 @@ class RecordStore:
     def done_ids(self) -> set[str]:
         return set(self._done)
 
+    def __contains__(self, sample_id: str) -> bool:
+        return sample_id in self._done
+
     def append(self, record: dict) -> None:
         line = json.dumps(record, separators=(",", ":"), sort_keys=True)
         self._f.write(line + "\n")

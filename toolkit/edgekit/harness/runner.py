@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 DEVICE_REASONS = ("timeout", "crc", "crash", "garbage", "protocol")
@@ -45,6 +46,48 @@ class RunnerStats:
     startup_s: float = 0.0       # wall time opening and restarting sessions
     bytes_sent: int = 0
     batches: int = 0
+    requeued: int = 0            # cluster runs: batches lost with a node and run again elsewhere
+
+
+def merge_stats(into: RunnerStats, other: RunnerStats) -> None:
+    """Add another runner's figures (a cluster node's batch) into `into`."""
+    for k in ("sessions", "restarts", "device_call_s", "startup_s", "bytes_sent", "batches", "requeued"):
+        setattr(into, k, getattr(into, k) + getattr(other, k))
+    for reason, n in other.device_errors.items():
+        into.device_errors[reason] = into.device_errors.get(reason, 0) + n
+
+
+@dataclass(frozen=True)
+class DeviceOpener:
+    """How to open the device, as data (a picklable recipe rather than a closure), so that a
+    cluster node can open the same device with its own copy of the firmware (harness/cluster.py).
+
+    device: "qemu" or "serial:PORT[@baud]"; elf: the firmware image's ELF path."""
+
+    device: str
+    target: Any
+    elf: str
+    timeouts: tuple = ()         # (name, seconds) pairs for open_device, e.g. (("inference_timeout_s", 4.0),)
+
+    def __call__(self):
+        from edgekit.devices import open_device
+
+        return open_device(self.device, self.target, Path(self.elf), **dict(self.timeouts))
+
+    def needs_qemu(self) -> bool:
+        """An emulator kind (edgekit.devices.kinds: several sessions at once, one per CPU)."""
+        from edgekit.devices import kind_for
+
+        return kind_for(self.device).parallel
+
+    def resource_name(self) -> str:
+        """The Ray resource one session takes: a CPU for an emulator, the board for a serial port."""
+        return "CPU" if self.needs_qemu() else f"board:{self.target.name}"
+
+    def task_resources(self) -> dict:
+        if self.needs_qemu():
+            return {"num_cpus": 1}
+        return {"num_cpus": 0, "resources": {self.resource_name(): 1}}
 
 
 class DeviceUnavailable(RuntimeError):

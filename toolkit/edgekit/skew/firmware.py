@@ -94,13 +94,15 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
          cohort_firmware: Optional[CohortFirmwareMap] = None, limit: Optional[int] = None,
          device: str = "qemu", jobs: Optional[int] = None, max_cohort_drop: float = 0.02,
          kernels: Optional[str] = None, pictures: bool = True,
-         progress: Optional[Progress] = None) -> SkewResult:
+         progress: Optional[Progress] = None, cluster=None) -> SkewResult:
     """Skew of `target`'s firmware for `spec`, per cohort (see the module docstring).
 
     firmware_variant: the firmware every cohort runs (default: the spec's own preprocessing);
     cohort_firmware: per-cohort firmware instead (load_cohort_firmware(..., others=V) makes V
     the firmware of the cohorts it does not list). limit: at most this many samples per value of the cohort
-    fields the manifest maps (else the model's first cohort field, its device field)."""
+    fields the manifest maps (else the model's first cohort field, its device field).
+    cluster: "local", "auto", "ray://HOST:PORT" or "HOST:PORT": the device batches run on a Ray
+    cluster (edgekit.harness.cluster)."""
     t_start = time.perf_counter()
     if limit is not None and limit <= 0:
         raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
@@ -128,8 +130,13 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
     chosen = select_samples(recs_all, group_fields, limit)
     if not chosen:
         raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
-    run = run_cohort_firmware(spec, target, cohort_firmware, chosen, skew_dir, device=device, jobs=jobs,
-                              kernels=kernels, parity=True, progress=progress)
+    from contextlib import nullcontext
+
+    from edgekit.harness.cluster import connect
+
+    with connect(cluster, num_cpus=jobs) if cluster is not None else nullcontext() as cl:
+        run = run_cohort_firmware(spec, target, cohort_firmware, chosen, skew_dir, device=device, jobs=jobs,
+                                  kernels=kernels, parity=True, progress=progress, cluster=cl)
     all_records, fields, firmware_of, parity_parts = run.records, run.cohort_fields, run.firmware_of, run.parity_parts
     builds, parity_rows, variant_of, by_variant = run.builds, run.parity_rows, run.variant_of, run.records_paths
     resumed, new, fe_quant = run.resumed, run.new, run.input_quant
