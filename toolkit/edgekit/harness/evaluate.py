@@ -157,11 +157,7 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
     opener = DeviceOpener(device, target, str(image.elf))
     # One short session to learn what the firmware offers (its frontend, its timer unit);
     # on a cluster, on one of its nodes (a board may be attached only there).
-    if cluster is not None:
-        info = cluster.device_info(opener)
-    else:
-        with opener() as dev:
-            info = dev.info()
+    info = opener.info(cluster)
     info_d = asdict(info) if is_dataclass(info) else dict(vars(info))
     has_frontend = str(info_d.get("preprocessing", "none")).lower() not in ("", "none")
     unavailable = {} if has_frontend else {

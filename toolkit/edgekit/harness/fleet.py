@@ -404,11 +404,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         samples = [core.EvalSample(r.id, int(r.label), dict(r.cohort)) for r in recs]
 
         opener = DeviceOpener(device, target, str(fw.elf))
-        if cluster is not None:
-            info = cluster.device_info(opener)
-        else:
-            with opener() as dev:
-                info = dev.info()
+        info = opener.info(cluster)
         info_d = asdict(info) if is_dataclass(info) else dict(vars(info))
         if str(info_d.get("preprocessing", "none")).lower() in ("", "none"):
             raise UserError(f"firmware {fw.elf}: has no on-device frontend (preprocessing: none); "

@@ -74,6 +74,14 @@ class DeviceOpener:
 
         return open_device(self.device, self.target, Path(self.elf), **dict(self.timeouts))
 
+    def info(self, cluster=None):
+        """The firmware's DeviceInfo from one short session: here, or on a node of `cluster`
+        (an entered harness.cluster.RayCluster)."""
+        if cluster is not None:
+            return cluster.device_info(self)
+        with self() as dev:
+            return dev.info()
+
     def needs_qemu(self) -> bool:
         """An emulator kind (edgekit.devices.kinds: several sessions at once, one per CPU)."""
         from edgekit.devices import kind_for
