@@ -58,13 +58,13 @@ def main(argv=None) -> int:
     spec = load_model(args.model)
     quant, tflite = None, None
     if args.outputs_target or args.int8:
-        from edgekit.harness.fleet import int8_model
+        from edgekit.convert import int8_model
         from edgekit.skew.host import input_quant
         from edgekit.targets import load_target
 
         if not args.outputs_target:
             ap.error("--int8 needs --outputs-target T (the target whose int8 model gives the input scale)")
-        tflite = int8_model(spec, load_target(args.outputs_target), None)
+        tflite = int8_model(spec, load_target(args.outputs_target))
         quant = input_quant(tflite)
     pipe = entry_point("python", EntryPointContext(spec, quant), args.pipeline)
     samples = dataset_samples(spec, args.per_cohort)

@@ -202,23 +202,6 @@ class _Firmware:
 
 # ----------------------------------------------------------------------------- helpers
 
-def int8_model(spec, target, progress) -> Path:
-    """The stage's int8 model, converted again when missing or older than the weights
-    (as `edgekit build` does), so the firmware and the host reference run the same file."""
-    path = resources.stage_dir(target.name, spec.name) / "model_int8.tflite"
-    weights = Path(spec.weights_path)
-    if path.is_file() and (not weights.exists() or path.stat().st_mtime >= weights.stat().st_mtime):
-        return path
-    if not weights.exists():
-        raise UserError(f"{weights}: no trained weights for {spec.name}; run `edgekit train --model {spec.name}`")
-    from edgekit.convert import convert
-
-    res = convert(spec, target, progress=progress)
-    if res.int8_path is None:
-        raise UserError(f"model {spec.name}: the converter produced no int8 .tflite for {target.name}")
-    return Path(res.int8_path)
-
-
 def _firmware_inputs_hash(spec, target, tflite: Path, variant: str, kernels: Optional[str], user_frontend=None) -> str:
     """Everything a firmware build reads: the C tree, the int8 model, the target profile and
     the variant's knobs. Equal hash -> the existing ELF is that firmware."""
@@ -356,13 +339,16 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     from edgekit.harness.records import RecordStore
     from edgekit.harness.runner import DeviceJob, DeviceOpener
 
-    if target.runtime.name != "edgekit-micro":
+    from edgekit.convert import int8_model
+    from edgekit.runtimes import backend_for
+
+    if not backend_for(target).on_device_frontend:
         raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
                         f"cohort firmware runs need an edgekit-micro target (e.g. cortex-m4, cortex-m7)")
     kind, _, _ = parse_device_spec(device)
     say = progress or (lambda *a: None)
     skew_dir = Path(out_dir)
-    tflite = int8_model(spec, target, progress)
+    tflite = int8_model(spec, target, progress=progress)
     tflite_sha = sha256_file(tflite)
     # The float path runs the weights loaded now, once: weights retrained while this runs
     # must not mix with an int8 model converted from the previous ones.

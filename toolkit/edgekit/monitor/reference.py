@@ -56,9 +56,9 @@ class ReferenceSet:
 
 def int8_model(spec, target, progress=None) -> Path:
     """The int8 .tflite of this model for this target (converted when missing or stale)."""
-    from edgekit.harness.fleet import int8_model as stage_int8  # the stage's one int8 model (skew, eval)
+    from edgekit.convert import int8_model as stage_int8  # the stage's one int8 model (skew, eval)
 
-    return stage_int8(spec, target, progress)
+    return stage_int8(spec, target, progress=progress)
 
 
 def _cache_path(target_name: str, spec, key: str) -> Path:

@@ -108,9 +108,12 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
         raise UserError(f"--limit {limit}: must be a positive number of samples per cohort")
     if not 0 <= max_cohort_drop <= 1:
         raise UserError(f"--max-cohort-drop {max_cohort_drop}: must be a fraction between 0 and 1, e.g. 0.02")
-    if target.runtime.name != "edgekit-micro":
+    from edgekit.runtimes import backend_for
+
+    if not backend_for(target).on_device_frontend:
         raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
-                        f"`edgekit skew` runs edgekit-micro targets (e.g. cortex-m4, cortex-m7)")
+                        f"`edgekit skew` builds firmware for edgekit-micro targets (e.g. cortex-m4, cortex-m7); "
+                        f"for this one give --captures DIR or --frontend-python FILE.py:FN")
     if firmware_variant == "none":
         raise UserError("--firmware-variant none: a firmware without a frontend cannot show preprocessing skew; "
                         "name a variant (or leave it out for the spec's own preprocessing)")

@@ -354,7 +354,7 @@ def skew_entry_point(spec, target, kind: str, option, limit: Optional[int] = Non
     `--frontend-python FILE.py:FN` (kind "python"): the entry point's tensors against the
     reference, per cohort, with the target's int8 model on LiteRT's reference kernels; no
     firmware is built, so any target with an int8 model runs (Cortex-M, snapdragon-htp)."""
-    from edgekit.harness.fleet import int8_model
+    from edgekit.convert import int8_model
     from edgekit.skew.entrypoints import entry_point
 
     if limit is not None and limit <= 0:
@@ -374,7 +374,7 @@ def skew_entry_point(spec, target, kind: str, option, limit: Optional[int] = Non
         samples = list(ep.samples(()))
     else:
         samples = dataset_samples(spec, limit)
-    tflite = int8_model(spec, target, progress)
+    tflite = int8_model(spec, target, progress=progress)
     ep.context = context_for(spec, tflite)
     return run_entry_point(spec, target, ep, tflite, samples, max_cohort_drop=max_cohort_drop, skipped=skipped,
                            progress=progress, cohort_fields=fields)
