@@ -7,9 +7,11 @@
  * computed at init from the model's input scale and zero point). RGB888, BGR888 and GRAY8
  * frames are accepted, any stride.
  *
- * Planted difference, for the demonstration: build with -DCAM_SWAP_RB=1 and the red and
- * blue channels are swapped (the sensor's BGR order taken for RGB), the classic bug of a
- * port to a new sensor.
+ * Planted differences, for the demonstration:
+ *   -DCAM_NO_CROP=1  the whole frame is resized to 96 x 96 (a 4:3 frame squeezed) instead of
+ *                    its central square, the bug of a port to a wider sensor;
+ *   -DCAM_SWAP_RB=1  the red and blue channels are swapped (the sensor's BGR order taken
+ *                    for RGB).
  */
 #include <stdint.h>
 
@@ -17,6 +19,9 @@
 
 #ifndef CAM_SWAP_RB
 #define CAM_SWAP_RB 0
+#endif
+#ifndef CAM_NO_CROP
+#define CAM_NO_CROP 0
 #endif
 
 #define OUT_SIDE 96
@@ -33,7 +38,9 @@ static int affine_ready;
 static int16_t x0s[OUT_SIDE], x1s[OUT_SIDE], y0s[OUT_SIDE], y1s[OUT_SIDE];
 static uint16_t fxs[OUT_SIDE], fys[OUT_SIDE];
 
-const char *ek_user_frontend_name(void) { return CAM_SWAP_RB ? "acme-cam-fe 1.4 (rb-swap)" : "acme-cam-fe 1.4"; }
+const char *ek_user_frontend_name(void) {
+    return CAM_NO_CROP ? "acme-cam-fe 1.4 (no-crop)" : CAM_SWAP_RB ? "acme-cam-fe 1.4 (rb-swap)" : "acme-cam-fe 1.4";
+}
 
 /* (v - 127.5) / 127.5 / scale + zero_point, folded into Q16 integers once per model. */
 static void affine_init(const ek_user_tensor_t *t) {
@@ -46,7 +53,7 @@ static void affine_init(const ek_user_tensor_t *t) {
     affine_ready = 1;
 }
 
-/* Half-pixel-centre source positions for one axis, in Q10. */
+/* Half-pixel-centre source positions for one axis of in_size pixels, in Q10. */
 static void axis(int in_size, int16_t *lo, int16_t *hi, uint16_t *frac) {
     for (int i = 0; i < OUT_SIDE; i++) {
         int32_t src = (int32_t)(((2 * i + 1) * (int64_t)in_size * ONE) / (2 * OUT_SIDE)) - ONE / 2;
@@ -65,10 +72,14 @@ int ek_user_image_to_int8(const ek_user_image_t *in, const ek_user_tensor_t *t, 
     if (t->dims[0] != OUT_SIDE || t->dims[1] != OUT_SIDE || t->dims[2] != 3) return 1;
     if (!affine_ready) affine_init(t);
     const int bpp = in->format == EK_PIXEL_GRAY8 ? 1 : 3;
+#if CAM_NO_CROP
+    const int top = 0, left = 0, crop_h = (int)in->height, crop_w = (int)in->width;
+#else
     const int side = in->width < in->height ? (int)in->width : (int)in->height;
-    const int top = ((int)in->height - side) / 2, left = ((int)in->width - side) / 2;
-    axis(side, y0s, y1s, fys);
-    axis(side, x0s, x1s, fxs);
+    const int top = ((int)in->height - side) / 2, left = ((int)in->width - side) / 2, crop_h = side, crop_w = side;
+#endif
+    axis(crop_h, y0s, y1s, fys);
+    axis(crop_w, x0s, x1s, fxs);
     /* channel order of the frame: where R, G, B sit in a pixel */
     int src_c[3] = {0, 1, 2};
     if (in->format == EK_PIXEL_BGR888) { src_c[0] = 2; src_c[2] = 0; }

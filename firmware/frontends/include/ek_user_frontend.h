@@ -35,9 +35,10 @@
  *
  * WHAT EDGEKIT CHECKS: the output buffer has guard bytes on both sides, checked after
  * each call (a write outside the tensor fails that input as an overrun); each call has a
- * time limit (a frontend that runs past it fails that input as a timeout); a fault
- * (a crash on the host, a HardFault on the device) fails that input. The run goes on and
- * the report counts such inputs.
+ * time limit (a frontend that runs past it fails that input as a timeout: 5 s of wall time
+ * on the host, 200,000,000 timer units on the device, i.e. instructions under QEMU; see
+ * edgekit.frontends.user_c.UserCFrontend); a fault (a crash on the host, a HardFault on
+ * the device) fails that input. The run goes on and the report counts such inputs.
  *
  * Memory: keep your scratch in static buffers or on the stack (no malloc on the device).
  * Your code's flash and RAM and its instructions per input are reported apart from the
