@@ -30,8 +30,12 @@ EK_BITREV(int16_t)
     const float tr = (wr) * (br) - (wi) * (bi); const float ti = (wr) * (bi) + (wi) * (br)
 
 void ek_rfft_f32(float *buf, const float *tw, int log2n) {
+    bitrev_float(buf, (1 << log2n) >> 1);
+    ek_rfft_f32_permuted(buf, tw, log2n, ((1 << log2n) >> 1) + 1);
+}
+
+void ek_rfft_f32_permuted(float *buf, const float *tw, int log2n, int n_bins) {
     const int n = 1 << log2n, m = n >> 1;
-    bitrev_float(buf, m);
     /* m-point complex DIT FFT; the twiddle for span len, index j is tw[j * n / len].
      * Stages go in pairs (len 2L then 4L) with the four points of a pair's butterflies kept
      * in registers: the same products and sums as one stage at a time, in the same order
@@ -84,7 +88,20 @@ void ek_rfft_f32(float *buf, const float *tw, int log2n) {
     const float z0r = buf[0], z0i = buf[1];
     buf[0] = z0r + z0i;
     buf[1] = z0r - z0i;
-    for (int k = 1; k <= m / 2; k++) {
+    /* Bins k < n_bins are wanted: the pair (k, m-k) is computed while either one is. The
+     * pairs whose upper bin m-k is not wanted come first and skip its two stores. */
+    const int last = n_bins - 1 < m / 2 ? n_bins - 1 : m / 2;
+    const int both_from = m - n_bins + 1 > 1 ? m - n_bins + 1 : 1;   /* m-k < n_bins from here */
+    for (int k = 1; k <= last && k < both_from; k++) {
+        float *p = buf + 2 * k;
+        const float *q = buf + 2 * (m - k);
+        const float er = 0.5f * (p[0] + q[0]), ei = 0.5f * (p[1] - q[1]);
+        const float or_ = 0.5f * (p[1] + q[1]), oi = -0.5f * (p[0] - q[0]);
+        const float wr = tw[2 * k], wi = tw[2 * k + 1];
+        const float tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
+        p[0] = er + tr;  p[1] = ei + ti;
+    }
+    for (int k = both_from; k <= m / 2; k++) {
         float *p = buf + 2 * k, *q = buf + 2 * (m - k);
         const float er = 0.5f * (p[0] + q[0]), ei = 0.5f * (p[1] - q[1]);
         const float or_ = 0.5f * (p[1] + q[1]), oi = -0.5f * (p[0] - q[0]);

@@ -88,11 +88,55 @@ static inline float log_of(float v) {
 #endif
 }
 
+/* Bins the mel filterbank reads: 0 .. n_bins-1 (the spectrum above is never computed). */
+static int mel_bins_used(void) {
+    int top = 1;
+    for (int m = 0; m < EK_FE_MEL_BINS; m++) {
+        const int end = ek_fe_mel_first_bin[m] + ek_fe_mel_n_bins[m];
+        if (end > top) top = end;
+    }
+    return top < N_BINS ? top : N_BINS;
+}
+
+#if !EK_FE_FFT_Q15
+/* The windowed frame written straight into the FFT's bit-reversed input order (complex pair
+ * n = samples 2n, 2n+1 goes to pair bitrev(n)), zeros past the window: the same values the
+ * window-then-permute would give, without the separate passes. */
+static void window_bitreversed(const uint8_t *bytes, size_t n_samples, int32_t start) {
+    const int m = N_FFT / 2;
+    int32_t avail = (int32_t)(n_samples < EK_FE_CLIP_SAMPLES ? n_samples : EK_FE_CLIP_SAMPLES) - start;
+    if (avail < 0) avail = 0;
+    int j = 0;
+    for (int n = 0; n < m; n++) {
+        const int i = 2 * n;
+        float re = 0.0f, im = 0.0f;
+        if (i + 1 < EK_FE_WINDOW_SAMPLES && i + 1 < avail) {   /* both samples inside: no checks */
+            const uint8_t *b = bytes + 2 * (start + i);
+            re = (float)(int16_t)(uint16_t)(b[0] | (b[1] << 8)) * (1.0f / 32768.0f) * ek_fe_window[i];
+            im = (float)(int16_t)(uint16_t)(b[2] | (b[3] << 8)) * (1.0f / 32768.0f) * ek_fe_window[i + 1];
+        } else {
+            if (i < EK_FE_WINDOW_SAMPLES)
+                re = (float)pcm_at(bytes, n_samples, start + i) * (1.0f / 32768.0f) * ek_fe_window[i];
+            if (i + 1 < EK_FE_WINDOW_SAMPLES)
+                im = (float)pcm_at(bytes, n_samples, start + i + 1) * (1.0f / 32768.0f) * ek_fe_window[i + 1];
+        }
+        fft_buf[2 * j] = re;
+        fft_buf[2 * j + 1] = im;
+        if (n + 1 == m) break;
+        int k = m >> 1;   /* j = bitrev(n + 1): the reversed increment */
+        while (k <= j) { j -= k; k >>= 1; }
+        j += k;
+    }
+}
+#endif
+
 int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
     if (!model_input || (!raw && raw_bytes)) return EK_FRONTEND_ERR_ARGS;
     if (raw_bytes & 1u) return EK_FRONTEND_ERR_SIZE;
     const uint8_t *bytes = (const uint8_t *)raw;
     const size_t n_samples = raw_bytes / 2;
+    const int n_bins = mel_bins_used();
+    (void)n_bins;   /* the Q15 path computes every bin */
 
     for (int t = 0; t < EK_FE_FRAMES; t++) {
         const int32_t start = t * EK_FE_STRIDE_SAMPLES;
@@ -108,18 +152,17 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
         for (int k = 1; k < N_BINS - 1; k++)
             spectrum[k] = spectrum_value(fft_buf[2 * k] * back, fft_buf[2 * k + 1] * back);
 #else
-        for (int i = 0; i < EK_FE_WINDOW_SAMPLES; i++)
-            fft_buf[i] = (float)pcm_at(bytes, n_samples, start + i) * (1.0f / 32768.0f) * ek_fe_window[i];
-        memset(fft_buf + EK_FE_WINDOW_SAMPLES, 0, sizeof(float) * (N_FFT - EK_FE_WINDOW_SAMPLES));
-        ek_rfft_f32(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2);
+        window_bitreversed(bytes, n_samples, start);
+        ek_rfft_f32_permuted(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2, n_bins);
         const float dc = fft_buf[0], nyquist = fft_buf[1];
         spectrum[0] = spectrum_value(dc, 0.0f);
-        for (int k = 1; k < N_BINS - 1; k++) /* k <= 2k: safe to overwrite in place */
+        const int top = n_bins < N_BINS - 1 ? n_bins : N_BINS - 1;
+        for (int k = 1; k < top; k++) /* k <= 2k: safe to overwrite in place */
             spectrum[k] = spectrum_value(fft_buf[2 * k], fft_buf[2 * k + 1]);
-        spectrum[N_BINS - 1] = spectrum_value(nyquist, 0.0f);
+        if (n_bins == N_BINS) spectrum[N_BINS - 1] = spectrum_value(nyquist, 0.0f);
 #endif
 #if EK_FE_FFT_SCALE_1_OVER_N
-        for (int k = 0; k < N_BINS; k++) spectrum[k] *= EK_FE_SPECTRUM_SCALE;
+        for (int k = 0; k < n_bins; k++) spectrum[k] *= EK_FE_SPECTRUM_SCALE;
 #endif
         for (int m = 0; m < EK_FE_MEL_BINS; m++) {
             const float *w = ek_fe_mel_weights + ek_fe_mel_offset[m];
