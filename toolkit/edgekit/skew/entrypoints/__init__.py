@@ -3,7 +3,9 @@
 
 The skew question compares a preprocessing implementation with the model's spec (the one
 reference, edgekit.preprocess). An entry point is one way to obtain that implementation's
-output; adding one is a module in this package plus one `@register("name")` line.
+output; adding one is a module in this package (found by itself) with one
+`@register("name")` line, or a module of another package named in the entry-point group
+"edgekit.preprocessing" (docs/ARCHITECTURE.md, "Adding a preprocessing entry point").
 
 Interface (PreprocessingEntryPoint):
 
@@ -106,13 +108,29 @@ def register(name: str, on_device: bool = False) -> Callable[[type], type]:
     return deco
 
 
+ENTRY_POINT_GROUP = "edgekit.preprocessing"  # third-party entry points: `name = "pkg.module"`
+_loaded = False
+
+
 def _load_builtin() -> None:
-    # Every module of this package is an entry point that registers itself on import.
+    """Every module of this package is an entry point that registers itself on import; so
+    is every module named in the entry-point group (a third-party package's)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
     import importlib
     import pkgutil
+    from importlib.metadata import entry_points
 
     for mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{mod.name}")
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken plugin: one line naming it
+            raise UserError(f"entry point {ep.name} = {ep.value} (group {ENTRY_POINT_GROUP}): cannot be imported "
+                            f"({type(exc).__name__}: {exc}); fix or uninstall that package") from None
 
 
 def available() -> list[str]:
