@@ -191,3 +191,28 @@ def test_first_error_formats():
     assert first_error(log) == "/home/u/fw/fe.c:12: expected ';' before 'return'"
     ld = "/usr/bin/ld: /tmp/a/ekuser0_fe.o: in function `f':\nfe.c:(.text+0x1c): undefined reference to `dsp_fft'\n"
     assert first_error(ld) == "fe.c: undefined reference to dsp_fft: define it in one of the --frontend sources"
+
+
+def test_frontend_memory_and_failure_reasons_from_device_records():
+    from edgekit.frontends.user_c import classify_device_failure, frontend_memory
+    from edgekit.frontends.user_c.report import build_lines
+
+    by_object = {"007_ek_user_adapter.o": {"text": 900, "rodata": 40, "bss": 33000},
+                 "008_ekuser0_audio_fe.o": {"text": 2500, "data": 8, "bss": 20000},
+                 "003_ek_kernels.o": {"text": 30000, "rodata": 9000}}
+    mem = frontend_memory(by_object, [Path("x/ek_user_adapter.c"), Path("y/ekuser0_audio_fe.c")])
+    assert (mem["flash_bytes"], mem["ram_bytes"]) == (900 + 40 + 2500 + 8, 33000 + 8 + 20000)
+    crash = {"status": "error", "reason": "crash", "detail": "device crash: ...; EK-FAULT exception=0x3 pc=..."}
+    hang = {"status": "error", "reason": "crash", "detail": "EK-FAULT frontend time limit: the user frontend ran past"}
+    over = {"status": "error", "reason": "protocol", "detail": "device error model failed: frontend failed: overrun: x"}
+    init = {"status": "error", "reason": "protocol",
+            "detail": "device error model failed: frontend failed: ek_user_frontend_init returned 3"}
+    assert [classify_device_failure(p) for p in (crash, hang, over, init, {"status": "ok"})] == \
+        ["fault", "timeout", "overrun", "init", None]
+    lines = build_lines({"user-fe": {"flash_bytes": 62140, "ram_bytes": 93232, "device_preprocessing": "user:fe 1",
+                                     "frontend": mem, "device_frontend_failures": {"fault": 1, "timeout": 2},
+                                     "instructions": {"frontend_p50": 5.5e6, "model_p50": 9.5e6,
+                                                      "frontend_share": 5.5 / 15, "unit": "instructions (emulated)"}}})
+    assert lines[0].startswith("firmware user-fe (user:fe 1): frontend flash 3,448 B and RAM 53,008 B")
+    assert "5,500,000 frontend + 9,500,000 model instructions (emulated) (median): the frontend is 36.7%" in lines[0]
+    assert lines[1] == "  user frontend failures: 3 samples on the device (fault 1, timeout 2)"
