@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/eval_kws_throughput.py [--jobs 2] [--limit N]
 
-Prints (and writes benchmarks/eval_kws_results.json) samples per second end to end and where
-the wall time goes:
+Prints (and writes benchmarks/eval_kws_results.json and eval_kws_throughput.md) samples per
+second end to end, the CPU time per sample (user+sys of this process and of the QEMU
+instances it ran, measured with getrusage: the figure that does not depend on what else the
+machine runs), the load average it ran under, and where the wall time goes:
   - emulated compute: the model's instructions / the emulator's measured instruction rate,
   - session start: QEMU boots (each preloaded batch restarts the emulator with its inputs),
   - transfer: outputs and counters over the UART (inputs are preloaded, not sent),
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -80,9 +83,14 @@ def main(argv=None) -> int:
 
     eval_dir = resources.stage_dir(target.name, spec.name) / "eval"
     shutil.rmtree(eval_dir, ignore_errors=True)  # a cold run: nothing resumed
+    load_before = os.getloadavg()[0]
+    ru0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     res = evaluate(spec, target, jobs=args.jobs, limit=args.limit, enforce_gates=False)
     wall = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_self = (ru1[0].ru_utime + ru1[0].ru_stime) - (ru0[0].ru_utime + ru0[0].ru_stime)
+    cpu_children = (ru1[1].ru_utime + ru1[1].ru_stime) - (ru0[1].ru_utime + ru0[1].ru_stime)
     run = read_report(res.directory)["eval_run"]
     recs = read_records(res.records)
     n = len(recs)
@@ -100,8 +108,15 @@ def main(argv=None) -> int:
     build_s = run["build_s"]
     host_ref_s = run["host_reference_s"]
     other_s = max(wall - device_s - build_s - host_ref_s, 0.0)
+    cores = args.jobs or os.cpu_count() or 1
     out = {
         "samples": n, "jobs": args.jobs, "wall_s_measured": wall, "samples_per_s_measured": n / wall,
+        "load_average_1min_at_start": load_before, "load_average_1min_at_end": os.getloadavg()[0],
+        "cpu_s_measured": {"driver": cpu_self, "qemu_and_other_children": cpu_children,
+                           "per_sample": (cpu_self + cpu_children) / n},
+        # all of the run's CPU time spread over `cores` otherwise idle cores: what the same run
+        # would reach on a quiet machine if nothing serialized it (an upper bound, estimated)
+        "samples_per_s_on_idle_cores_estimated": cores * n / (cpu_self + cpu_children),
         "microbenchmark_one_session": m,
         "device_phase_samples_per_s_measured": n / device_s if device_s else None,
         "share_of_wall_estimated": {
@@ -116,9 +131,32 @@ def main(argv=None) -> int:
         "accuracy": res.accuracy,
     }
     Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+    _write_markdown(out, argv if argv is not None else sys.argv[1:])
     json.dump(out, sys.stdout, indent=2)
     print()
     return 0
+
+
+def _write_markdown(out: dict, argv) -> None:
+    c = out["cpu_s_measured"]
+    rows = [("samples", f"{out['samples']}"), ("QEMU sessions (--jobs)", f"{out['jobs']}"),
+            ("wall, build included (measured)", f"{out['wall_s_measured']:.1f} s"),
+            ("samples/s end to end (measured)", f"{out['samples_per_s_measured']:.1f}"),
+            ("load average (1 min) at start / end", f"{out['load_average_1min_at_start']:.1f} / "
+                                                    f"{out['load_average_1min_at_end']:.1f}"),
+            ("CPU, driver process (measured)", f"{c['driver']:.1f} s"),
+            ("CPU, QEMU instances (measured)", f"{c['qemu_and_other_children']:.1f} s"),
+            ("CPU per sample (measured)", f"{1000 * c['per_sample']:.1f} ms"),
+            ("samples/s if that CPU had the cores to itself (estimated)",
+             f"{out['samples_per_s_on_idle_cores_estimated']:.1f}")]
+    rows += [(f"share of wall: {k.replace('_', ' ')} (estimated)", f"{100 * v:.1f}%")
+             for k, v in out["share_of_wall_estimated"].items()]
+    text = ["# edgekit eval: KWS test split on cortex-m4 under QEMU", "",
+            "```", "python benchmarks/eval_kws_throughput.py " + " ".join(argv), "```", "",
+            "| figure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [
+            "", "A load average above the number of cores means other work shared them: the wall-clock",
+            "figures are then inflated, the CPU figures much less so.", ""]
+    Path(__file__).with_name("eval_kws_throughput.md").write_text("\n".join(text))
 
 
 if __name__ == "__main__":
