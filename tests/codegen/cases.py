@@ -100,3 +100,19 @@ FIXED_CASES = [
     {"op": "block", "seed": 13, "in_shape": [11, 9, 8], "stride": [1, 1], "padding": "VALID", "cout": 8,
      "ds": True, "in_range": [0.0, 3.0]},
 ]
+
+
+# The ops added after the first two models (issue 13): one case each, cheap on the host; the
+# "elementwise" case holds them all in one graph for the QEMU kernel test (one run per variant).
+NEW_OP_CASES = [
+    {"op": "mul", "seed": 201, "in_shape": [5, 4, 6], "act": "relu", "in_range": [-1.0, 3.0]},
+    {"op": "sub", "seed": 202, "in_shape": [4, 5, 7], "in_range": [-2.0, 1.0]},
+    {"op": "sub", "seed": 203, "in_shape": [3, 3, 5], "order": 1, "in_range": [0.0, 4.0]},
+    {"op": "add_bc", "seed": 204, "in_shape": [6, 3, 4], "in_range": [-4.0, 4.0]},
+    {"op": "maximum", "seed": 205, "in_shape": [4, 4, 6], "in_range": [-1.0, 2.0]},
+    {"op": "minimum", "seed": 206, "in_shape": [3, 5, 5], "order": 1, "in_range": [-3.0, 0.5]},
+    {"op": "concat", "seed": 207, "in_shape": [4, 3, 5], "cout": 3, "in_range": [-1.0, 1.0]},
+    {"op": "concat", "seed": 208, "in_shape": [4, 3, 2], "cout": 2, "axis": 2, "in_range": [0.0, 2.0]},
+    {"op": "squeeze", "seed": 209, "in_shape": [3, 4, 6], "in_range": [-1.0, 1.0], "as": "SQUEEZE"},
+    {"op": "elementwise", "seed": 210, "in_shape": [6, 5, 8], "in_range": [-2.0, 2.0], "as": "SQUEEZE"},
+]

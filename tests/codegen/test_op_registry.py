@@ -17,8 +17,11 @@ from .cases import FIXED_CASES
 
 
 def test_runtime_op_list_is_what_codegen_accepts():
-    listed = load_runtime("edgekit-micro").ops
+    rt = load_runtime("edgekit-micro")
+    assert "ops: codegen-registry" in rt.path.read_text()   # read from the registry, not copied
+    listed = rt.ops
     assert {k: dict(v) for k, v in listed.items()} == runtime_op_list()
+    assert {"MUL", "SUB", "MAXIMUM", "MINIMUM", "SQUEEZE", "CONCATENATION"} <= set(listed)
     # int8 activations only: nothing claims 16x8 the kernels do not have
     assert not any("int16" in t for e in listed.values() for t in e["types"])
 

@@ -172,6 +172,40 @@ def _build(case: dict) -> bytes:
             if case.get("residual"):
                 h = h + x
             return h
+    elif op == "mul":
+        # activation x constant per-channel vector (broadcast) and activation x activation
+        c = tf.constant(rng.uniform(-2.0, 2.0, shape[-1]).astype(np.float32))
+
+        def f(x):
+            return act(x * c, case.get("act", "none")) * x
+    elif op in ("sub", "add_bc", "maximum", "minimum"):
+        # x against its per-channel mean: a [1, 1, 1, C] operand broadcast over H and W
+        binop = {"sub": tf.subtract, "add_bc": tf.add, "maximum": tf.maximum, "minimum": tf.minimum}[op]
+
+        def f(x):
+            m = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+            return binop(x, m) if case.get("order", 0) == 0 else binop(m, x)
+    elif op == "concat":
+        w = weights(1, 1, shape[-1], case.get("cout", 3))
+
+        def f(x):
+            y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
+            return tf.concat([x, y, x], axis=case.get("axis", -1))
+    elif op == "squeeze":
+        def f(x):
+            return tf.squeeze(tf.reduce_mean(x, axis=[1, 2], keepdims=True), axis=[1, 2])
+    elif op == "elementwise":
+        # every new element-wise and data-movement op in one graph: one firmware, one QEMU run
+        c = tf.constant(rng.uniform(-2.0, 2.0, shape[-1]).astype(np.float32))
+        w = weights(1, 1, shape[-1], shape[-1])
+
+        def f(x):
+            m = tf.reduce_mean(x, axis=[1, 2], keepdims=True)
+            a = tf.nn.relu(x * c) * x
+            b = tf.nn.conv2d(x - m, w, strides=[1, 1, 1, 1], padding="SAME")
+            d = tf.maximum(b, m) + tf.minimum(x, m)
+            y = tf.concat([a + m, d], axis=-1)
+            return tf.squeeze(tf.reduce_mean(y, axis=[1, 2], keepdims=True), axis=[1, 2])
     else:
         raise ValueError(op)
 
@@ -193,7 +227,33 @@ def _build(case: dict) -> bytes:
     data = conv.convert()
     if op == "softmax" and case.get("beta", 1.0) != 1.0:
         data = _set_softmax_beta(data, case["beta"])
+    if case.get("as") == "SQUEEZE":
+        data = _reshape_as_squeeze(data)
     return data
+
+
+def _reshape_as_squeeze(data: bytes) -> bytes:
+    """The converter turns tf.squeeze into RESHAPE; write the RESHAPE back as the SQUEEZE op
+    (same tensors, SqueezeOptions) that other exporters emit."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as S
+
+    m = S.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    code = S.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = S.BuiltinOperator.SQUEEZE
+    code.version = 1
+    m.operatorCodes.append(code)
+    for op in m.subgraphs[0].operators:
+        oc = m.operatorCodes[op.opcodeIndex]
+        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == S.BuiltinOperator.RESHAPE:
+            op.opcodeIndex = len(m.operatorCodes) - 1
+            op.inputs = op.inputs[:1]
+            op.builtinOptionsType = S.BuiltinOptions.SqueezeOptions
+            op.builtinOptions = S.SqueezeOptionsT()
+            op.builtinOptions.squeezeDims = [1, 2]
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
 
 
 def _set_softmax_beta(data: bytes, beta: float) -> bytes:

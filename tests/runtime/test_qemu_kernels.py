@@ -17,7 +17,7 @@ from edgekit.interpreters import io_quant, run_tflm
 from edgekit.targets import load_target
 
 from tests.codegen import tiny_models
-from tests.codegen.cases import FIXED_CASES, random_cases
+from tests.codegen.cases import FIXED_CASES, NEW_OP_CASES, random_cases
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +73,20 @@ def test_cnn_bitexact_on_other_cores(target_name, models, tmp_path):
     for kernels in ("reference", "dsp"):
         r = run_batch(gen, target, x, kernels, tmp_path / kernels, gold.dtype, timeout_s=300)
         assert np.array_equal(r.outputs, gold), kernels
+
+
+@pytest.mark.parametrize("kernels", ["reference", "dsp"])
+def test_new_ops_bitexact_on_cortex_m4(kernels, tmp_path):
+    """MUL, SUB, broadcasting ADD, MAXIMUM, MINIMUM, CONCATENATION and SQUEEZE in one graph:
+    one firmware and one QEMU run per variant."""
+    case = next(c for c in NEW_OP_CASES if c["op"] == "elementwise")
+    path = tiny_models.ensure_models([case])[0]
+    target = load_target("cortex-m4")
+    iq, _ = io_quant(path)
+    x = _inputs(case, iq)
+    gold = run_tflm(path, x)
+    gen = generate(path, tmp_path / "gen", case["op"])
+    assert {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"} <= {o.op for o in gen.ops}
+    r = run_batch(gen, target, x, kernels, tmp_path / kernels, gold.dtype, timeout_s=300)
+    assert r.unit == UNIT
+    assert np.array_equal(r.outputs, gold), kernels

@@ -64,6 +64,19 @@ typedef struct {
 } ek_add_params_t;
 
 typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} ek_mul_params_t;
+
+/* A broadcasting element-wise op: the output's NHWC shape and each input's element strides
+ * (0 along a dimension the input broadcasts). */
+typedef struct {
+    ek_shape_t out;
+    ek_shape_t stride1, stride2;
+} ek_broadcast_t;
+
+typedef struct {
     int32_t input_multiplier;
     int32_t input_left_shift;
     int32_t diff_min;
@@ -98,6 +111,17 @@ void ek_fully_connected_s8(const ek_fc_params_t *p, const int32_t *mult, const i
 void ek_add_s8(const ek_add_params_t *p, int32_t size, const int8_t *in1, const int8_t *in2,
                int8_t *output);
 
+/* Element-wise with broadcasting (ADD with equal shapes is ek_add_s8). MAXIMUM/MINIMUM need
+ * the inputs and output to share quantization. */
+void ek_add_broadcast_s8(const ek_add_params_t *p, const ek_broadcast_t *bc, const int8_t *in1,
+                         const int8_t *in2, int8_t *output);
+void ek_sub_s8(const ek_add_params_t *p, const ek_broadcast_t *bc, const int8_t *in1,
+               const int8_t *in2, int8_t *output);
+void ek_mul_s8(const ek_mul_params_t *p, const ek_broadcast_t *bc, const int8_t *in1,
+               const int8_t *in2, int8_t *output);
+void ek_maximum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in2, int8_t *output);
+void ek_minimum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in2, int8_t *output);
+
 void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *in_shape, const int8_t *input,
                     const ek_shape_t *out_shape, int8_t *output);
 void ek_max_pool_s8(const ek_pool_params_t *p, const ek_shape_t *in_shape, const int8_t *input,
@@ -123,7 +147,12 @@ void ek_requantize_s8(int32_t size, const int8_t *input, int32_t input_zp, int32
 void ek_dequantize_s8_f32(int32_t size, const int8_t *input, double scale, int32_t zero_point,
                           float *output);
 
-/* RESHAPE is a no-op when the planner aliases; otherwise a copy. */
+/* CONCATENATION of n_inputs int8 tensors sharing one quantization: outer slices of chunk[k]
+ * bytes from input k in turn. */
+void ek_concat_s8(int32_t outer, int32_t n_inputs, const int8_t *const *inputs, const int32_t *chunk,
+                  int8_t *output);
+
+/* RESHAPE and SQUEEZE are no-ops when the planner aliases; otherwise a copy. */
 void ek_copy(size_t bytes, const void *input, void *output);
 
 #ifdef __cplusplus

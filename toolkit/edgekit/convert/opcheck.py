@@ -67,6 +67,10 @@ def load_runtime(runtime_name: str) -> RuntimeOps:
         raise UserError(f"{path}: no op list for runtime '{runtime_name}'; known runtimes: {known}")
     raw = read_yaml_mapping(path)
     ops = raw.get("ops")
+    if ops == "codegen-registry":
+        # edgekit-micro: the op list is what its code generator accepts (codegen/ops/), not a copy
+        from edgekit.codegen.ops import runtime_op_list
+        ops = runtime_op_list()
     if not isinstance(ops, dict) or not ops:
         raise UserError(f"{path}: ops: must map op names to {{types: [...]}}; see edgekit-micro.yaml")
     for name, entry in ops.items():

@@ -1,5 +1,5 @@
-/* edgekit-micro kernels: element-wise ops: ADD (same shapes; int8 with left_shift 20). See
- * include/ek_kernels.h.
+/* edgekit-micro kernels: element-wise binary ops (ADD, SUB, MUL, MAXIMUM, MINIMUM), with
+ * numpy-style broadcasting over 4-D NHWC shapes. See include/ek_kernels.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
@@ -19,4 +19,76 @@ void ek_add_s8(const ek_add_params_t *p, int32_t size, const int8_t *in1, const 
         const int32_t out = mbqm(s1 + s2, p->output_multiplier, p->output_shift) + p->output_offset;
         output[i] = (int8_t)clamp_i32(out, p->act_min, p->act_max);
     }
+}
+
+/* The broadcast walk of TFLM's Broadcast*4DSlow: every output element in NHWC order, each input
+ * read through its strides (0 along a broadcast dimension). Element i of an input whose shape
+ * equals the output's is read before element i of the output is written, so the generator may
+ * give the output that input's memory. */
+#define EK_BROADCAST_LOOP(bc, body)                                                        \
+    do {                                                                                   \
+        int8_t *out_ = output;                                                             \
+        for (int32_t b_ = 0; b_ < (bc)->out.n; ++b_)                                       \
+            for (int32_t y_ = 0; y_ < (bc)->out.h; ++y_)                                   \
+                for (int32_t x_ = 0; x_ < (bc)->out.w; ++x_) {                             \
+                    const int8_t *a_ = in1 + b_ * (bc)->stride1.n + y_ * (bc)->stride1.h +  \
+                                       x_ * (bc)->stride1.w;                               \
+                    const int8_t *c_ = in2 + b_ * (bc)->stride2.n + y_ * (bc)->stride2.h +  \
+                                       x_ * (bc)->stride2.w;                               \
+                    for (int32_t k_ = 0; k_ < (bc)->out.c; ++k_, ++out_) {                 \
+                        const int32_t x1 = a_[k_ * (bc)->stride1.c];                       \
+                        const int32_t x2 = c_[k_ * (bc)->stride2.c];                       \
+                        body;                                                              \
+                    }                                                                      \
+                }                                                                          \
+    } while (0)
+
+/* ADD and SUB: both inputs rescaled to a common scale with 20 bits of headroom, then the
+ * sum or difference requantized (TFLM's AddElementwise / SubElementwise). */
+static inline int32_t scaled_input(int32_t v, int32_t offset, int32_t left_shift, int32_t m, int32_t s)
+{
+    return mbqm((offset + v) * (1 << left_shift), m, s);
+}
+
+static inline int8_t requant_sum(const ek_add_params_t *p, int32_t raw)
+{
+    return (int8_t)clamp_i32(mbqm(raw, p->output_multiplier, p->output_shift) + p->output_offset,
+                             p->act_min, p->act_max);
+}
+
+void ek_add_broadcast_s8(const ek_add_params_t *p, const ek_broadcast_t *bc, const int8_t *in1,
+                         const int8_t *in2, int8_t *output)
+{
+    EK_BROADCAST_LOOP(bc, *out_ = requant_sum(p,
+        scaled_input(x1, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift) +
+        scaled_input(x2, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift)));
+}
+
+void ek_sub_s8(const ek_add_params_t *p, const ek_broadcast_t *bc, const int8_t *in1,
+               const int8_t *in2, int8_t *output)
+{
+    EK_BROADCAST_LOOP(bc, *out_ = requant_sum(p,
+        scaled_input(x1, p->input1_offset, p->left_shift, p->input1_multiplier, p->input1_shift) -
+        scaled_input(x2, p->input2_offset, p->left_shift, p->input2_multiplier, p->input2_shift)));
+}
+
+/* MUL: the product of the offset inputs requantized once (TFLM's MulElementwise). */
+void ek_mul_s8(const ek_mul_params_t *p, const ek_broadcast_t *bc, const int8_t *in1,
+               const int8_t *in2, int8_t *output)
+{
+    EK_BROADCAST_LOOP(bc, *out_ = (int8_t)clamp_i32(
+        mbqm((p->input1_offset + x1) * (p->input2_offset + x2), p->output_multiplier, p->output_shift) +
+            p->output_offset, p->act_min, p->act_max));
+}
+
+/* MAXIMUM and MINIMUM compare the raw int8 values, as TFLM does (inputs and output share one
+ * scale and zero point; the generator checks it). */
+void ek_maximum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in2, int8_t *output)
+{
+    EK_BROADCAST_LOOP(bc, *out_ = (int8_t)(x1 > x2 ? x1 : x2));
+}
+
+void ek_minimum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in2, int8_t *output)
+{
+    EK_BROADCAST_LOOP(bc, *out_ = (int8_t)(x1 < x2 ? x1 : x2));
 }

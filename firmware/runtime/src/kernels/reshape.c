@@ -1,4 +1,5 @@
-/* edgekit-micro kernels: data movement: PAD, RESHAPE (a copy when not aliased). See
+/* edgekit-micro kernels: data movement: PAD, CONCATENATION, RESHAPE and SQUEEZE (a copy when
+ * not aliased). See
  * include/ek_kernels.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
@@ -26,4 +27,16 @@ void ek_pad_s8(const ek_shape_t *is, const int8_t *input, const int32_t pads[8],
 void ek_copy(size_t bytes, const void *input, void *output)
 {
     if (input != output) memmove(output, input, bytes);
+}
+
+/* CONCATENATION: for each of the `outer` slices, each input's chunk (its extent along the axis
+ * times the inner size) in turn, as TFLM's reference copies them. */
+void ek_concat_s8(int32_t outer, int32_t n_inputs, const int8_t *const *inputs, const int32_t *chunk,
+                  int8_t *output)
+{
+    for (int32_t o = 0; o < outer; ++o)
+        for (int32_t k = 0; k < n_inputs; ++k) {
+            memcpy(output, inputs[k] + (size_t)o * (size_t)chunk[k], (size_t)chunk[k]);
+            output += chunk[k];
+        }
 }

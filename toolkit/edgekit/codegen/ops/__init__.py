@@ -96,3 +96,8 @@ from edgekit.codegen.ops import reshape  # noqa: E402,F401
 from edgekit.codegen.ops import pad  # noqa: E402,F401
 from edgekit.codegen.ops import quantize  # noqa: E402,F401
 from edgekit.codegen.ops import dequantize  # noqa: E402,F401
+from edgekit.codegen.ops import sub  # noqa: E402,F401
+from edgekit.codegen.ops import mul  # noqa: E402,F401
+from edgekit.codegen.ops import maximum_minimum  # noqa: E402,F401
+from edgekit.codegen.ops import squeeze  # noqa: E402,F401
+from edgekit.codegen.ops import concatenation  # noqa: E402,F401
