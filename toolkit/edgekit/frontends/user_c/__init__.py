@@ -98,15 +98,18 @@ class UserCFrontend:
         return re.sub(r"[^A-Za-z0-9_.=+-]", "_", "-".join(parts))[:80]
 
     def content_hash(self) -> str:
-        """Sources, the headers of the include dirs, defines and limits: equal hash, same code."""
+        """Sources, the headers beside them and in the include dirs, defines and limits:
+        equal hash, same code (the firmware and host builds are reused on it)."""
         h = hashlib.sha256()
         for p in self.sources:
             h.update(p.name.encode())
             h.update(p.read_bytes())
+        beside = [f for p in dict.fromkeys(s.parent for s in self.sources) for f in sorted(p.glob("*.h"))]
         for d in self.include_dirs:
-            for f in sorted(d.rglob("*.h")):
-                h.update(str(f.relative_to(d)).encode())
-                h.update(f.read_bytes())
+            beside += sorted(d.rglob("*.h"))
+        for f in dict.fromkeys(beside):
+            h.update(str(f).encode())
+            h.update(f.read_bytes())
         h.update(repr((self.defines, self.host_time_limit_s, self.device_time_limit)).encode())
         return h.hexdigest()
 
