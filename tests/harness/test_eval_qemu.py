@@ -95,6 +95,8 @@ def test_eval_on_qemu_reports_resumes_and_serves_the_plugin(tmp_path, pytester, 
     out = json.loads(proc.stdout)
     assert (out["resumed"], out["new"]) == (done, LIMIT - done)
     assert _section(build) == reference
+    # the same inputs: the first run's build was reused (harness/build_cache.py), same figures
+    assert json.loads((d / "report.json").read_text())["eval_run"]["build_reused"] is True
 
     # 3. the plugin's fixtures against the same build: a real device session, the evaluation
     pytester.makepyfile(test_dev="""
