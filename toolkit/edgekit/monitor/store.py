@@ -148,37 +148,64 @@ def default_store_path(target: str, model: str) -> Path:
     return resources.stage_dir(target, model) / STORE_NAME
 
 
-def _key_sql(info: StoreInfo) -> str:
-    """The record key: MD5 of the record's canonical text, computed by DuckDB for every format
-    alike (cohort pairs sorted on the way in); column names only, no data, in the SQL."""
+def record_keys(table, info: StoreInfo):
+    """The record key of each row of an incoming table: BLAKE2b (128 bits) of the record's
+    canonical bytes (device id, sorted cohort pairs, window, counts, feature sketches), the
+    same whatever file format carried it."""
+    import hashlib
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
     ms, vs = feature_cols(info.features)
-    cols = ["device_id", "window_start", "window_end", "cohort", "inferences"] + class_cols(info.classes) + \
-        conf_cols() + ms + vs
-    return "md5(concat_ws('|', " + ", ".join(f"CAST({c} AS VARCHAR)" for c in cols) + "))"
+    ints = ["inferences"] + class_cols(info.classes) + conf_cols()
+    num = np.column_stack(
+        [pc.cast(table[c], pa.int64()).to_numpy() for c in ("window_start", "window_end")]
+        + [table[c].to_numpy().astype(np.int64) for c in ints]
+        + [table[c].to_numpy().astype(np.float64).view(np.int64) for c in ms + vs])
+    num = np.ascontiguousarray(num)
+    coh = table["cohort"].combine_chunks()
+    off = coh.offsets.to_numpy()
+    keys = coh.keys.to_numpy(zero_copy_only=False)
+    items = coh.items.to_numpy(zero_copy_only=False)
+    dev = table["device_id"].to_numpy(zero_copy_only=False)
+    out = []
+    for i in range(n):
+        h = hashlib.blake2b(num[i].tobytes(), digest_size=16)
+        h.update(dev[i].encode())
+        for j in range(off[i], off[i + 1]):
+            h.update(b"\x00" + keys[j].encode() + b"\x01" + items[j].encode())
+        out.append(h.hexdigest())
+    return pa.array(out, pa.string())
 
 
 def insert_batch(store: TelemetryStore, table, labelled, window_range: Sequence) -> tuple[int, int]:
     """Insert an Arrow table of new rows (rid + the windows columns but the key) and its
-    labelled rows (by rid), skipping record keys already in the store; inside the caller's
-    transaction. -> (added, duplicate)."""
+    labelled rows (by rid), skipping record keys already in the store or repeated in the
+    table; inside the caller's transaction. -> (added, duplicate)."""
+    import numpy as np
+    import pyarrow as pa
+
     con = store.con
-    con.register("incoming", table)
+    keys = record_keys(table, store.info)
+    _, first = np.unique(keys.to_numpy(zero_copy_only=False), return_index=True)
+    first.sort()
+    keyed = table.add_column(0, "record_key", keys).take(pa.array(first))
+    con.register("incoming", keyed)
     con.register("incoming_labelled", labelled)
     try:
         before = store.count()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE keyed AS SELECT {_key_sql(store.info)} AS record_key, * "
-                    "FROM incoming")
         # The time range lets DuckDB's zone maps skip most of a large store in the anti-join.
-        con.execute("CREATE OR REPLACE TEMP TABLE fresh AS "
-                    "SELECT DISTINCT ON (record_key) * FROM keyed i WHERE NOT EXISTS ("
+        con.execute("CREATE OR REPLACE TEMP TABLE fresh AS SELECT * FROM incoming i WHERE NOT EXISTS ("
                     "SELECT 1 FROM windows w WHERE w.record_key = i.record_key "
-                    "AND w.window_start BETWEEN ? AND ?) ORDER BY record_key, rid", list(window_range))
+                    "AND w.window_start BETWEEN ? AND ?)", list(window_range))
         con.execute("INSERT INTO windows SELECT * EXCLUDE (rid) FROM fresh")
         con.execute("INSERT INTO labelled SELECT f.record_key, l.label, l.pred FROM incoming_labelled l "
                     "JOIN fresh f USING (rid)")
         added = store.count() - before
         con.execute("DROP TABLE fresh")
-        con.execute("DROP TABLE keyed")
     finally:
         con.unregister("incoming")
         con.unregister("incoming_labelled")
