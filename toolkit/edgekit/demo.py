@@ -30,6 +30,12 @@ STEPS = [
     ("MobileNetV2 on the small Cortex-M4 part: expected to fail its budgets (exit 1)",
      ["build", "--target", "cortex-m4-small", "--model", "mobilenetv2"], 1),
     ("KWS on Ethos-U55 through Vela", ["build", "--target", "cortex-m55-ethos-u55", "--model", "kws"], 0),
+    ("Field monitoring: 300 KWS devices for 45 days, firmware v2 (Q15 FFT) reaches part of dm-b from day 21; "
+     "the telemetry is simulated through the real int8 model and ingested into DuckDB",
+     ["monitor", "simulate", "--model", "kws", "--scenario", "firmware-rollout", "--devices", "300", "--days", "45",
+      "--ingest"], 0),
+    ("... and the check calls it skew in firmware v2 on dm-b, label-free (exit 1)",
+     ["monitor", "check", "--model", "kws", "--by", "device_model,firmware"], 1),
 ]
 
 

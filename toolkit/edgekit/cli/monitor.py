@@ -58,24 +58,30 @@ def simulate_cmd(
     days: Optional[int] = typer.Option(None, help="days simulated (default: the scenario's)"),
     out: Optional[Path] = typer.Option(None, "--out", help="folder for the telemetry files"),
     fmt: str = typer.Option("parquet", "--format", help="jsonl, csv or parquet"),
+    ingest: bool = typer.Option(False, "--ingest", help="also ingest the files into the store"),
+    store: Optional[Path] = StoreOption,
     json_out: bool = JsonOption,
 ) -> None:
     """Write telemetry of a simulated fleet: test-split samples through the real int8 model."""
     from edgekit.cli._common import console, print_json, progress as progress_bar, stdout_to_stderr, task_reporter
-    from edgekit.monitor.run import simulate_scenario
+    from edgekit.monitor.run import simulate_scenario, store_path
 
     spec, prof = _load(model, target)
+    into = store_path(prof.name, spec.name, store) if ingest else None
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
-        res = simulate_scenario(spec, prof, scenario, devices=devices, days=days, out_dir=out, fmt=fmt,
-                                progress=task_reporter(bar))
+        res, ing = simulate_scenario(spec, prof, scenario, devices=devices, days=days, out_dir=out, fmt=fmt,
+                                     progress=task_reporter(bar), ingest_into=into)
     if json_out:
-        print_json(res)
+        print_json({"simulation": res, "ingest": ing})
         return
     console.print(f"{res.scenario}: {res.devices} devices x {res.days} days = {res.records} records, "
                   f"{res.inferences:,} inferences, {len(res.files)} files in {res.directory}", highlight=False)
     for p, acc in res.paths.items():
         console.print(f"  input path {p}: int8 accuracy on the test split {100 * acc:.2f}% (measured)")
     console.print(f"  truth (not reported by devices): {res.truth}", highlight=False)
+    if ing is not None:
+        console.print(f"ingested: {ing.added} records added, {ing.duplicate} already there, {ing.rejected} rejected; "
+                      f"{ing.store}: {ing.total_rows} records", highlight=False)
 
 
 @app.command("check")

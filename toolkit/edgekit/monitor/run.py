@@ -30,9 +30,13 @@ def ingest_files(spec, target_name: str, files: Sequence[Path], store: Optional[
 
 
 def simulate_scenario(spec, target, scenario: str, devices: Optional[int] = None, days: Optional[int] = None,
-                      out_dir: Optional[Path] = None, fmt: str = "parquet", progress=None) -> SimulationResult:
-    return simulate(spec, target, load_scenario(spec, scenario), devices=devices, days=days, out_dir=out_dir,
-                    fmt=fmt, progress=progress)
+                      out_dir: Optional[Path] = None, fmt: str = "parquet", progress=None,
+                      ingest_into: Optional[Path] = None) -> tuple[SimulationResult, Optional[IngestResult]]:
+    """Simulate; with ingest_into (a store path), also ingest the files written."""
+    sim = simulate(spec, target, load_scenario(spec, scenario), devices=devices, days=days, out_dir=out_dir,
+                   fmt=fmt, progress=progress)
+    ing = ingest(sim.files, ingest_into, spec) if ingest_into is not None else None
+    return sim, ing
 
 
 def rollouts(store: st.TelemetryStore, since: Optional[datetime]) -> list[dict]:

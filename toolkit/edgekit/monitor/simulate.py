@@ -5,7 +5,8 @@ hardware's dataset cohort, the world's mix that day), and its summary parts are 
 the real int8 model on that sample through the input path the device runs that day (its
 firmware's C frontend on the host, or a degraded sensor), from edgekit.monitor.reference:
 measured outputs, resampled. One record per device and day; files per week; a truth file
-(true correct counts per record, which devices cannot report) for benchmarks and tests.
+(true correct counts per record, which devices cannot report, and whether a scenario event
+changed that device-day) for benchmarks and tests.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def simulate(spec, target, sc: Scenario, devices: Optional[int] = None, days: Op
     mixes = [ev for ev in sc.events if isinstance(ev, Mix)]
     values = {ev.field: np.array([str(c.get(ev.field)) for c in base.cohorts]) for ev in mixes}
     rows: list[dict] = []
-    truth: list[tuple[str, str, int, int]] = []
+    truth: list[tuple[str, str, int, int, bool]] = []
     files: list[Path] = []
     total_inf = 0
     t0 = datetime.combine(sc.start, time(0), tzinfo=timezone.utc)
@@ -202,7 +203,8 @@ def simulate(spec, target, sc: Scenario, devices: Optional[int] = None, days: Op
                              "class_hist": f["class_hist"][k].tolist(), "conf_hist": f["conf_hist"][k].tolist(),
                              "feature_mean": [round(float(x), 4) for x in f["mean"][k]],
                              "feature_var": [round(float(x), 4) for x in f["var"][k]], "labelled": lab})
-                truth.append((fleet.ids[i], ws, n, int(f["correct"][k])))
+                changed = path != "firmware:default" or any(alphas)
+                truth.append((fleet.ids[i], ws, n, int(f["correct"][k]), changed))
                 total_inf += n
         if (day + 1) % 7 == 0 or day == sc.days - 1:
             files.append(_write(out / f"telemetry-week{day // 7 + 1:02d}.{fmt}", rows, fmt))
@@ -211,8 +213,9 @@ def simulate(spec, target, sc: Scenario, devices: Optional[int] = None, days: Op
             progress(f"simulate {sc.name}", day + 1, sc.days)
     truth_path = out / "truth.jsonl"
     with open(truth_path, "w") as fh:
-        for dev, ws, n, ok in truth:
-            fh.write(json.dumps({"device_id": dev, "window_start": ws, "inferences": n, "correct": ok}) + "\n")
+        for dev, ws, n, ok, changed in truth:
+            fh.write(json.dumps({"device_id": dev, "window_start": ws, "inferences": n, "correct": ok,
+                                 "changed": changed}) + "\n")
     return SimulationResult(sc.name, out, files, truth_path, len(truth), total_inf, sc.devices, sc.days,
                             {p: float(r.correct.mean()) for p, r in sorted(refs.items())})
 
