@@ -1,6 +1,7 @@
 """The package's shape, read from its source with `ast` (docs/ARCHITECTURE.md, "Rooms"):
 no import cycle between edgekit's rooms (its subpackages and top-level modules), no library
-module importing the command layer (edgekit.cli). Imports inside functions count: a lazy import is still a dependency."""
+module importing the command layer (edgekit.cli), and no module over ~500 lines without the
+reason at its top. Imports inside functions count: a lazy import is still a dependency."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import edgekit
 PACKAGE = Path(edgekit.__file__).parent
 # Modules that may import the command layer: the command layer itself and `python -m edgekit`.
 CLI_ROOMS = {"cli", "__main__"}
+MAX_LINES = 520
+LONG_REASON = "Why this module is long:"
 
 
 def _modules():
@@ -106,4 +109,14 @@ def test_the_cycle_finder_finds_one():
 def test_no_library_module_imports_the_command_layer():
     bad = [f"{module} imports {imp}" for path, module, is_pkg in _modules() if _room(module) not in CLI_ROOMS
            for imp in _imports(path, module, is_pkg) if _room(imp) == "cli"]
+    assert not bad, "\n".join(bad)
+def test_long_modules_say_why_at_their_top():
+    bad = []
+    for path, module, _ in _modules():
+        text = path.read_text()
+        n = text.count("\n")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if n > MAX_LINES and LONG_REASON not in doc:
+            bad.append(f"{path.relative_to(PACKAGE.parent)}: {n} lines; split it, or say "
+                       f"'{LONG_REASON} ...' in its docstring")
     assert not bad, "\n".join(bad)

@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgekit.errors import UserError
-from edgekit.npu import qnn, roofline
+from edgekit.npu import qnn, qnn_eval, roofline
 from edgekit.targets import load_target
 
 
@@ -134,7 +134,7 @@ def test_evaluate_per_cohort_against_int8_reference(built, htp, calibration):
     y = qnn.run_session(qnn.cpu_session(built.artefacts["float_onnx"]), x).argmax(1)
     cohorts = [{"sensor": "a" if i % 2 else "b", "lighting": "dim" if i % 3 else "bright"} for i in range(len(x))]
     ids = [f"s{i}" for i in range(len(x))]
-    ev = qnn.evaluate_arrays(built.artefacts["qdq_model"], x, y, ids, cohorts, htp, "small", "test",
+    ev = qnn_eval.evaluate_arrays(built.artefacts["qdq_model"], x, y, ids, cohorts, htp, "small", "test",
                              built.out_dir, tolerance_points=100.0)
     assert ev.n == len(x) and ev.reference == "int8_qdq_cpu"
     assert ev.device_model == "model_ctx_SM8650.onnx"  # the profile's part is the SM8650
@@ -175,16 +175,16 @@ def test_eval_gate_names_the_cohort_that_drifts(built, htp, calibration):
     x = calibration[:12]
     y = qnn.run_session(qnn.cpu_session(built.artefacts["qdq_model"]), x).argmax(1)
     cohorts = [{"sensor": "a"} for _ in range(len(x))]
-    ev = qnn.evaluate_arrays(built.artefacts["qdq_model"], x, y, [str(i) for i in range(len(x))], cohorts,
+    ev = qnn_eval.evaluate_arrays(built.artefacts["qdq_model"], x, y, [str(i) for i in range(len(x))], cohorts,
                              htp, "small", "val", built.out_dir, tolerance_points=1.0)
     assert ev.accuracy["int8_qdq_cpu"] == 1.0
     # Make the emulator's row drift by construction: a fake result with one cohort 5 points off.
-    drifted = qnn.QnnEvalResult(**{**ev.__dict__, "passed": False, "cohorts": [
-        qnn.CohortRow("sensor", "a", 12, {"htp_emulator": 0.95, "int8_qdq_cpu": 1.0}, -5.0, False)]})
+    drifted = qnn_eval.QnnEvalResult(**{**ev.__dict__, "passed": False, "cohorts": [
+        qnn_eval.CohortRow("sensor", "a", 12, {"htp_emulator": 0.95, "int8_qdq_cpu": 1.0}, -5.0, False)]})
     with pytest.raises(CheckFailed, match=r"sensor=a \(-5.00 points\)"):
-        qnn.check_eval(drifted)
+        qnn_eval.check_eval(drifted)
     if ev.passed:
-        qnn.check_eval(ev)
+        qnn_eval.check_eval(ev)
 
 
 def test_exactly_one_point_is_within_one_point(tmp_path, htp):
@@ -192,16 +192,16 @@ def test_exactly_one_point_is_within_one_point(tmp_path, htp):
     recs = []
     for i in range(900):
         ref_ok = i >= 9  # the reference misses the first 9, the emulator gets everything right
-        recs.append({"id": str(i), "cohort": {"sensor": "b"}, "label": 1,
-                     "pred": {"htp_emulator": 1, "int8_qdq_cpu": 1 if ref_ok else 0},
-                     "scores": {"htp_emulator": [0.0, 1.0], "int8_qdq_cpu": [0.0, 1.0] if ref_ok else [1.0, 0.0]}})
+        recs.append({"id": str(i), "cohort": {"sensor": "b"}, "label": 1, "paths": {
+            "htp_emulator": {"status": "ok", "pred": 1, "scores": [0.0, 1.0]},
+            "int8_qdq_cpu": {"status": "ok", "pred": 1 if ref_ok else 0, "scores": [0.0, 1.0] if ref_ok else [1.0, 0.0]}}})
     p = tmp_path / "npu_eval_test.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    ev = qnn.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
+    ev = qnn_eval.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
     assert ev.cohorts[0].diff_points == 1.0 and ev.cohorts[0].within and ev.passed
-    recs[9]["pred"]["int8_qdq_cpu"] = 0  # a 10th flip: 1.11 points, over the tolerance
+    recs[9]["paths"]["int8_qdq_cpu"]["pred"] = 0  # a 10th flip: 1.11 points, over the tolerance
     p.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    ev = qnn.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
+    ev = qnn_eval.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
     assert not ev.passed and ev.cohorts[0].diff_points == pytest.approx(1.1111, abs=1e-4)
 
 
@@ -209,11 +209,11 @@ def test_disagreements_are_placed_by_how_sure_the_float_model_is():
     float_scores = np.array([[0.55, 0.45], [0.9, 0.1], [0.1, 0.9], [0.5, 0.5]])
     a = np.array([0, 0, 1, 0])
     b = np.array([1, 0, 1, 1])  # disagrees on the two near ties only
-    d = qnn.disagreements_by_margin(a, b, float_scores)
+    d = qnn_eval.disagreements_by_margin(a, b, float_scores)
     assert d["disagreements"] == 2 and d["samples_near_tie"] == 2
     assert d["disagreement_rate_near_tie"] == 1.0 and d["disagreement_rate_confident"] == 0.0
     assert d["largest_float_margin_of_a_disagreement"] == pytest.approx(0.1)
     b[1] = 1  # a disagreement on a confident sample shows up
-    d = qnn.disagreements_by_margin(a, b, float_scores)
+    d = qnn_eval.disagreements_by_margin(a, b, float_scores)
     assert d["disagreement_rate_confident"] == 0.5
     assert d["largest_float_margin_of_a_disagreement"] == pytest.approx(0.8)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from edgekit.models import load_model
-from edgekit.npu import qnn, vela
+from edgekit.npu import qnn, qnn_eval, vela
 from edgekit.targets import load_target
 
 from .conftest import _int8_tflite
@@ -79,7 +79,7 @@ def test_trained_mobilenetv2_on_snapdragon_htp_tracks_the_int8_reference(tmp_pat
     r = qnn.build(spec, htp, out_dir=tmp_path)
     assert r.all_on_npu
     assert all(Path(r.artefacts[f"context_binary_{s}"]).is_file() for s in htp.npu.socs)
-    ev = qnn.evaluate(spec, htp, split="test", limit=600, out_dir=tmp_path, tolerance_points=5.0)
+    ev = qnn_eval.evaluate(spec, htp, split="test", limit=600, out_dir=tmp_path, tolerance_points=5.0)
     assert ev.accuracy["htp_emulator"] > 0.5  # a trained model, not chance (10 classes)
     assert abs(ev.overall_diff_points) <= 2.0, ev.overall_diff_points
     assert ev.passed, [(c.field, c.value, c.diff_points) for c in ev.cohorts if not c.within]

@@ -125,7 +125,7 @@ def json_payload(res) -> dict:
 
 def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
     """snapdragon-htp: the QNN HTP emulator is the device; held to the int8 host reference."""
-    from edgekit.npu import qnn
+    from edgekit.npu import qnn_eval
     from edgekit.resources import stage_dir
 
     def say(message: str) -> None:
@@ -138,7 +138,7 @@ def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
 
             say(f"building {spec.name} for {prof.name} first")
             build(spec, prof)
-        ev = qnn.evaluate(spec, prof, split="test", limit=limit, progress=say)
+        ev = qnn_eval.evaluate(spec, prof, split="test", limit=limit, progress=say)
     if json_out:
         print_json(ev)
     else:
@@ -156,7 +156,7 @@ def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
                           f"{dis['largest_float_margin_of_a_disagreement']:.2f} (near ties under "
                           f"{dis['near_tie_margin']:g}: {_pct(dis['disagreement_rate_near_tie'])} disagree; "
                           f"the rest: {_pct(dis['disagreement_rate_confident'])})")
-    qnn.check_eval(ev)
+    qnn_eval.check_eval(ev)
 
 
 def _pct(x: Optional[float]) -> str:

@@ -113,6 +113,6 @@ def load_board(name: str) -> Board:
 
 def board_for_target(target: TargetProfile) -> Board:
     """The QEMU machine's board when the profile has one, else the generic board."""
-    if target.emulator.kind == "qemu" and target.emulator.machine:
+    if target.emulator.machine:  # an emulated board is named after its machine
         return load_board(target.emulator.machine)
     return load_board("generic")

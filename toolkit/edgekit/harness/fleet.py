@@ -334,7 +334,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     cohort_fields=run.cohort_fields) gives the eval section with per-firmware cohorts.
     cluster: an entered edgekit.harness.cluster.RayCluster: the device batches run there."""
     from edgekit import data, frontends, interpreters
-    from edgekit.devices import parse_device_spec
+    from edgekit.devices import kind_for
     from edgekit.harness import core
     from edgekit.harness.records import RecordStore
     from edgekit.harness.runner import DeviceJob, DeviceOpener
@@ -345,7 +345,8 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
     if not backend_for(target).on_device_frontend:
         raise UserError(f"target {target.name}: runtime {target.runtime.name} has no on-device frontend; "
                         f"cohort firmware runs need an edgekit-micro target (e.g. cortex-m4, cortex-m7)")
-    kind, _, _ = parse_device_spec(device)
+    device_kind = kind_for(device)
+    kind = device_kind.parse(device).kind
     say = progress or (lambda *a: None)
     skew_dir = Path(out_dir)
     tflite = int8_model(spec, target, progress=progress)
@@ -416,7 +417,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
                     "elf_sha256": builds[variant]["elf_sha256"], "weights_sha256": weights_sha,
                     "data_hash": ds.data_hash, "device": kind,
                     "firmware_variant": variant}
-        sessions = 1 if kind != "qemu" else (jobs or (os.cpu_count() or 1))
+        sessions = (jobs or (os.cpu_count() or 1)) if device_kind.parallel else 1  # one board is one session
         records_paths[variant] = skew_dir / f"records-{variant}" / "records.jsonl"
         # A preloaded batch holds items of one size: sensors of other resolutions go in
         # batches of their own (one harness run per raw size, on the same record store).

@@ -56,7 +56,7 @@ class ReferenceSet:
 
 def int8_model(spec, target, progress=None) -> Path:
     """The int8 .tflite of this model for this target (converted when missing or stale)."""
-    from edgekit.convert import int8_model as stage_int8  # the stage's one int8 model (skew, eval)
+    from edgekit.convert import int8_model as stage_int8  # the one "int8 model for this target" helper
 
     return stage_int8(spec, target, progress=progress)
 

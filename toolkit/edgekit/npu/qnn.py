@@ -9,38 +9,33 @@ The QNN EP (package onnxruntime-qnn 2.x) is a plugin execution provider: it is r
 `onnxruntime.register_execution_provider_library` and selected with
 `SessionOptions.add_provider_for_devices`. With `session.disable_cpu_ep_fallback=1` a model
 the HTP cannot run fully fails at session creation; the EP's framework-op trace names the ops.
+
+This module builds (export, quantization, context binaries, the build's checks); the EP
+sessions are in qnn_ep.py, the evaluation on the HTP emulator in qnn_eval.py.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
-from edgekit import reportstore, resources
+from edgekit import resources
 from edgekit.errors import CheckFailed, UserError
-from edgekit.npu import SECTION, NpuBuildResult, OpPlacement, budget_figures, say as _say, write_report
+from edgekit.npu import NpuBuildResult, OpPlacement, budget_figures, say as _say, write_report
 from edgekit.npu import roofline
+from edgekit.npu.qnn_ep import SOC_MODELS, HtpUnsupported, _native_stdout_to_stderr, _ep_devices, _ep_options, cpu_session, htp_session, read_op_trace, run_session, _unsupported_from_trace  # noqa: F401
 from edgekit.targets.schema import TargetProfile
-
-EP_NAME = "QNNExecutionProvider"
-
-# QNN `soc_model` ids. Verified with onnxruntime-qnn 2.7: the context binary compiled with each
-# id records "soc_type=<name>;arch=<htp arch>" (SM8550 -> arch 73, SM8650 -> arch 75), and an
-# unknown id is refused at session creation (QNN_DEVICE_ERROR_INVALID_CONFIG).
-SOC_MODELS: dict[str, int] = {"SM8550": 43, "SM8650": 57}
 
 _QUANT_TYPES = {"uint8": "QUInt8", "int8": "QInt8", "uint16": "QUInt16", "int16": "QInt16"}
 _TYPE_BYTES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2}
@@ -51,132 +46,10 @@ _MEASURE_SAMPLES = 32
 Progress = Optional[Callable[[str], None]]
 
 
-class HtpUnsupported(Exception):
-    """The model does not run entirely on the HTP; `ops` names what does not."""
-
-    def __init__(self, message: str, ops: list[OpPlacement]):
-        super().__init__(message)
-        self.ops = ops
-
-
 # --------------------------------------------------------------------------------------------
 # QNN EP sessions
 
 
-_registered = False
-
-
-@contextlib.contextmanager
-def _native_stdout_to_stderr():
-    """QNN's native libraries print banners to file descriptor 1; keep stdout clean for
-    `--json` by pointing fd 1 at stderr while they run."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _ep_devices():
-    global _registered
-    import onnxruntime as ort
-    import onnxruntime_qnn
-
-    if not _registered:
-        try:
-            with _native_stdout_to_stderr():
-                ort.register_execution_provider_library(EP_NAME, onnxruntime_qnn.get_library_path())
-        except Exception as exc:  # registered by someone else in this process
-            if "already" not in str(exc).lower():
-                raise
-        _registered = True
-    devices = [d for d in ort.get_ep_devices() if d.ep_name == EP_NAME]
-    if not devices:
-        raise UserError("onnxruntime-qnn: the QNN execution provider found no device; "
-                        "reinstall onnxruntime-qnn (pip install onnxruntime-qnn)")
-    return devices
-
-
-def _ep_options(trace_dir: Optional[Path] = None, soc: Optional[str] = None) -> dict[str, str]:
-    import onnxruntime_qnn
-
-    opts = {
-        "backend_path": onnxruntime_qnn.get_qnn_htp_path(),
-        # Quantize/dequantize graph inputs and outputs on the HTP too: otherwise the EP hands
-        # them to the CPU EP, which fallback-disabled sessions refuse.
-        "offload_graph_io_quantization": "0",
-    }
-    if trace_dir is not None:
-        opts["enable_framework_op_trace"] = "1"
-        opts["framework_op_trace_dir"] = str(trace_dir)
-    if soc is not None:
-        opts["soc_model"] = str(SOC_MODELS[soc])
-    return opts
-
-
-def read_op_trace(trace_dir: Path) -> Optional[dict]:
-    p = Path(trace_dir) / "qnn_op_trace.json"
-    return json.loads(p.read_text()) if p.is_file() else None
-
-
-def _unsupported_from_trace(trace: Optional[dict]) -> list[OpPlacement]:
-    if not trace:
-        return []
-    ops = []
-    for n in trace.get("unsupported_nodes", []):
-        # QDQ nodes around an unsupported op are listed too; name the op that caused it first.
-        ops.append(OpPlacement(op_type=n.get("op_type", "?"), name=n.get("node_name", "?"),
-                               on_npu=False, reason=n.get("reason", "")))
-    return ops
-
-
-def htp_session(model_path: Path, trace_dir: Optional[Path] = None):
-    """An InferenceSession on the QNN HTP backend (the x86 emulator here) with CPU fallback
-    disabled. Raises HtpUnsupported naming the ops if the HTP cannot run every node."""
-    import onnxruntime as ort
-
-    devices = _ep_devices()
-    own_trace = trace_dir is None
-    tdir = Path(tempfile.mkdtemp(prefix="qnn_trace_")) if own_trace else Path(trace_dir)
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
-    so.add_provider_for_devices(devices, _ep_options(tdir))
-    try:
-        with _native_stdout_to_stderr():
-            return ort.InferenceSession(str(model_path), sess_options=so)
-    except Exception as exc:
-        ops = _unsupported_from_trace(read_op_trace(tdir))
-        if ops:
-            names = ", ".join(f"{o.op_type} ({o.name})" for o in ops if o.op_type not in
-                              ("QuantizeLinear", "DequantizeLinear")) or \
-                ", ".join(f"{o.op_type} ({o.name})" for o in ops)
-            raise HtpUnsupported(f"{Path(model_path).name}: not every op runs on the HTP: {names}",
-                                 ops) from None
-        raise HtpUnsupported(f"{Path(model_path).name}: the QNN HTP backend refused the model: "
-                             f"{str(exc).strip()[:300]}", []) from None
-    finally:
-        if own_trace:
-            shutil.rmtree(tdir, ignore_errors=True)
-
-
-def cpu_session(model_path: Path):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.log_severity_level = 3
-    return ort.InferenceSession(str(model_path), sess_options=so, providers=["CPUExecutionProvider"])
-
-
-def run_session(session, x: np.ndarray) -> np.ndarray:
-    """Run a batch-1 session over x [N, ...] one sample at a time; returns [N, ...] float32."""
-    name = session.get_inputs()[0].name
-    outs = [session.run(None, {name: x[i:i + 1].astype(np.float32)})[0] for i in range(len(x))]
-    return np.concatenate(outs, axis=0).astype(np.float32) if outs else np.zeros((0,), np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,220 +429,3 @@ def build(spec, target: TargetProfile, out_dir: Optional[Path] = None,
     _say(progress, "loading the calibration set")
     calibration = data.calibration_set(spec, n=200)
     return build_from_keras(spec.weights_path, calibration, target, out_dir, spec.name, progress)
-
-
-# --------------------------------------------------------------------------------------------
-# evaluate: the HTP emulator as the device
-
-
-@dataclass
-class CohortRow:
-    field: str
-    value: str
-    n: int
-    accuracy: dict[str, float]  # path -> accuracy (0..1)
-    diff_points: float  # (htp - reference) in percentage points
-    within: bool
-    diff_points_vs: dict[str, float] = field(default_factory=dict)  # htp - every other path
-
-
-@dataclass
-class QnnEvalResult:
-    target: str
-    model: str
-    split: str
-    n: int
-    accuracy: dict[str, float]  # path -> overall accuracy
-    reference: str  # the int8 host reference the HTP is held to
-    tolerance_points: float
-    cohorts: list[CohortRow]
-    agreement: dict[str, dict]  # path pair -> compare_outputs()
-    records_path: Path
-    passed: bool
-    overall_diff_points: float = 0.0  # (htp - reference) over the whole split
-    device_model: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-def evaluate(spec, target: TargetProfile, split: str = "test", limit: Optional[int] = None,
-             out_dir: Optional[Path] = None, tolerance_points: float = 1.0,
-             progress: Progress = None) -> QnnEvalResult:
-    """Per-cohort accuracy with the HTP emulator as the device, against the int8 host
-    reference. Needs `edgekit build` first (model_qdq.onnx)."""
-    from edgekit import data
-
-    _check_target(target)
-    out_dir = Path(out_dir) if out_dir is not None else resources.stage_dir(target.name, spec.name)
-    qdq = out_dir / "model_qdq.onnx"
-    if not qdq.is_file():
-        raise UserError(f"{qdq}: not found; run `edgekit build --target {target.name} "
-                        f"--model {spec.name}` first")
-    _say(progress, f"loading the {split} split")
-    x, y, records = data.split_arrays(spec, split, limit=limit)
-    if len(x) == 0:
-        raise UserError(f"{spec.name}: the {split} split is empty; run `edgekit data prepare "
-                        f"--model {spec.name}`")
-    cohorts = [{k: r.cohort.get(k) for k in spec.cohort_fields} for r in records]
-    return evaluate_arrays(qdq, x, np.asarray(y), [r.id for r in records], cohorts, target,
-                           spec.name, split, out_dir, tolerance_points, progress,
-                           int8_tflite=_int8_tflite(out_dir))
-
-
-def device_artefact(out_dir: Path, target: TargetProfile) -> Optional[Path]:
-    """The context model compiled for the profile's own part (part.name names the SoC), else
-    for its first SoC: what would ship to the phone, so it is what the emulator runs."""
-    socs = list(target.npu.socs)
-    named = [s for s in socs if s in target.part.name]
-    for soc in named + socs:
-        p = Path(out_dir) / f"model_ctx_{soc}.onnx"
-        if p.is_file():
-            return p
-    return None
-
-
-def _int8_tflite(out_dir: Path) -> Optional[Path]:
-    p = Path(out_dir) / "model_int8.tflite"
-    return p if p.is_file() else None
-
-
-def _litert_ref(tflite: Path, x: np.ndarray) -> Optional[np.ndarray]:
-    """Scores of the converter's int8 .tflite under LiteRT's reference kernels (the project's
-    int8 host reference), or None if the converter stage is not installed."""
-    try:
-        from edgekit.interpreters import io_quant, run_litert_ref
-    except ImportError:
-        return None
-    qin, qout = io_quant(tflite)
-    return qout.dequantize(run_litert_ref(tflite, qin.quantize(x)))
-
-
-def evaluate_arrays(qdq: Path, x: np.ndarray, y: np.ndarray, ids: list[str], cohorts: list[dict],
-                    target: TargetProfile, model_name: str, split: str, out_dir: Path,
-                    tolerance_points: float = 1.0, progress: Progress = None,
-                    int8_tflite: Optional[Path] = None) -> QnnEvalResult:
-    out_dir = Path(out_dir)
-    float_onnx = out_dir / "model_float.onnx"
-    device_model = device_artefact(out_dir, target) or Path(qdq)
-    _say(progress, f"running {len(x)} samples of {device_model.name} on the HTP emulator")
-    scores = {"htp_emulator": run_session(htp_session(device_model), x),
-              "int8_qdq_cpu": run_session(cpu_session(qdq), x)}
-    if float_onnx.is_file():
-        scores["float"] = run_session(cpu_session(float_onnx), x)
-    notes = [f"The device is the QNN HTP emulator on x86 running {device_model.name} "
-             f"(no Snapdragon silicon here)."]
-    if int8_tflite is not None:
-        ref = _litert_ref(int8_tflite, x)
-        if ref is not None:
-            scores["int8_litert_ref"] = ref
-        else:
-            notes.append("edgekit.interpreters is not available: the LiteRT int8 reference was skipped.")
-    preds = {k: v.reshape(len(v), -1).argmax(1) for k, v in scores.items()}
-    records_path = out_dir / f"npu_eval_{split}.jsonl"
-    tmp = records_path.with_name(f".{records_path.name}.tmp")
-    with open(tmp, "w") as fh:
-        for i, sid in enumerate(ids):
-            fh.write(json.dumps({"id": sid, "cohort": cohorts[i], "label": int(y[i]),
-                                 "pred": {k: int(p[i]) for k, p in preds.items()},
-                                 "scores": {k: [round(float(s), 6) for s in v[i].reshape(-1)]
-                                            for k, v in scores.items()}}) + "\n")
-    os.replace(tmp, records_path)
-    return summarize_records(records_path, target, model_name, split, out_dir, tolerance_points,
-                             device_model.name, notes)
-
-
-# Percentage points are compared with this slack: 9 flips in 900 samples is 1.0 point exactly,
-# which float arithmetic may render as 1.0000000000000009.
-_POINTS_EPS = 1e-9
-
-
-def summarize_records(records_path: Path, target: TargetProfile, model_name: str, split: str,
-                      out_dir: Path, tolerance_points: float = 1.0, device_model: str = "",
-                      notes: Optional[list[str]] = None) -> QnnEvalResult:
-    """Per-cohort accuracy of every path from the per-sample records (npu_eval_<split>.jsonl),
-    the HTP emulator held to the int8 host reference; writes the report's npu.eval section.
-    Re-summarizing needs no emulator run."""
-    recs = [json.loads(line) for line in Path(records_path).read_text().splitlines() if line.strip()]
-    if not recs:
-        raise UserError(f"{records_path}: no records; run the evaluation again")
-    # The HTP runs model_qdq.onnx (compiled for the SoC); the same QDQ model on ONNX Runtime's
-    # CPU EP is its int8 host reference (same scales and zero points, host kernels).
-    reference = "int8_qdq_cpu"
-    paths = list(recs[0]["pred"])
-    y = np.array([r["label"] for r in recs])
-    preds = {k: np.array([r["pred"][k] for r in recs]) for k in paths}
-    scores = {k: np.array([r["scores"][k] for r in recs], np.float32) for k in paths}
-    cohorts = [r["cohort"] for r in recs]
-    correct = {k: (p == y) for k, p in preds.items()}
-    acc = {k: float(np.mean(c)) for k, c in correct.items()}
-
-    def points(mask: np.ndarray, other: str) -> float:
-        return 100.0 * float(np.sum(correct["htp_emulator"][mask]) - np.sum(correct[other][mask])) / int(mask.sum())
-
-    rows: list[CohortRow] = []
-    for f in sorted({f for c in cohorts for f in c}):
-        for v in sorted({str(c.get(f)) for c in cohorts}):
-            mask = np.array([str(c.get(f)) == v for c in cohorts])
-            a = {k: float(np.mean(c[mask])) for k, c in correct.items()}
-            diff = points(mask, reference)
-            vs = {k: round(points(mask, k), 4) for k in paths if k != "htp_emulator"}
-            rows.append(CohortRow(f, v, int(mask.sum()), a, round(diff, 4),
-                                  abs(diff) <= tolerance_points + _POINTS_EPS, vs))
-    overall_diff = points(np.ones(len(y), bool), reference)
-    passed = abs(overall_diff) <= tolerance_points + _POINTS_EPS and all(r.within for r in rows)
-    agreement = {f"htp_emulator_vs_{k}": compare_outputs(scores["htp_emulator"], v)
-                 for k, v in scores.items() if k != "htp_emulator"}
-    if "float" in scores:
-        agreement["disagreements_by_float_margin"] = disagreements_by_margin(
-            preds["htp_emulator"], preds[reference], scores["float"])
-    result = QnnEvalResult(target=target.name, model=model_name, split=split, n=int(len(y)),
-                           accuracy=acc, reference=reference, tolerance_points=tolerance_points,
-                           cohorts=rows, agreement=agreement, records_path=Path(records_path),
-                           passed=passed, overall_diff_points=round(overall_diff, 4),
-                           device_model=device_model, notes=list(notes or []))
-    _write_eval_section(Path(out_dir), result)
-    return result
-
-
-# Float top-1 minus top-2 probability below which a sample counts as a near tie.
-NEAR_TIE_MARGIN = 0.2
-
-
-def disagreements_by_margin(pred_a: np.ndarray, pred_b: np.ndarray, float_scores: np.ndarray) -> dict:
-    """Where two int8 implementations disagree on top-1, measured against how sure the float
-    model is (top-1 minus top-2 probability): disagreements confined to near ties are tie
-    breaks between two roundings; one on a confident sample would be a defect."""
-    s = np.sort(float_scores.reshape(len(float_scores), -1), axis=1)
-    margin = s[:, -1] - s[:, -2] if s.shape[1] > 1 else np.ones(len(s))
-    dis = np.asarray(pred_a) != np.asarray(pred_b)
-    near = margin < NEAR_TIE_MARGIN
-
-    def rate(mask: np.ndarray) -> Optional[float]:
-        return round(float(dis[mask].mean()), 6) if mask.any() else None
-
-    return {"disagreements": int(dis.sum()), "near_tie_margin": NEAR_TIE_MARGIN,
-            "samples_near_tie": int(near.sum()), "disagreement_rate_near_tie": rate(near),
-            "disagreement_rate_confident": rate(~near),
-            "largest_float_margin_of_a_disagreement": round(float(margin[dis].max()), 6) if dis.any() else None}
-
-
-def check_eval(result: QnnEvalResult) -> None:
-    """The accuracy gate: CheckFailed naming the cohorts where the HTP emulator is further
-    than the tolerance from the int8 host reference."""
-    if result.passed:
-        return
-    bad = [asdict(c) for c in result.cohorts if not c.within]
-    where = ", ".join(f"{c['field']}={c['value']} ({c['diff_points']:+.2f} points)" for c in bad) or \
-        f"overall ({result.overall_diff_points:+.2f} points)"
-    raise CheckFailed(f"{result.target}/{result.model}: HTP emulator accuracy differs from the int8 "
-                      f"host reference by more than {result.tolerance_points:g} point(s): {where}", bad)
-
-
-def _write_eval_section(out_dir: Path, result: QnnEvalResult) -> None:
-    from edgekit.report import write_reports
-
-    section = reportstore.read_report(out_dir).get(SECTION) or {}
-    ev = asdict(result)
-    ev["how"] = "measured on the QNN HTP emulator (x86)"
-    section["eval"] = ev
-    reportstore.write_section(out_dir, SECTION, section)
-    write_reports(out_dir)

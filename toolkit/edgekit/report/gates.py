@@ -77,12 +77,15 @@ def npu_gate_rows(npu: dict) -> list[dict]:
                      "detail": ", ".join(str(o.get("op_type", o)) if isinstance(o, dict) else str(o)
                                          for o in npu.get("cpu_ops", [])) or "every op on the NPU"})
     rows += [_budget_row(b) for b in (npu.get("budget") or {}).get("rows", [])]
-    ev = npu.get("eval")
-    for c in (ev or {}).get("cohorts", []):
-        rows.append({"gate": "npu_accuracy", "subject": f"{c['field']}={c['value']}", "value": c["diff_points"],
-                     "limit": ev["tolerance_points"], "passed": c["within"],
-                     "detail": f"points vs {ev['reference']}, n={c['n']}"})
-    return rows
+    return rows + npu_accuracy_rows(npu.get("eval"))
+
+
+def npu_accuracy_rows(ev: dict | None) -> list[dict]:
+    """One row per cohort of an NPU evaluation (npu.eval): the emulator within the tolerance
+    of the int8 host reference. edgekit.npu.qnn_eval.check_eval raises on the same rows."""
+    return [{"gate": "npu_accuracy", "subject": f"{c['field']}={c['value']}", "value": c["diff_points"],
+             "limit": ev["tolerance_points"], "passed": c["within"],
+             "detail": f"points vs {ev['reference']}, n={c['n']}"} for c in (ev or {}).get("cohorts", [])]
 
 
 def report_gate_rows(report: dict) -> list[dict]:
