@@ -65,6 +65,12 @@ def _demonstrate(monkeypatch, tmp_path, model: str, target: str, field: str, coh
     assert pre["difference"] < quant["difference"], bad
     skewed = {(f["field"], f["value"]) for f in res.preprocessing_skew}
     assert (field, cohort) in skewed
+    # the host 2x2 through the same C frontend: the int8 effect matches the device's in sign,
+    # and the float effect and their difference are measured with intervals
+    h = bad["host_2x2"]
+    assert h["preprocessing_int8"]["difference"] < 0 and h["preprocessing_float"] is not None
+    assert h["interaction"]["ci_low"] <= h["interaction"]["difference"] <= h["interaction"]["ci_high"]
+    assert "interaction" in next(f for f in res.preprocessing_skew if (f["field"], f["value"]) == (field, cohort))
     flags = {(f["field"], f["value"]): f["stage"] for f in res.flagged}
     assert flags.get((field, cohort)) == "preprocessing", res.flagged
     # the cohorts on the clean firmware: not flagged, no preprocessing change

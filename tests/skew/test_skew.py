@@ -221,3 +221,10 @@ def test_cli_rejects_bad_input_with_exit_2(run_cli):
     assert p.returncode == 2 and "turbo" in p.stderr and "fast-resize" in p.stderr and "Traceback" not in p.stderr
     p = run_cli("skew", "--target", "cortex-m55-ethos-u55", "--model", "mobilenetv2")
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_gate_names_firmware_flags_whose_carried_by_lists_variants():
+    row = {"field": "mic", "value": "telephone", "firmware": ["fixed-q15"], "carried_by": ["fixed-q15"],
+           "difference": -0.06, "ci_low": -0.09, "ci_high": -0.03, "p_value": 0.001, "n": 200}
+    with pytest.raises(CheckFailed, match=r"mic=telephone \(-6.0 points\)"):
+        sk.gate(_result([row]))

@@ -114,6 +114,12 @@ def skew_cmd(
             console.print(f"preprocessing skew: {f['field']}={f['value']} on {','.join(f['firmware'])}{carried}: "
                           f"{100 * f['difference']:+.1f} points [{100 * f['ci_low']:+.1f}, {100 * f['ci_high']:+.1f}] "
                           f"(p={f['p_value']:.2g})")
+            if f.get("interaction"):
+                i = f["interaction"]
+                console.print(f"  on the host 2x2: {100 * f['float_difference']:+.1f} points in float, interaction "
+                              f"{100 * i['difference']:+.1f} [{100 * i['ci_low']:+.1f}, {100 * i['ci_high']:+.1f}] "
+                              f"(p={i['p_value']:.2g}); {100 * f['saturated_share']:.0f}% of inputs clip in the "
+                              f"worst channel", highlight=False)
             if f.get("diagnosis"):
                 console.print(f"  diagnosis ({f['diagnosis']['kind']}): {f['diagnosis']['text']}", highlight=False)
         ex = res.examples.get("preprocessing", {})

@@ -37,8 +37,8 @@ from typing import Callable, Optional, Sequence
 
 from edgekit import reportstore, resources, stats
 from edgekit.errors import UserError
-from edgekit.harness.fleet import (COHORT_RUNS_DIR, DEFAULT_VARIANT, CohortFirmwareMap, preprocessing_by_firmware,
-                                   run_cohort_firmware)
+from edgekit.harness.fleet import (COHORT_RUNS_DIR, DEFAULT_VARIANT, FIRMWARE_FIELD, CohortFirmwareMap,
+                                   preprocessing_by_firmware, run_cohort_firmware)
 from edgekit.skew import analysis
 
 Progress = Callable[[str, int, int], None]
@@ -155,7 +155,19 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
             d["preprocessing_by_firmware"] = by_firmware[(d["field"], d["value"])]
         parts = parity_parts.get((d["field"], d["value"]))
         d["parity"] = analysis.merge_parity(parts) if parts else None
+    from edgekit.skew.firmware_interaction import add_interaction
+
+    add_interaction(spec, target, run.tflite, decomposition, chosen, variant_of, fields, FIRMWARE_FIELD,
+                    len(cohort_firmware.variants) > 1, cohort_firmware.frontends, max_cohort_drop, progress)
     pre_skew = analysis.preprocessing_skew(decomposition, firmware_of, max_cohort_drop)
+    for f in pre_skew:  # the int8 / float split of the flagged drop, measured on the host 2x2
+        h = next((d.get("host_2x2") for d in decomposition if (d["field"], d["value"]) == (f["field"], f["value"])), None)
+        if h and h["preprocessing_float"]:
+            sat = h["saturation"]
+            clip = [a + b for a, b in zip(sat["device_high"], sat["device_low"])]
+            f["float_difference"] = h["preprocessing_float"]["difference"]
+            f["interaction"] = h["interaction"]
+            f["saturated_share"] = max(clip) if clip else 0.0
     from edgekit.skew.firmware_diagnosis import diagnose_flagged
 
     diagnose_flagged(spec, fe_quant, pre_skew, chosen, variant_of, cohort_firmware.frontends)

@@ -11,7 +11,9 @@ def gate(result) -> None:
     flagged = result.preprocessing_skew
     # Name the cohorts that carry a drop; those flagged only through samples they share
     # with a carrier (an entry point's carried_by) are counted, and listed in the rows.
-    own = [f for f in flagged if f.get("carried_by", f"{f['field']}={f['value']}") == f"{f['field']}={f['value']}"]
+    # (The firmware run's carried_by lists firmware variants instead: every flag is named.)
+    own = [f for f in flagged if not isinstance(f.get("carried_by"), str)
+           or f["carried_by"] == f"{f['field']}={f['value']}" or f["field"] == "all"]
     names = ", ".join(f"{f['field']}={f['value']} ({100 * f['difference']:+.1f} points)" for f in own)
     if len(own) < len(flagged):
         names += f" (and {len(flagged) - len(own)} cohort(s) through the samples they share)"

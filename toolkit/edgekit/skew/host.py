@@ -158,9 +158,9 @@ def _compare(records, name: str, fields, threshold: float, labelled: bool) -> di
 
 def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, samples: Sequence[RawSample],
                     max_cohort_drop: float = 0.02, skipped: Sequence[dict] = (), progress: Optional[Progress] = None,
-                    cohort_fields: Optional[Sequence[str]] = None) -> EntryPointSkew:
-    """Skew of `ep` on `samples` (see the module docstring); writes report section
-    "skew_entry_point" of build/<target>/<model>/report.json."""
+                    cohort_fields: Optional[Sequence[str]] = None, section: Optional[str] = SECTION) -> EntryPointSkew:
+    """Skew of `ep` on `samples` (see the module docstring); writes report section `section`
+    ("skew_entry_point"; None: none) of build/<target>/<model>/report.json."""
     from edgekit import interpreters, preprocess
     from edgekit.frontends.parity import ParityStats
     from edgekit.harness.core import float_scorer
@@ -277,7 +277,7 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
            "how": ("measured: paired differences per cohort on the same samples, 95% interval (paired Wald) and "
                    "McNemar's p; interaction = preprocessing effect in int8 minus in float, per-sample paired "
                    "mean with a normal 95% interval; detectable drop estimated for 80% power at alpha 0.05")}
-    report_json = reportstore.write_section(directory, SECTION, out)
+    report_json = reportstore.write_section(directory, section, out) if section else directory / "report.json"
     return EntryPointSkew(target=target.name, model=spec.name, entry_point=ep.describe(), directory=directory,
                           report_json=report_json, samples=n, failures=failures, skipped=list(skipped),
                           measure=out["measure"], accuracy=overall, cohorts=cohorts, flagged=flagged,
