@@ -104,6 +104,8 @@ def test_cli_bad_frontend_is_one_line_exit_2(run_cli, tmp_path, cmd):
     assert "no ek_user_frontend_name() defined" in proc.stderr and "ek_user_frontend.h requires it" in proc.stderr
     proc = run_cli(cmd, "-t", "cortex-m4", "-m", "kws", "--frontend-define", "X=1")
     assert proc.returncode == 2 and "give the sources they are for with --frontend" in proc.stderr
+    proc = run_cli(cmd, "-t", "cortex-m4", "-m", "kws", "--frontend", str(bad), "--firmware-variant", "fixed-q15")
+    assert proc.returncode == 2 and "--frontend and --firmware-variant fixed-q15: give one" in proc.stderr
 
 
 @pytest.mark.slow

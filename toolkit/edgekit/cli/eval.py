@@ -56,7 +56,7 @@ def eval_cmd(
         return eval_captures(spec, prof, captures, skip_bad, min_accuracy, max_cohort_drop, json_out)
     from edgekit.frontends.user_c import from_cli
 
-    user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or ())
+    user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or (), firmware_variant)
     backend = backend_for(prof)
     if (cohort_firmware or user_fe) and not backend.on_device_frontend:
         raise UserError(f"--cohort-firmware/--frontend: {prof.name} runs {prof.runtime.name}, which has no on-device "

@@ -75,7 +75,7 @@ def skew_cmd(
         raise UserError("--skip-bad: only applies to --captures (bad rows of the captures manifest)")
     from edgekit.frontends.user_c import from_cli
 
-    user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or ())
+    user_fe = from_cli(spec, frontend, frontend_include or (), frontend_define or (), firmware_variant)
     mapping = load_cohort_firmware(spec, cohort_firmware, others=user_fe or firmware_variant) \
         if cohort_firmware or user_fe else None
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:

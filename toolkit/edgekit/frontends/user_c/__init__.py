@@ -119,11 +119,14 @@ class UserCFrontend:
         return f"user C frontend: {shown}" + (f" ({defs})" if defs else "")
 
 
-def from_cli(model_spec, frontend: Optional[str], include: Sequence[str] = (), define: Sequence[str] = ()
-             ) -> Optional[UserCFrontend]:
+def from_cli(model_spec, frontend: Optional[str], include: Sequence[str] = (), define: Sequence[str] = (),
+             firmware_variant: Optional[str] = None) -> Optional[UserCFrontend]:
     """`--frontend/--frontend-include/--frontend-define` -> a UserCFrontend, its sources
     compiled for the host at once, so a compile error or a missing function is exit 2
     before anything is built or run; None without --frontend."""
+    if frontend and firmware_variant:
+        raise UserError(f"--frontend and --firmware-variant {firmware_variant}: give one firmware frontend "
+                        f"(a cohort manifest can mix them: --cohort-firmware)")
     if not frontend:
         if include or define:
             raise UserError("--frontend-include/--frontend-define: give the sources they are for with "
