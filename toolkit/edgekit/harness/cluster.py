@@ -34,6 +34,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -140,6 +141,7 @@ class ClusterStats:
     slots: int = 0
     requeued: int = 0            # batches lost with a worker or node, run again elsewhere
     batches_by_node: dict = None
+    queue_s: float = 0.0         # wall time from the first batch handed out to the last one back
 
 
 class RayCluster:
@@ -183,7 +185,8 @@ class RayCluster:
         """For report.json's eval_run section: where the batches ran."""
         last = self.last or ClusterStats()
         return {"address": self.address, "nodes": last.nodes, "slots": last.slots,
-                "requeued_batches": last.requeued, "batches_by_node": dict(last.batches_by_node or {})}
+                "requeued_batches": last.requeued, "batches_by_node": dict(last.batches_by_node or {}),
+                "queue_s": last.queue_s}
 
     # -- what the cluster offers --------------------------------------------------------
     def nodes(self) -> list[dict]:
@@ -253,6 +256,7 @@ class RayCluster:
         requeues: dict[int, int] = {}
         stats = RunnerStats()
         cstats = ClusterStats(nodes=len(self.nodes()), slots=slots, batches_by_node={})
+        t_queue = time.perf_counter()
         try:
             while todo or inflight:
                 while todo and len(inflight) < slots:
@@ -285,6 +289,7 @@ class RayCluster:
         finally:
             for ref in inflight:
                 ray.cancel(ref, force=True)
+            cstats.queue_s = time.perf_counter() - t_queue
             self.last = cstats
         stats.requeued = cstats.requeued
         return stats

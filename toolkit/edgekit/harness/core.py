@@ -198,7 +198,21 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
         for s in pending:
             write(base_record(s))
     else:
+        waiting: list[DeviceOutcome] = []
+
         def on_outcome(o: DeviceOutcome) -> None:
+            # Outcomes that arrive before the host paths are done wait here, so the device
+            # side (a cluster's work queue included) never stalls on the host reference.
+            waiting.append(o)
+            if not host_thread.is_alive():
+                flush()
+
+        def flush() -> None:
+            host_ready()
+            while waiting:
+                record(waiting.pop(0))
+
+        def record(o: DeviceOutcome) -> None:
             if o.sample_id not in by_id or o.sample_id in store:
                 return  # recorded by an earlier run (its batch ran again only to keep the batching), or already
             rec = base_record(by_id[o.sample_id])
@@ -215,6 +229,7 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
             stats = cluster.run_device_jobs(jobs, open_session, on_outcome)
         else:
             stats = run_device_jobs(jobs, open_session, on_outcome, sessions=sessions)
+        flush()
     host_ready()
     store.sync()
     return HarnessResult(records_path=store.path, total=len(samples), resumed=resumed, new=written,

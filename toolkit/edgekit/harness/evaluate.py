@@ -135,15 +135,14 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
     t_build = time.perf_counter()
     # Budgets are gated below on the measured latency of the whole split, not on the build's few
     # inferences; an up-to-date build is reused (harness/build_cache.py: same inputs, same figures).
-    built, build_reused = build_for_eval(spec, target, firmware_variant, directory,
-                                         extra=data.load_dataset(spec).data_hash)
+    ds = data.load_dataset(spec)
+    built, build_reused = build_for_eval(spec, target, firmware_variant, directory, extra=ds.data_hash)
     build_s = time.perf_counter() - t_build
     say("build", 1, 1)
     image = _firmware_image(built)
     tflite = _tflite_path(built, directory)
 
     X, y, recs = data.split_arrays(spec, "test", limit=limit)
-    ds = data.load_dataset(spec)
     samples = [core.EvalSample(r.id, int(r.label), dict(r.cohort)) for r in recs]
     index = {r.id: i for i, r in enumerate(recs)}
     in_q, out_q = interpreters.io_quant(tflite)
