@@ -103,7 +103,8 @@ FIXED_CASES = [
 
 
 # The ops added after the first two models (issue 13): one case each, cheap on the host; the
-# "elementwise" case holds them all in one graph for the QEMU kernel test (one run per variant).
+# "elementwise" and "hs_resize" cases hold them all in two graphs for the QEMU kernel test (one
+# run per graph and variant).
 NEW_OP_CASES = [
     {"op": "mul", "seed": 201, "in_shape": [5, 4, 6], "act": "relu", "in_range": [-1.0, 3.0]},
     {"op": "sub", "seed": 202, "in_shape": [4, 5, 7], "in_range": [-2.0, 1.0]},
@@ -114,5 +115,13 @@ NEW_OP_CASES = [
     {"op": "concat", "seed": 207, "in_shape": [4, 3, 5], "cout": 3, "in_range": [-1.0, 1.0]},
     {"op": "concat", "seed": 208, "in_shape": [4, 3, 2], "cout": 2, "axis": 2, "in_range": [0.0, 2.0]},
     {"op": "squeeze", "seed": 209, "in_shape": [3, 4, 6], "in_range": [-1.0, 1.0], "as": "SQUEEZE"},
+    {"op": "hard_swish", "seed": 211, "in_shape": [5, 4, 6], "in_range": [-4.0, 4.0]},
+    {"op": "hard_swish", "seed": 212, "in_shape": [3, 3, 8], "in_range": [-1.0, 0.5]},
+    {"op": "resize_nearest", "seed": 213, "in_shape": [4, 5, 3], "size": [7, 11], "in_range": [-1.0, 1.0]},
+    {"op": "resize_nearest", "seed": 214, "in_shape": [5, 6, 2], "size": [9, 4], "mode": "align_corners",
+     "in_range": [-1.0, 1.0]},
+    {"op": "resize_nearest", "seed": 215, "in_shape": [3, 4, 4], "size": [6, 10], "mode": "asymmetric",
+     "in_range": [-1.0, 1.0]},
+    {"op": "hs_resize", "seed": 216, "in_shape": [5, 6, 8], "size": [8, 9], "in_range": [-3.0, 3.0]},
     {"op": "elementwise", "seed": 210, "in_shape": [6, 5, 8], "in_range": [-2.0, 2.0], "as": "SQUEEZE"},
 ]

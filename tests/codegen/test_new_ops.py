@@ -1,5 +1,5 @@
 """The ops added with the op registry (MUL, SUB, broadcasting ADD, MAXIMUM, MINIMUM,
-CONCATENATION, SQUEEZE): generated C in the reference and DSP variants against tflite-micro, bit
+CONCATENATION, SQUEEZE, HARD_SWISH, RESIZE_NEAREST_NEIGHBOR): generated C in the reference and DSP variants against tflite-micro, bit
 for bit, on the host (the same check as test_kernels_bitexact; QEMU: tests/runtime)."""
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from .test_kernels_bitexact import _check_case
 # the op each case must exercise (the converter rewrites some: this catches it)
 WANT = {"mul": {"MUL"}, "sub": {"SUB"}, "add_bc": {"ADD"}, "maximum": {"MAXIMUM"},
         "minimum": {"MINIMUM"}, "concat": {"CONCATENATION"}, "squeeze": {"SQUEEZE"},
+        "hard_swish": {"HARD_SWISH"}, "resize_nearest": {"RESIZE_NEAREST_NEIGHBOR"},
+        "hs_resize": {"HARD_SWISH", "RESIZE_NEAREST_NEIGHBOR"},
         "elementwise": {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"}}
 
 

@@ -194,6 +194,27 @@ def _build(case: dict) -> bytes:
     elif op == "squeeze":
         def f(x):
             return tf.squeeze(tf.reduce_mean(x, axis=[1, 2], keepdims=True), axis=[1, 2])
+    elif op == "hard_swish":
+        w = weights(3, 3, shape[-1], shape[-1])
+
+        def f(x):
+            y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
+            return y * tf.nn.relu6(y + 3.0) / 6.0   # the converter fuses this into HARD_SWISH
+    elif op == "resize_nearest":
+        size, mode = case["size"], case.get("mode", "half_pixel")
+
+        def f(x):
+            if mode == "half_pixel":
+                return tf.image.resize(x, size, method="nearest")
+            return tf.compat.v1.image.resize_nearest_neighbor(x, size, align_corners=(mode == "align_corners"),
+                                                              half_pixel_centers=False)
+    elif op == "hs_resize":
+        w = weights(3, 3, shape[-1], shape[-1])
+
+        def f(x):
+            y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
+            y = y * tf.nn.relu6(y + 3.0) / 6.0
+            return tf.image.resize(y, case["size"], method="nearest")
     elif op == "elementwise":
         # every new element-wise and data-movement op in one graph: one firmware, one QEMU run
         c = tf.constant(rng.uniform(-2.0, 2.0, shape[-1]).astype(np.float32))

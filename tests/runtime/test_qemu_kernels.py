@@ -75,18 +75,22 @@ def test_cnn_bitexact_on_other_cores(target_name, models, tmp_path):
         assert np.array_equal(r.outputs, gold), kernels
 
 
+# The ops added with the registry, in two graphs: one firmware and one QEMU run per graph and variant.
+NEW_OP_GRAPHS = {"elementwise": {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"},
+                 "hs_resize": {"HARD_SWISH", "RESIZE_NEAREST_NEIGHBOR"}}
+
+
 @pytest.mark.parametrize("kernels", ["reference", "dsp"])
-def test_new_ops_bitexact_on_cortex_m4(kernels, tmp_path):
-    """MUL, SUB, broadcasting ADD, MAXIMUM, MINIMUM, CONCATENATION and SQUEEZE in one graph:
-    one firmware and one QEMU run per variant."""
-    case = next(c for c in NEW_OP_CASES if c["op"] == "elementwise")
+@pytest.mark.parametrize("graph", sorted(NEW_OP_GRAPHS))
+def test_new_ops_bitexact_on_cortex_m4(graph, kernels, tmp_path):
+    case = next(c for c in NEW_OP_CASES if c["op"] == graph)
     path = tiny_models.ensure_models([case])[0]
     target = load_target("cortex-m4")
     iq, _ = io_quant(path)
     x = _inputs(case, iq)
     gold = run_tflm(path, x)
     gen = generate(path, tmp_path / "gen", case["op"])
-    assert {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"} <= {o.op for o in gen.ops}
+    assert NEW_OP_GRAPHS[graph] <= {o.op for o in gen.ops}
     r = run_batch(gen, target, x, kernels, tmp_path / kernels, gold.dtype, timeout_s=300)
     assert r.unit == UNIT
     assert np.array_equal(r.outputs, gold), kernels

@@ -77,6 +77,12 @@ typedef struct {
 } ek_broadcast_t;
 
 typedef struct {
+    int32_t input_zero_point, output_zero_point;
+    int32_t reluish_multiplier_fixedpoint_int16, reluish_multiplier_exponent;
+    int32_t output_multiplier_fixedpoint_int16, output_multiplier_exponent;
+} ek_hard_swish_params_t;
+
+typedef struct {
     int32_t input_multiplier;
     int32_t input_left_shift;
     int32_t diff_min;
@@ -121,6 +127,15 @@ void ek_mul_s8(const ek_mul_params_t *p, const ek_broadcast_t *bc, const int8_t 
                const int8_t *in2, int8_t *output);
 void ek_maximum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in2, int8_t *output);
 void ek_minimum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in2, int8_t *output);
+
+/* HARD_SWISH, TFLM's 16-bit fixed-point reference. */
+void ek_hard_swish_s8(const ek_hard_swish_params_t *p, int32_t size, const int8_t *input,
+                      int8_t *output);
+
+/* RESIZE_NEAREST_NEIGHBOR: output row y reads input row rows[y], column x column cols[x]
+ * (tables computed by the generator with TFLM's float32 rounding). */
+void ek_resize_nearest_s8(const ek_shape_t *in_shape, const int8_t *input, const int32_t *rows,
+                          const int32_t *cols, const ek_shape_t *out_shape, int8_t *output);
 
 void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *in_shape, const int8_t *input,
                     const ek_shape_t *out_shape, int8_t *output);

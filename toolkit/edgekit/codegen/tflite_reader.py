@@ -34,7 +34,8 @@ _OTHER_OP_NAMES = {2: "CONCATENATION", 5: "DEPTH_TO_SPACE", 14: "LOGISTIC", 18: 
                    19: "RELU", 21: "RELU6", 23: "RESIZE_BILINEAR", 28: "TANH",
                    39: "TRANSPOSE", 41: "SUB", 45: "STRIDED_SLICE", 49: "SPLIT",
                    53: "CAST", 65: "SLICE", 67: "TRANSPOSE_CONV", 74: "SUM", 80: "REDUCE_MAX",
-                   83: "PACK", 97: "HARD_SWISH", 98: "IF", 99: "WHILE", 117: "BATCH_MATMUL"}
+                   83: "PACK", 97: "RESIZE_NEAREST_NEIGHBOR", 98: "IF", 99: "WHILE",
+                   117: "HARD_SWISH", 126: "BATCH_MATMUL"}
 
 MAX_RANK = 4
 MAX_ELEMENTS = 1 << 26      # 64 Mi elements: far beyond any microcontroller, still sane

@@ -1,6 +1,5 @@
-/* edgekit-micro kernels: data movement: PAD, CONCATENATION, RESHAPE and SQUEEZE (a copy when
- * not aliased). See
- * include/ek_kernels.h.
+/* edgekit-micro kernels: data movement: PAD, CONCATENATION, RESIZE_NEAREST_NEIGHBOR, RESHAPE
+ * and SQUEEZE (a copy when not aliased). See include/ek_kernels.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
@@ -39,4 +38,14 @@ void ek_concat_s8(int32_t outer, int32_t n_inputs, const int8_t *const *inputs, 
             memcpy(output, inputs[k] + (size_t)o * (size_t)chunk[k], (size_t)chunk[k]);
             output += chunk[k];
         }
+}
+
+void ek_resize_nearest_s8(const ek_shape_t *is, const int8_t *input, const int32_t *rows,
+                          const int32_t *cols, const ek_shape_t *os, int8_t *output)
+{
+    const size_t c = (size_t)os->c;
+    for (int32_t b = 0; b < os->n; ++b)
+        for (int32_t y = 0; y < os->h; ++y)
+            for (int32_t x = 0; x < os->w; ++x, output += c)
+                memcpy(output, input + (((size_t)b * is->h + rows[y]) * is->w + cols[x]) * c, c);
 }
