@@ -16,6 +16,10 @@ from rich.table import Table
 
 JSON_HELP = "Print machine-readable JSON on stdout instead of tables."
 JsonOption = typer.Option(False, "--json", help=JSON_HELP)
+# The user's C frontend (eval and skew): the sources' option says where they go.
+FRONTEND_HELP = "your own C frontend (firmware/frontends/include/ek_user_frontend.h): FILE.c[,FILE.c...], "
+FrontendIncludeOption = typer.Option(None, help="include folder for --frontend (repeatable)")
+FrontendDefineOption = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)")
 
 # Piped output is not wrapped at 80 columns: tables stay one row per line for grep and logs.
 console = Console(width=None if sys.stdout.isatty() else 200)

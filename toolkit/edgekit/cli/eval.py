@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from edgekit.cli._common import (JsonOption, console, err_console, print_json, progress as progress_bar,
+from edgekit.cli._common import (FRONTEND_HELP, FrontendDefineOption, FrontendIncludeOption, JsonOption, console, err_console, print_json, progress as progress_bar,
                                  stdout_to_stderr, table, task_reporter, to_jsonable)
 
 
@@ -23,11 +23,9 @@ def eval_cmd(
     cohort_firmware: Optional[str] = typer.Option(
         None, help="the firmware each device cohort ships: a YAML file of `cohort: variant` lines or inline "
                    "sensor-b:fast-resize[,...]; cohorts not listed run --firmware-variant (or `*: variant`)"),
-    frontend: Optional[str] = typer.Option(
-        None, help="your own C frontend (firmware/frontends/include/ek_user_frontend.h): FILE.c[,FILE.c...], "
-                   "built into the firmware instead of the generated one"),
-    frontend_include: Optional[list[str]] = typer.Option(None, help="include folder for --frontend (repeatable)"),
-    frontend_define: Optional[list[str]] = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)"),
+    frontend: Optional[str] = typer.Option(None, help=FRONTEND_HELP + "built into the firmware instead of the generated one"),
+    frontend_include: Optional[list[str]] = FrontendIncludeOption,
+    frontend_define: Optional[list[str]] = FrontendDefineOption,
     captures: Optional[str] = typer.Option(
         None, help="evaluate tensors captured on devices instead (folder with manifest.csv|jsonl); nothing is built"),
     skip_bad: bool = typer.Option(False, help="--captures: leave bad rows out (listed) instead of stopping"),

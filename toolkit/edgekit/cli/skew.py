@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 import typer
 
-from edgekit.cli._common import JsonOption
+from edgekit.cli._common import FRONTEND_HELP, FrontendDefineOption, FrontendIncludeOption, JsonOption
 from edgekit.errors import UserError
 
 
@@ -39,11 +39,9 @@ def skew_cmd(
     frontend_python: Optional[str] = typer.Option(
         None, help="FILE.py:FUNCTION, your preprocessing in Python: raw sample -> model input (float32 or int8)"),
     skip_bad: bool = typer.Option(False, help="--captures: leave bad rows out (listed) instead of stopping"),
-    frontend: Optional[str] = typer.Option(
-        None, help="your own C frontend (firmware/frontends/include/ek_user_frontend.h): FILE.c[,FILE.c...], "
-                   "the firmware of the cohorts --cohort-firmware does not list"),
-    frontend_include: Optional[list[str]] = typer.Option(None, help="include folder for --frontend (repeatable)"),
-    frontend_define: Optional[list[str]] = typer.Option(None, help="NAME=VALUE for --frontend's sources (repeatable)"),
+    frontend: Optional[str] = typer.Option(None, help=FRONTEND_HELP + "the firmware of the cohorts --cohort-firmware does not list"),
+    frontend_include: Optional[list[str]] = FrontendIncludeOption,
+    frontend_define: Optional[list[str]] = FrontendDefineOption,
     cluster: Optional[str] = typer.Option(
         None, help="run the device batches on a Ray cluster: local (a private one on 127.0.0.1), auto, "
                    "ray://HOST:PORT or HOST:PORT; a Ray cluster belongs on a trusted network"),

@@ -250,7 +250,8 @@ def prepare(spec: "ModelSpec", seed: int = 0, limit: Optional[int] = None, skip_
     return PreparedDataset(root, _read_manifest(root), meta)
 
 
-def _limit_records(records: list[SampleRecord], limit: int) -> list[SampleRecord]:
+def _limit_records(records: list, limit: int) -> list:
+    """The first `limit` items of each split, in order (anything with a .split)."""
     seen: dict[str, int] = {}
     out = []
     for r in records:

@@ -421,13 +421,9 @@ def generate(out_dir: Path, seed: int = 0, limit: Optional[int] = None,
 
     clips = plan(seed)
     if limit is not None:
-        per_split: dict[str, int] = {}
-        kept = []
-        for c in clips:
-            if per_split.get(c.split, 0) < limit:
-                kept.append(c)
-                per_split[c.split] = per_split.get(c.split, 0) + 1
-        clips = kept
+        from edgekit.data import _limit_records
+
+        clips = _limit_records(clips, limit)
 
     if progress:
         progress("babble noise", 0, 1)
