@@ -1,4 +1,6 @@
-"""The firmware's summary (firmware/app/ek_summary.c) equals the Python one, on QEMU (slow)."""
+"""End to end on KWS (slow): the firmware's summary (firmware/app/ek_summary.c) equals the
+Python one on QEMU, and a simulated rollout is called skew in firmware v2 by the CLI. One
+build folder for the module, so the model is converted once."""
 
 import numpy as np
 import pytest
@@ -13,11 +15,20 @@ from edgekit.targets import load_target
 pytestmark = pytest.mark.slow
 
 
-def test_kws_firmware_summary_equals_python_and_costs_under_budget(tmp_path, monkeypatch):
-    monkeypatch.setenv("EDGEKIT_BUILD", str(tmp_path / "build"))
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    root = tmp_path_factory.mktemp("monitor-e2e")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EDGEKIT_BUILD", str(root / "build"))
+    yield root
+    mp.undo()
+
+
+def test_kws_firmware_summary_equals_python_and_costs_under_budget(stage):
     spec, target = load_model("kws"), load_target("cortex-m4")
-    res = build(spec, target, firmware_variant="none", out_dir=tmp_path / "fw")
-    tflite = tmp_path / "build" / "cortex-m4" / "kws" / "model_int8.tflite"
+    out = stage / "build" / "cortex-m4" / "kws"   # the stage folder: the next test reuses the int8 model
+    res = build(spec, target, firmware_variant="none", out_dir=out)
+    tflite = out / "model_int8.tflite"
     cost = res.device_summary
     assert cost["ram_bytes"] <= 512 and cost["share_of_model"] <= 0.01, cost
     X, _, _ = data.split_arrays(spec, "test", limit=40)
@@ -36,3 +47,33 @@ def test_kws_firmware_summary_equals_python_and_costs_under_budget(tmp_path, mon
     assert list(s.conf_hist) == py.conf_hist == host.conf_hist
     assert list(s.feature_sum) == py.feature_sum and list(s.feature_sumsq) == py.feature_sumsq
     assert again == s and empty.count == 0 and sum(empty.class_hist) == 0
+
+
+def test_a_simulated_rollout_is_called_skew_in_firmware_v2(stage):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "EDGEKIT_BUILD": str(stage / "build")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "edgekit", "monitor", *args], capture_output=True, text=True,
+                              env=env, cwd=stage, timeout=1200)
+
+    sim = cli("simulate", "--model", "kws", "--scenario", "firmware-rollout", "--devices", "240", "--days", "35",
+              "--ingest", "--format", "jsonl")
+    assert sim.returncode == 0, sim.stderr
+    chk = cli("check", "--model", "kws", "--by", "device_model,firmware", "--json")
+    assert chk.returncode == 1, chk.stderr
+    res = json.loads(chk.stdout)
+    cohorts = {f"{c['field']}={c['value']}": c for c in res["cohorts"]}
+    assert {f"{c['field']}={c['value']}" for c in res["cohorts"] if c["alarm"]} == {"device_model=dm-b", "firmware=v2"}
+    v = cohorts["device_model=dm-b"]["verdict"]
+    assert v["kind"] == "skew" and v["version"] == "v2"
+    assert 21 <= cohorts["device_model=dm-b"]["detected_window"] <= 24
+    page = (stage / "build" / "cortex-m4" / "kws" / "report.html").read_text()
+    assert "skew in firmware v2" in page
+    again = cli("ingest", *sorted(str(p) for p in (stage / "build" / "cortex-m4" / "kws" / "monitor" / "sim"
+                                                    / "firmware-rollout").glob("telemetry-*.jsonl")), "--model", "kws")
+    assert again.returncode == 0 and "already ingested" in again.stdout
