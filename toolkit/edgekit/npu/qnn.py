@@ -376,7 +376,7 @@ def build_from_keras(keras_path: Path, calibration: np.ndarray, target: TargetPr
         artefacts=artefacts, ops_total=ops_total, ops_on_npu=ops_on, cpu_ops=cpu_ops,
         figures=figures, figures_how=how, budget=budget_result,
         accuracy_source="measured on the QNN HTP emulator (x86) running model_qdq.onnx "
-                        "(`edgekit eval` / qnn.evaluate)",
+                        "(`edgekit eval` / qnn_eval.evaluate)",
         notes=[
             "No Snapdragon silicon here: outputs come from the QNN HTP emulator on x86; "
             "latency and energy are estimates from the target profile, not measurements.",

@@ -73,7 +73,7 @@ class RuntimeBackend:
     # Whether `edgekit eval` can run this runtime's compiled model (see evaluation_note otherwise).
     evaluates: ClassVar[bool] = False
     # True while its evaluation runs outside the harness, on a host-side emulator
-    # (edgekit.npu.qnn.evaluate); the harness runs every other one.
+    # (edgekit.npu.qnn_eval.evaluate); the harness runs every other one.
     evaluates_on_host_emulator: ClassVar[bool] = False
     # Why not, when it cannot: one line, with {model} and {target} filled in.
     evaluation_note: ClassVar[str] = ""
