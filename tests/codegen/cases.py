@@ -122,6 +122,9 @@ NEW_OP_CASES = [
      "in_range": [-1.0, 1.0]},
     {"op": "resize_nearest", "seed": 215, "in_shape": [3, 4, 4], "size": [6, 10], "mode": "asymmetric",
      "in_range": [-1.0, 1.0]},
-    {"op": "hs_resize", "seed": 216, "in_shape": [5, 6, 8], "size": [8, 9], "in_range": [-3.0, 3.0]},
+    {"op": "strided_slice", "seed": 217, "in_shape": [7, 6, 5], "in_range": [-1.0, 1.0]},
+    {"op": "strided_slice", "seed": 218, "in_shape": [4, 8, 3], "form": "shrink", "in_range": [-1.0, 1.0]},
+    {"op": "hs_resize", "seed": 216, "in_shape": [5, 6, 8], "size": [8, 9], "in_range": [-3.0, 3.0],
+     "slice": True},
     {"op": "elementwise", "seed": 210, "in_shape": [6, 5, 8], "in_range": [-2.0, 2.0], "as": "SQUEEZE"},
 ]

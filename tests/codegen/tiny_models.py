@@ -214,7 +214,15 @@ def _build(case: dict) -> bytes:
         def f(x):
             y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")
             y = y * tf.nn.relu6(y + 3.0) / 6.0
-            return tf.image.resize(y, case["size"], method="nearest")
+            return tf.image.resize(y, case["size"], method="nearest")[:, 1:-1:2, ::-1, 1:]
+    elif op == "strided_slice":
+        w = weights(1, 1, shape[-1], shape[-1])
+
+        def f(x):
+            y = tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME")   # a non-input operand
+            if case.get("form") == "shrink":
+                return y[:, 1, -5::2, :]
+            return y[:, 1:-1:2, ::-1, 1:]
     elif op == "elementwise":
         # every new element-wise and data-movement op in one graph: one firmware, one QEMU run
         c = tf.constant(rng.uniform(-2.0, 2.0, shape[-1]).astype(np.float32))

@@ -82,6 +82,14 @@ typedef struct {
     int32_t output_multiplier_fixedpoint_int16, output_multiplier_exponent;
 } ek_hard_swish_params_t;
 
+/* A strided slice resolved by the generator: the first input element, then per NHWC
+ * dimension the number of elements taken and the step between them (in elements). */
+typedef struct {
+    int32_t first;
+    int32_t count[4];
+    int32_t step[4];
+} ek_slice_t;
+
 typedef struct {
     int32_t input_multiplier;
     int32_t input_left_shift;
@@ -166,6 +174,8 @@ void ek_dequantize_s8_f32(int32_t size, const int8_t *input, double scale, int32
  * bytes from input k in turn. */
 void ek_concat_s8(int32_t outer, int32_t n_inputs, const int8_t *const *inputs, const int32_t *chunk,
                   int8_t *output);
+
+void ek_strided_slice_s8(const ek_slice_t *slice, const int8_t *input, int8_t *output);
 
 /* RESHAPE and SQUEEZE are no-ops when the planner aliases; otherwise a copy. */
 void ek_copy(size_t bytes, const void *input, void *output);

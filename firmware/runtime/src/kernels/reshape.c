@@ -1,5 +1,5 @@
-/* edgekit-micro kernels: data movement: PAD, CONCATENATION, RESIZE_NEAREST_NEIGHBOR, RESHAPE
- * and SQUEEZE (a copy when not aliased). See include/ek_kernels.h.
+/* edgekit-micro kernels: data movement: PAD, CONCATENATION, STRIDED_SLICE,
+ * RESIZE_NEAREST_NEIGHBOR, RESHAPE and SQUEEZE (a copy when not aliased). See include/ek_kernels.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
@@ -48,4 +48,20 @@ void ek_resize_nearest_s8(const ek_shape_t *is, const int8_t *input, const int32
         for (int32_t y = 0; y < os->h; ++y)
             for (int32_t x = 0; x < os->w; ++x, output += c)
                 memcpy(output, input + (((size_t)b * is->h + rows[y]) * is->w + cols[x]) * c, c);
+}
+
+/* STRIDED_SLICE: the generator resolves begin/end/strides and the masks into a first element and,
+ * per dimension, a count and a step in elements (negative when the slice runs backwards). */
+void ek_strided_slice_s8(const ek_slice_t *s, const int8_t *input, int8_t *output)
+{
+    for (int32_t i0 = 0; i0 < s->count[0]; ++i0) {
+        const int8_t *p0 = input + s->first + i0 * s->step[0];
+        for (int32_t i1 = 0; i1 < s->count[1]; ++i1) {
+            const int8_t *p1 = p0 + i1 * s->step[1];
+            for (int32_t i2 = 0; i2 < s->count[2]; ++i2) {
+                const int8_t *p2 = p1 + i2 * s->step[2];
+                for (int32_t i3 = 0; i3 < s->count[3]; ++i3) *output++ = p2[i3 * s->step[3]];
+            }
+        }
+    }
 }
