@@ -64,6 +64,14 @@ def is_loopback(address: str) -> bool:
     return address == "local" or host.rsplit(":", 1)[0].strip("[]") in LOOPBACK_HOSTS
 
 
+def _auto_address(ray) -> Optional[str]:
+    """The address `auto` resolves to (RAY_ADDRESS, else the cluster last started here)."""
+    try:
+        return ray._private.services.get_ray_address_from_environment("auto", None)
+    except Exception:
+        return None
+
+
 def stay_on_loopback() -> None:
     """Keep this process's Ray on 127.0.0.1. Ray rewrites a loopback address given to
     ray.init into the machine's outward IP (resolve_ip_for_localhost) unless its cluster
@@ -160,7 +168,7 @@ class RayCluster:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         if ray.is_initialized():
             return self
-        if is_loopback(self.address):
+        if is_loopback(self.address) or (self.address == "auto" and is_loopback(_auto_address(ray) or "-")):
             stay_on_loopback()
         kw: dict[str, Any] = {"log_to_driver": False, "configure_logging": True, "logging_level": "warning"}
         try:
