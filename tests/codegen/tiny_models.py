@@ -223,6 +223,22 @@ def _build(case: dict) -> bytes:
             if case.get("form") == "shrink":
                 return y[:, 1, -5::2, :]
             return y[:, 1:-1:2, ::-1, 1:]
+    elif op == "transpose_conv":
+        kh, kw = case["kernel"]
+        cin, cout = shape[-1], case["cout"]
+        w = weights(kh, kw, cout, cin)   # conv2d_transpose filters are [h, w, out, in]
+        sh, sw = case["stride"]
+        if case["padding"] == "SAME":
+            out = [shape[1] * sh, shape[2] * sw]
+        else:
+            out = [(shape[1] - 1) * sh + kh, (shape[2] - 1) * sw + kw]
+
+        bias = tf.constant(rng.normal(0, 0.3, cout).astype(np.float32))
+
+        def f(x):
+            y = tf.nn.conv2d_transpose(x, w, [1, *out, cout], strides=[1, sh, sw, 1],
+                                       padding=case["padding"])
+            return y + bias if case.get("bias") else y
     elif op == "elementwise":
         # every new element-wise and data-movement op in one graph: one firmware, one QEMU run
         c = tf.constant(rng.uniform(-2.0, 2.0, shape[-1]).astype(np.float32))

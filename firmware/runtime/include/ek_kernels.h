@@ -109,6 +109,12 @@ void ek_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t 
                   const ek_shape_t *filter_shape, const int8_t *filter, const int32_t *bias,
                   const ek_shape_t *out_shape, int8_t *output, int16_t *scratch);
 
+/* TRANSPOSE_CONV: filter [out_c, h, w, in_c]; acc: an int32 scratch of the output's size. */
+void ek_transpose_conv_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                          const ek_shape_t *in_shape, const int8_t *input,
+                          const ek_shape_t *filter_shape, const int8_t *filter, const int32_t *bias,
+                          const ek_shape_t *out_shape, int8_t *output, int32_t *acc);
+
 void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
                             const int32_t *shift, const ek_shape_t *in_shape,
                             const int8_t *input, const ek_shape_t *filter_shape,

@@ -21,6 +21,24 @@ def scratch_bytes(kdepth: int, out_channels: int) -> int:
     return 2 * max(2 * k4, (k4 + 4 * out_channels) // 2)
 
 
+def per_channel_quant(lw, op, x, w, b, y, oc: int, qdim: int):
+    """The checks and multipliers of a per-channel convolution (CONV_2D, DEPTHWISE_CONV_2D,
+    TRANSPOSE_CONV): (input zero point, output zero point, multipliers, shifts)."""
+    xs, xz = lw.per_tensor(op, x.index, "input")
+    ys, yz = lw.per_tensor(op, y.index, "output")
+    wq = w.quant
+    if wq is None or len(wq.scale) not in (1, oc) or (len(wq.scale) > 1 and wq.quantized_dimension != qdim):
+        lw.fail(op, f"filter {lw.tname(w.index)} needs 1 or {oc} scales along "
+                f"dimension {qdim}", "quantize weights per channel or per tensor")
+    if any(z != 0 for z in wq.zero_point):
+        lw.fail(op, f"filter {lw.tname(w.index)} has non-zero zero points",
+                "int8 weights must be symmetric (zero point 0)")
+    if b is not None and b.numel != oc:
+        lw.fail(op, f"bias {lw.tname(b.index)} has {b.numel} values for {oc} channels")
+    mult, shift = Q.conv_multipliers(xs, wq.scale, ys, oc)
+    return xz, yz, mult, shift
+
+
 def lower_conv(lw, op, depthwise: bool) -> None:
     ins = lw.inputs(op, 2, 3)
     x = lw.act(op, ins[0], "input")
@@ -66,18 +84,7 @@ def lower_conv(lw, op, depthwise: bool) -> None:
     if kh * kw * (1 if depthwise else ic) > Q.MAX_ACCUM_DEPTH:
         lw.fail(op, f"accumulates {kh * kw * (1 if depthwise else ic)} products per "
                 f"output, more than int32 accumulators hold safely ({Q.MAX_ACCUM_DEPTH})")
-    xs, xz = lw.per_tensor(op, x.index, "input")
-    ys, yz = lw.per_tensor(op, y.index, "output")
-    wq = w.quant
-    if wq is None or len(wq.scale) not in (1, oc) or (len(wq.scale) > 1 and wq.quantized_dimension != qdim):
-        lw.fail(op, f"filter {lw.tname(w.index)} needs 1 or {oc} scales along "
-                f"dimension {qdim}", "quantize weights per channel or per tensor")
-    if any(z != 0 for z in wq.zero_point):
-        lw.fail(op, f"filter {lw.tname(w.index)} has non-zero zero points",
-                "int8 weights must be symmetric (zero point 0)")
-    if b is not None and b.numel != oc:
-        lw.fail(op, f"bias {lw.tname(b.index)} has {b.numel} values for {oc} channels")
-    mult, shift = Q.conv_multipliers(xs, wq.scale, ys, oc)
+    xz, yz, mult, shift = per_channel_quant(lw, op, x, w, b, y, oc, qdim)
     lo, hi = lw.activation(op, y)
     k = op.index
     m_name, s_name, w_name, b_name = lw.weight_arrays(k, mult, shift, w, b)
