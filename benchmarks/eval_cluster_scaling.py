@@ -8,7 +8,7 @@ on 127.0.0.1): a head without CPUs and N worker nodes of C CPUs each, so N*C QEM
 run at once. Every run evaluates the same KWS test samples on cortex-m4 from no records
 (the firmware is built once, before the first run). The figure is the device phase: the
 samples divided by the time from the first batch handed out to the last one recorded (the
-host reference paths run alongside; the build and Ray's start are left out, and shown apart).
+host reference paths, the build and Ray's start are left out; Ray's start is shown apart).
 Efficiency = (samples/s with W workers) / (W x samples/s with 1 worker). On a machine with
 fewer cores than workers the efficiency falls by construction; the table shows the cores.
 Writes benchmarks/eval_cluster_scaling.md.
@@ -99,7 +99,7 @@ def main(argv=None) -> int:
                      f"{100 * eff:.0f}% | {r['harness_s']:.1f} | {r['ray_start_s']:.1f} | "
                      f"{r['load_average_1min']:.1f} | {per_node} |")
     lines += ["", "samples/s: the device phase, from the first batch handed out to the last one back (the "
-              "host reference paths run alongside on the driver; the build and Ray's start are excluded); efficiency: against W x the 1-worker rate. A load average above the core count "
+              "host reference paths, the build and Ray's start are excluded); efficiency: against W x the 1-worker rate. A load average above the core count "
               "means other work shared the cores, so the figures are lower than on a quiet machine.", ""]
     Path(__file__).with_name("eval_cluster_scaling.md").write_text("\n".join(lines))
     print("\n".join(lines))

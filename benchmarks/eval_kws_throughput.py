@@ -161,8 +161,7 @@ def _write_markdown(out: dict, argv) -> None:
             "```", "python benchmarks/eval_kws_throughput.py " + " ".join(argv), "```", "",
             "| figure | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [
             "", "A load average above the number of cores means other work shared them: the wall-clock",
-            "figures are then inflated, the CPU figures much less so. The host reference paths run
-alongside the device phase, so the shares of wall overlap and can add up past 100%.", ""]
+            "figures are then inflated, the CPU figures much less so.", ""]
     Path(__file__).with_name("eval_kws_throughput.md").write_text("\n".join(text))
 
 

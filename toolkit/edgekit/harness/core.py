@@ -12,7 +12,6 @@ Paths (docs/ARCHITECTURE.md, "Per-sample record"):
 from __future__ import annotations
 
 import math
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,32 +154,11 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
     by_id = {s.id: s for s in pending}
     written = 0
 
-    # The host reference paths (Keras, LiteRT's reference kernels) run in a thread while the
-    # devices run: they take the CPU the emulators leave idle (boots, transfers, decoding).
-    # A record is written once both are known, so what is recorded does not change.
-    host: dict = {}
-    host_s = 0.0
-    host_error: list[BaseException] = []
-
-    def compute_host() -> None:
-        nonlocal host, host_s
-        t0 = time.perf_counter()
-        try:
-            host = host_paths(pending) if pending else {}
-        except BaseException as exc:  # re-raised in the caller's thread
-            host_error.append(exc)
-        host_s = time.perf_counter() - t0
-
-    host_thread = threading.Thread(target=compute_host, name="edgekit-host-reference", daemon=True)
-    host_thread.start()
-
-    def host_ready() -> None:
-        host_thread.join()
-        if host_error:
-            raise host_error[0]
+    t0 = time.perf_counter()
+    host = host_paths(pending) if pending else {}
+    host_s = time.perf_counter() - t0
 
     def base_record(s: EvalSample) -> dict:
-        host_ready()
         paths = dict(host.get(s.id, {}))
         for name, reason in unavailable.items():
             paths[name] = {"status": "unavailable", "reason": reason}
@@ -198,21 +176,7 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
         for s in pending:
             write(base_record(s))
     else:
-        waiting: list[DeviceOutcome] = []
-
         def on_outcome(o: DeviceOutcome) -> None:
-            # Outcomes that arrive before the host paths are done wait here, so the device
-            # side (a cluster's work queue included) never stalls on the host reference.
-            waiting.append(o)
-            if not host_thread.is_alive():
-                flush()
-
-        def flush() -> None:
-            host_ready()
-            while waiting:
-                record(waiting.pop(0))
-
-        def record(o: DeviceOutcome) -> None:
             if o.sample_id not in by_id or o.sample_id in store:
                 return  # recorded by an earlier run (its batch ran again only to keep the batching), or already
             rec = base_record(by_id[o.sample_id])
@@ -229,8 +193,6 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
             stats = cluster.run_device_jobs(jobs, open_session, on_outcome)
         else:
             stats = run_device_jobs(jobs, open_session, on_outcome, sessions=sessions)
-        flush()
-    host_ready()
     store.sync()
     return HarnessResult(records_path=store.path, total=len(samples), resumed=resumed, new=written,
                          wall_s=time.perf_counter() - t_start, host_s=host_s, device=stats,
