@@ -19,21 +19,22 @@ REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "firmware" / "runtime"
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
+# {header}, {srdhm}, {rdbypot}, {mbqm}: the exported wrappers, or the DSP kernels' inline ones.
 PROGRAM = r"""
 #include <stdio.h>
 #include <stdlib.h>
-#include "ek_kernels.h"
-int main(void) {
+#include "{header}"
+int main(void) {{
     char op; long a, b, c;
-    while (scanf(" %c %ld %ld %ld", &op, &a, &b, &c) == 4) {
+    while (scanf(" %c %ld %ld %ld", &op, &a, &b, &c) == 4) {{
         long r = 0;
-        if (op == 'h') r = ek_srdhm((int32_t)a, (int32_t)b);
-        else if (op == 'd') r = ek_rdbypot((int32_t)a, (int)b);
-        else if (op == 'm') r = ek_mbqm((int32_t)a, (int32_t)b, (int)c);
+        if (op == 'h') r = {srdhm}((int32_t)a, (int32_t)b);
+        else if (op == 'd') r = {rdbypot}((int32_t)a, (int)b);
+        else if (op == 'm') r = {mbqm}((int32_t)a, (int32_t)b, (int)c);
         printf("%ld\n", r);
-    }
+    }}
     return 0;
-}
+}}
 """
 
 
@@ -64,21 +65,41 @@ def mbqm(x: int, m: int, shift: int) -> int:
     return rdbypot(srdhm(_wrap32(x << left), m), right)
 
 
+def _compile(d: Path, flags: list[str], **names: str) -> Path:
+    (d / "t.c").write_text(PROGRAM.format(**names))
+    out = d / "t"
+    subprocess.run(["gcc", "-std=c99", "-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all", *flags,
+                    f"-I{RUNTIME / 'include'}", str(d / "t.c"), "-lm", "-o", str(out)],
+                   check=True, capture_output=True)
+    return out
+
+
 @pytest.fixture(scope="module")
 def exe(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("fp")
-    (d / "t.c").write_text(PROGRAM)
-    out = d / "t"
-    subprocess.run(["gcc", "-std=c99", "-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all",
-                    f"-I{RUNTIME / 'include'}", str(d / "t.c"), *map(str, runtime_sources()),
-                    "-lm", "-o", str(out)], check=True, capture_output=True)
-    return out
+    return _compile(tmp_path_factory.mktemp("fp"), list(map(str, runtime_sources())), header="ek_kernels.h",
+                    srdhm="ek_srdhm", rdbypot="ek_rdbypot", mbqm="ek_mbqm")
 
 
 def _run(exe: Path, rows: list[tuple]) -> list[int]:
     text = "".join(f"{op} {a} {b} {c}\n" for op, a, b, c in rows)
     proc = subprocess.run([str(exe)], input=text, capture_output=True, text=True, check=True)
     return [int(v) for v in proc.stdout.split()]
+
+
+def _add_mbqm_rows(rng: random.Random, n: int, multiplier, rows: list, want: list) -> None:
+    for _ in range(n):
+        shift = rng.randint(-31, 8)
+        m = multiplier()
+        # Inputs whose left shift does not overflow, as TFLM assumes.
+        x = rng.randint(-(1 << (31 - max(shift, 0))) + 1, (1 << (31 - max(shift, 0))) - 1)
+        rows.append(("m", x, m, shift))
+        want.append(mbqm(x, m, shift))
+
+
+def _assert_matches(exe: Path, rows: list, want: list) -> None:
+    got = _run(exe, rows)
+    bad = [(r, g, w) for r, g, w in zip(rows, got, want) if g != w]
+    assert not bad, bad[:5]
 
 
 def test_primitives_match_models(exe):
@@ -99,16 +120,27 @@ def test_primitives_match_models(exe):
             x = max(I32_MIN, min(I32_MAX, x))
             rows.append(("d", x, e, 0))
             want.append(rdbypot(x, e))
-    for _ in range(3000):
-        shift = rng.randint(-31, 8)
-        m = rng.randint(1 << 30, I32_MAX)
-        # Inputs whose left shift does not overflow, as TFLM assumes.
-        x = rng.randint(-(1 << (31 - max(shift, 0))) + 1, (1 << (31 - max(shift, 0))) - 1)
-        rows.append(("m", x, m, shift))
-        want.append(mbqm(x, m, shift))
-    got = _run(exe, rows)
-    bad = [(r, g, w) for r, g, w in zip(rows, got, want) if g != w]
-    assert not bad, bad[:5]
+    _add_mbqm_rows(rng, 3000, lambda: rng.randint(1 << 30, I32_MAX), rows, want)
+    _assert_matches(exe, rows, want)
+
+
+def test_branchless_requantization_equals_models(tmp_path):
+    # The DSP kernels' srdhm_qadd / mbqm_qadd (SMLAL + QADD, host emulation here) against the
+    # same models: every pair of corners, products next to the saturation point, random pairs.
+    exe = _compile(tmp_path, ["-DEK_KERNELS_DSP=1"], header="ek_simd.h", srdhm="srdhm_qadd",
+                   rdbypot="rdbypot", mbqm="mbqm_qadd")
+    rng = random.Random(11)
+    corners = [I32_MIN, I32_MIN + 1, I32_MIN + 2, -(1 << 30) - 1, -(1 << 30), -(1 << 30) + 1, -3, -2, -1,
+               0, 1, 2, 3, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, I32_MAX - 1, I32_MAX]
+    pairs = [(a, b) for a in corners for b in corners]
+    pairs += [(rng.randint(I32_MIN, I32_MAX), rng.randint(I32_MIN, I32_MAX)) for _ in range(20000)]
+    # Ties of the 2^31 rounding: ab + 2^30 a multiple of 2^31, either sign.
+    pairs += [(a, b) for a, b in ((1 << 15, 1 << 15), (-(1 << 15), 1 << 15), (3 << 14, 1 << 16))]
+    rows = [("h", a, b, 0) for a, b in pairs]
+    want = [srdhm(a, b) for a, b in pairs]
+    _add_mbqm_rows(rng, 20000, lambda: rng.choice([rng.randint(1 << 30, I32_MAX), rng.randint(I32_MIN, I32_MAX)]),
+                   rows, want)
+    _assert_matches(exe, rows, want)
 
 
 def test_half_rounds_away_from_zero(exe):

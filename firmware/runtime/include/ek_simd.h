@@ -28,6 +28,7 @@ static inline uint32_t ek_sxtb16_ror8(uint32_t x)
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
+#define ek_qadd(a, b) (__qadd((a), (b)))
 #else
 /* Host emulations with the instructions' exact semantics (wrapping 32-bit adds). */
 static inline int32_t lo16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu); }
@@ -57,7 +58,30 @@ static inline int32_t ek_smlatt(uint32_t a, uint32_t b, int32_t acc)
     return (int32_t)((uint32_t)acc + (uint32_t)(hi16(a) * hi16(b)));
 }
 static inline uint32_t ek_sxtb16_ror8(uint32_t x) { return ek_sxtb16((x >> 8) | (x << 24)); }
+static inline int32_t ek_qadd(int32_t a, int32_t b)
+{
+    const int64_t s = (int64_t)a + b;
+    return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
 #endif
+/* srdhm without its branch: v = ab + 2^30 (SMLAL, exact in 64 bits as |ab| <= 2^62), and
+ * floor(v / 2^31) = 2 * hi + bit 31 of lo, hi and lo v's halves. hi < 2^30 unless
+ * a == b == INT32_MIN (v = 2^62 + 2^30: the next largest ab is 2^62 - 2^31), and hi >= -2^30,
+ * so QADD(hi, hi) doubles exactly except in that one case, where it saturates to INT32_MAX,
+ * srdhm's answer (lo = 2^30 there, bit 31 clear). 2 * hi is even: OR adds the bit. */
+static inline int32_t srdhm_qadd(int32_t a, int32_t b)
+{
+    const uint64_t v = (uint64_t)((int64_t)a * b + (1LL << 30));
+    const int32_t hi = (int32_t)(uint32_t)(v >> 32);
+    return (int32_t)((uint32_t)ek_qadd(hi, hi) | ((uint32_t)v >> 31));
+}
+/* mbqm with srdhm_qadd: the same value for every input (tests/runtime/test_fixedpoint.py). */
+static inline int32_t mbqm_qadd(int32_t x, int32_t multiplier, int shift)
+{
+    const int left_shift = shift > 0 ? shift : 0;
+    const int right_shift = shift > 0 ? 0 : -shift;
+    return rdbypot(srdhm_qadd((int32_t)((uint32_t)x << left_shift), multiplier), right_shift);
+}
 /* Unaligned 32-bit access through memcpy: one LDR/STR on v7-M, defined behaviour in C. */
 static inline uint32_t rd32(const void *p)
 {

@@ -62,11 +62,17 @@ static inline void dw_store4(const ek_conv_params_t *p, const int32_t *mult, con
                              const int32_t *bias, int32_t c, int8_t *out,
                              int32_t a0, int32_t a1, int32_t a2, int32_t a3)
 {
+    /* Read once: the int8 stores may alias *p as far as the compiler knows, so it would load
+     * the offset and the bounds again after every one. */
+    const int32_t zp = p->output_offset, lo = p->act_min, hi = p->act_max;
     if (bias) { a0 += bias[c]; a1 += bias[c + 1]; a2 += bias[c + 2]; a3 += bias[c + 3]; }
-    out[c] = (int8_t)clamp_i32(mbqm(a0, mult[c], shift[c]) + p->output_offset, p->act_min, p->act_max);
-    out[c + 1] = (int8_t)clamp_i32(mbqm(a1, mult[c + 1], shift[c + 1]) + p->output_offset, p->act_min, p->act_max);
-    out[c + 2] = (int8_t)clamp_i32(mbqm(a2, mult[c + 2], shift[c + 2]) + p->output_offset, p->act_min, p->act_max);
-    out[c + 3] = (int8_t)clamp_i32(mbqm(a3, mult[c + 3], shift[c + 3]) + p->output_offset, p->act_min, p->act_max);
+    const int32_t o0 = clamp_i32(mbqm_qadd(a0, mult[c], shift[c]) + zp, lo, hi);
+    const int32_t o1 = clamp_i32(mbqm_qadd(a1, mult[c + 1], shift[c + 1]) + zp, lo, hi);
+    const int32_t o2 = clamp_i32(mbqm_qadd(a2, mult[c + 2], shift[c + 2]) + zp, lo, hi);
+    const int32_t o3 = clamp_i32(mbqm_qadd(a3, mult[c + 3], shift[c + 3]) + zp, lo, hi);
+    /* One STR of the four bytes instead of four STRBs (little-endian, as every Cortex-M here). */
+    wr32(out + c, ((uint32_t)o0 & 0xFFu) | (((uint32_t)o1 & 0xFFu) << 8) | (((uint32_t)o2 & 0xFFu) << 16) |
+                  ((uint32_t)o3 << 24));
 }
 
 /* 3x3, dilation 1, the whole window inside the input (every output pixel but the border):
