@@ -128,6 +128,8 @@ NEW_OP_CASES = [
      "stride": [2, 2], "padding": "SAME", "in_range": [-1.0, 2.0], "bias": True},
     {"op": "transpose_conv", "seed": 220, "in_shape": [3, 4, 3], "kernel": [2, 3], "cout": 4,
      "stride": [2, 1], "padding": "VALID", "in_range": [-2.0, 1.0]},
+    {"op": "logistic", "seed": 221, "in_shape": [4, 5, 6], "in_range": [-4.0, 4.0]},
+    {"op": "logistic", "seed": 222, "in_shape": [3, 3, 4], "in_range": [-0.5, 0.3]},
     {"op": "hs_resize", "seed": 216, "in_shape": [5, 6, 8], "size": [8, 9], "in_range": [-3.0, 3.0],
      "slice": True},
     {"op": "elementwise", "seed": 210, "in_shape": [6, 5, 8], "in_range": [-2.0, 2.0], "as": "SQUEEZE"},

@@ -1,6 +1,6 @@
 """The ops added with the op registry (MUL, SUB, broadcasting ADD, MAXIMUM, MINIMUM,
 CONCATENATION, SQUEEZE, HARD_SWISH, RESIZE_NEAREST_NEIGHBOR, STRIDED_SLICE,
-TRANSPOSE_CONV): generated C in the reference and DSP variants against tflite-micro, bit
+TRANSPOSE_CONV, LOGISTIC): generated C in the reference and DSP variants against tflite-micro, bit
 for bit, on the host (the same check as test_kernels_bitexact; QEMU: tests/runtime)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ WANT = {"mul": {"MUL"}, "sub": {"SUB"}, "add_bc": {"ADD"}, "maximum": {"MAXIMUM"
         "minimum": {"MINIMUM"}, "concat": {"CONCATENATION"}, "squeeze": {"SQUEEZE"},
         "hard_swish": {"HARD_SWISH"}, "resize_nearest": {"RESIZE_NEAREST_NEIGHBOR"},
         "hs_resize": {"HARD_SWISH", "RESIZE_NEAREST_NEIGHBOR", "STRIDED_SLICE"}, "strided_slice": {"STRIDED_SLICE"},
-        "transpose_conv": {"TRANSPOSE_CONV"},
+        "transpose_conv": {"TRANSPOSE_CONV"}, "logistic": {"LOGISTIC"},
         "elementwise": {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"}}
 
 

@@ -239,6 +239,11 @@ def _build(case: dict) -> bytes:
             y = tf.nn.conv2d_transpose(x, w, [1, *out, cout], strides=[1, sh, sw, 1],
                                        padding=case["padding"])
             return y + bias if case.get("bias") else y
+    elif op == "logistic":
+        w = weights(1, 1, shape[-1], shape[-1])
+
+        def f(x):
+            return tf.sigmoid(tf.nn.conv2d(x, w, strides=[1, 1, 1, 1], padding="SAME"))
     elif op == "elementwise":
         # every new element-wise and data-movement op in one graph: one firmware, one QEMU run
         c = tf.constant(rng.uniform(-2.0, 2.0, shape[-1]).astype(np.float32))

@@ -78,7 +78,7 @@ def test_cnn_bitexact_on_other_cores(target_name, models, tmp_path):
 # The ops added with the registry, in two graphs: one firmware and one QEMU run per graph and variant.
 NEW_OP_GRAPHS = {"elementwise": {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"},
                  "hs_resize": {"HARD_SWISH", "RESIZE_NEAREST_NEIGHBOR", "STRIDED_SLICE"},
-                 "transpose_conv": {"TRANSPOSE_CONV"}}
+                 "transpose_conv": {"TRANSPOSE_CONV"}, "logistic": {"LOGISTIC"}}
 
 
 @pytest.mark.parametrize("kernels", ["reference", "dsp"])

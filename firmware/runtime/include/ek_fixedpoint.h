@@ -74,4 +74,36 @@ static inline int32_t sat_mul_pot(int32_t x, int exponent)
 }
 
 
+/* gemmlowp's exp and reciprocal pieces, shared by SOFTMAX and LOGISTIC (static, not inline:
+ * each kernel file keeps its own copy, as one file had before the split). */
+/* exp(x) for x in [-1/4, 0), Q0.31 in and out. */
+__attribute__((unused)) static int32_t exp_quarter(int32_t a)
+{
+    const int32_t constant_term = 1895147668;  /* exp(-1/8) */
+    const int32_t one_third = 715827883;
+    const int32_t x = a + (1 << 28);
+    const int32_t x2 = srdhm(x, x);
+    const int32_t x3 = srdhm(x2, x);
+    const int32_t x4 = srdhm(x2, x2);
+    const int32_t x4_over_4 = sat_mul_pot(x4, -2);
+    const int32_t poly = sat_mul_pot(srdhm(x4_over_4 + x3, one_third) + x2, -1);
+    return constant_term + srdhm(constant_term, x + poly);
+}
+
+/* 1/(1+x) for x in [0,1), Q0.31; result Q0.31 (gemmlowp's Newton-Raphson). */
+__attribute__((unused)) static int32_t one_over_one_plus_x(int32_t a)
+{
+    const int64_t sum = (int64_t)a + INT32_MAX;
+    const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
+    const int32_t c48_17 = 1515870810, cneg32_17 = -1010580540;  /* Q2.29 */
+    int32_t x = c48_17 + srdhm(half_den, cneg32_17);
+    for (int i = 0; i < 3; ++i) {
+        const int32_t hdx = srdhm(half_den, x);           /* Q2.29 */
+        const int32_t one_minus = (1 << 29) - hdx;
+        x = x + sat_mul_pot(srdhm(x, one_minus), 2);
+    }
+    /* ExactMulByPot<-1> only relabels Q2.29 as Q1.30; Rescale<0> then doubles. */
+    return sat_mul_pot(x, 1);
+}
+
 #endif

@@ -91,6 +91,11 @@ typedef struct {
 } ek_slice_t;
 
 typedef struct {
+    int32_t input_zero_point, input_range_radius;
+    int32_t input_multiplier, input_left_shift;
+} ek_logistic_params_t;
+
+typedef struct {
     int32_t input_multiplier;
     int32_t input_left_shift;
     int32_t diff_min;
@@ -145,6 +150,9 @@ void ek_minimum_s8(const ek_broadcast_t *bc, const int8_t *in1, const int8_t *in
 /* HARD_SWISH, TFLM's 16-bit fixed-point reference. */
 void ek_hard_swish_s8(const ek_hard_swish_params_t *p, int32_t size, const int8_t *input,
                       int8_t *output);
+
+/* LOGISTIC, TFLM's integer reference (output scale 1/256, zero point -128). */
+void ek_logistic_s8(const ek_logistic_params_t *p, int32_t size, const int8_t *input, int8_t *output);
 
 /* RESIZE_NEAREST_NEIGHBOR: output row y reads input row rows[y], column x column cols[x]
  * (tables computed by the generator with TFLM's float32 rounding). */

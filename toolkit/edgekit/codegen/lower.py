@@ -190,6 +190,15 @@ class Lowerer:
         if x.quant.scale[0] != y.quant.scale[0] or x.quant.zero_point[0] != y.quant.zero_point[0]:
             self.fail(op, "input and output quantization differ", fix)
 
+    def unary(self, op: Operator) -> tuple[Tensor, Tensor]:
+        """The int8 input and output of a one-input element-wise op (same element count)."""
+        ins = self.inputs(op, 1, 1)
+        x = self.act(op, ins[0], "input")
+        y = self.act(op, op.outputs[0], "output")
+        if x.numel != y.numel:
+            self.fail(op, f"input shape {x.shape} and output shape {y.shape} differ")
+        return x, y
+
     def weight_arrays(self, k: int, mult, shift, w: Tensor, b: Optional[Tensor]) -> tuple[str, str, str, str]:
         """The const arrays of a weighted op k (conv, fully connected): per-channel multipliers
         and shifts, weights, bias (or NULL)."""

@@ -1,4 +1,4 @@
-/* edgekit-micro kernels: standalone activations (HARD_SWISH). See include/ek_kernels.h.
+/* edgekit-micro kernels: standalone activations (HARD_SWISH, LOGISTIC). See include/ek_kernels.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
@@ -46,5 +46,41 @@ void ek_hard_swish_s8(const ek_hard_swish_params_t *p, int32_t size, const int8_
         int32_t out = rdbypot(sdhm16(reluish, preshift_out), -p->output_multiplier_exponent);
         out += p->output_zero_point;
         output[i] = (int8_t)clamp_i32(out, -128, 127);
+    }
+}
+
+/* gemmlowp's exp_on_negative_values for a raw value with int_bits integer bits (a <= 0):
+ * exp of a's part in [-1/4, 0), then the barrel shifter over the remaining powers of two. */
+static int32_t exp_on_negative(int32_t a, int int_bits)
+{
+    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                     39332535, 720401, 242};
+    const int frac = 31 - int_bits;
+    const int32_t one_quarter = 1 << (frac - 2);
+    const int32_t a_mod = (a & (one_quarter - 1)) - one_quarter;
+    int32_t result = exp_quarter(sat_mul_pot(a_mod, int_bits));
+    const int32_t remainder = a_mod - a;
+    for (int e = -2; e <= 4 && e < int_bits; ++e)
+        if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* LOGISTIC (int8 -> int8 with scale 1/256, zero point -128): TFLM's integer reference, the
+ * input rescaled to Q4.27, gemmlowp's logistic, then RoundingDivideByPOT to the output. */
+void ek_logistic_s8(const ek_logistic_params_t *p, int32_t size, const int8_t *input, int8_t *output)
+{
+    for (int32_t i = 0; i < size; ++i) {
+        const int32_t x = input[i] - p->input_zero_point;
+        if (x <= -p->input_range_radius) { output[i] = -128; continue; }
+        if (x >= p->input_range_radius) { output[i] = 127; continue; }
+        const int32_t q4 = mbqm(x, p->input_multiplier, p->input_left_shift);
+        int32_t q0;
+        if (q4 == 0) {
+            q0 = 1 << 30;   /* one half */
+        } else {
+            const int32_t pos = one_over_one_plus_x(exp_on_negative(q4 > 0 ? -q4 : q4, 4));
+            q0 = q4 > 0 ? pos : (int32_t)((uint32_t)INT32_MAX - (uint32_t)pos);
+        }
+        output[i] = (int8_t)clamp_i32(rdbypot(q0, 31 - 8) - 128, -128, 127);
     }
 }

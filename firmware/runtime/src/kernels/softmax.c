@@ -7,20 +7,6 @@
  */
 #include "ek_fixedpoint.h"
 
-/* exp(x) for x in [-1/4, 0), Q0.31 in and out. */
-static int32_t exp_quarter(int32_t a)
-{
-    const int32_t constant_term = 1895147668;  /* exp(-1/8) */
-    const int32_t one_third = 715827883;
-    const int32_t x = a + (1 << 28);
-    const int32_t x2 = srdhm(x, x);
-    const int32_t x3 = srdhm(x2, x);
-    const int32_t x4 = srdhm(x2, x2);
-    const int32_t x4_over_4 = sat_mul_pot(x4, -2);
-    const int32_t poly = sat_mul_pot(srdhm(x4_over_4 + x3, one_third) + x2, -1);
-    return constant_term + srdhm(constant_term, x + poly);
-}
-
 /* exp(a) for a <= 0, a in Q5.26; result Q0.31. */
 static int32_t exp_neg_q5(int32_t a)
 {
@@ -36,22 +22,6 @@ static int32_t exp_neg_q5(int32_t a)
         if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
     if (a == 0) result = INT32_MAX;
     return result;
-}
-
-/* 1/(1+x) for x in [0,1), Q0.31; result Q0.31 (gemmlowp's Newton-Raphson). */
-static int32_t one_over_one_plus_x(int32_t a)
-{
-    const int64_t sum = (int64_t)a + INT32_MAX;
-    const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
-    const int32_t c48_17 = 1515870810, cneg32_17 = -1010580540;  /* Q2.29 */
-    int32_t x = c48_17 + srdhm(half_den, cneg32_17);
-    for (int i = 0; i < 3; ++i) {
-        const int32_t hdx = srdhm(half_den, x);           /* Q2.29 */
-        const int32_t one_minus = (1 << 29) - hdx;
-        x = x + sat_mul_pot(srdhm(x, one_minus), 2);
-    }
-    /* ExactMulByPot<-1> only relabels Q2.29 as Q1.30; Rescale<0> then doubles. */
-    return sat_mul_pot(x, 1);
 }
 
 void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,

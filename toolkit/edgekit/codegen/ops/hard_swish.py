@@ -19,11 +19,7 @@ def int16_multiplier(m32: int) -> int:
 
 @register("HARD_SWISH", 117, types=("int8",), kernels=("activations.c",))
 def lower_hard_swish(lw, op) -> None:
-    ins = lw.inputs(op, 1, 1)
-    x = lw.act(op, ins[0], "input")
-    y = lw.act(op, op.outputs[0], "output")
-    if x.numel != y.numel:
-        lw.fail(op, f"input shape {x.shape} and output shape {y.shape} differ")
+    x, y = lw.unary(op)
     xs, xz = lw.per_tensor(op, x.index, "input")
     ys, yz = lw.per_tensor(op, y.index, "output")
     f32 = np.float32
