@@ -120,6 +120,22 @@ def test_skip_bad_leaves_bad_rows_out_and_lists_them(tmp_path):
         [("s1", True), ("s3", True)]
 
 
+def test_the_captures_entry_point_brings_its_rows_cohort_fields_and_skipped_rows(tmp_path):
+    """What the host skew reads from any entry point that provides its own samples."""
+    from edgekit.skew.entrypoints import entry_point
+
+    def mutate(rows, d):
+        rows[2]["raw"] = "gone.wav"
+    spec, d = _folder(tmp_path, "kws", mutate)
+    ep = entry_point("captures", EntryPointContext(spec, None), d, skip_bad=True)
+    assert ep.provides_samples and ep.skip_bad
+    assert [s.id for s in ep.samples(())] == ["s0", "s1", "s3"]
+    assert "device_model" in ep.cohort_fields
+    assert [b["id"] for b in ep.skipped] == ["s2"]
+    with pytest.raises(UserError, match="gone.wav"):
+        entry_point("captures", EntryPointContext(spec, None), d)   # without --skip-bad: one line
+
+
 @pytest.mark.parametrize("mutate, words", [
     (lambda rows, d: [r.pop("tensor") for r in rows], "column 'tensor' missing"),
     (lambda rows, d: rows[0].pop("label"), "1 of 4 rows have no label"),

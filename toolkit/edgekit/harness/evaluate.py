@@ -8,7 +8,6 @@ enforce the gates.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
@@ -179,8 +178,7 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
             payloads["device_e2e"] = ("raw", raw_bytes(spec, data.load_raw(spec, recs[index[s.id]])))
         return DeviceJob(s.id, payloads)
 
-    # Emulator instances run side by side; one board on one port is one session.
-    sessions = (jobs or (os.cpu_count() or 1)) if device_kind.parallel else 1
+    sessions = device_kind.sessions(jobs)
     with RecordStore(eval_dir, identity) as store:
         hres = core.run(samples, store, host_paths, jobs_for, opener,
                         lambda path, r: core.device_part(r, quant), unavailable,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
@@ -417,7 +416,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
                     "elf_sha256": builds[variant]["elf_sha256"], "weights_sha256": weights_sha,
                     "data_hash": ds.data_hash, "device": kind,
                     "firmware_variant": variant}
-        sessions = (jobs or (os.cpu_count() or 1)) if device_kind.parallel else 1  # one board is one session
+        sessions = device_kind.sessions(jobs)
         records_paths[variant] = skew_dir / f"records-{variant}" / "records.jsonl"
         # A preloaded batch holds items of one size: sensors of other resolutions go in
         # batches of their own (one harness run per raw size, on the same record store).

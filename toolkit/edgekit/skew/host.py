@@ -364,17 +364,9 @@ def skew_entry_point(spec, target, kind: str, option, limit: Optional[int] = Non
     # The entry point (its file, its captures, every row) is checked before the int8 model is
     # looked for or converted, so bad input costs nothing; the quantization comes after.
     ctx = EntryPointContext(spec, None)
-    ep = entry_point(kind, ctx, (option, skip_bad) if kind == "captures" else option)
-    fields = None
-    skipped: list[dict] = []
-    if kind == "captures":
-        caps = ep.captures
-        fields = caps.cohort_fields
-        skipped = [{"where": b.where, "id": b.id, "problem": b.problem} for b in caps.skipped]
-        samples = list(ep.samples(()))
-    else:
-        samples = dataset_samples(spec, limit)
+    ep = entry_point(kind, ctx, option, skip_bad=skip_bad)
+    samples = list(ep.samples(())) if ep.provides_samples else dataset_samples(spec, limit)
     tflite = int8_model(spec, target, progress=progress)
     ep.context = context_for(spec, tflite)
-    return run_entry_point(spec, target, ep, tflite, samples, max_cohort_drop=max_cohort_drop, skipped=skipped,
-                           progress=progress, cohort_fields=fields)
+    return run_entry_point(spec, target, ep, tflite, samples, max_cohort_drop=max_cohort_drop, skipped=ep.skipped,
+                           progress=progress, cohort_fields=ep.cohort_fields)

@@ -22,6 +22,7 @@ entry point in the group "edgekit.devices" of your own package (`name = "pkg.mod
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional, Type
 
@@ -50,6 +51,11 @@ class DeviceKind:
 
     def emulates(self, target) -> bool:
         return False
+
+    def sessions(self, jobs: Optional[int]) -> int:
+        """How many sessions to run at once: emulator instances side by side (`jobs`, else
+        one per CPU); one board on one port is one session."""
+        return (jobs or (os.cpu_count() or 1)) if self.parallel else 1
 
     def parse(self, spec: str) -> DeviceSpec:
         if spec != self.name:

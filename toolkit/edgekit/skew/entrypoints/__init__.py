@@ -69,10 +69,16 @@ class EntryPointOutput:
 class PreprocessingEntryPoint(ABC):
     name: ClassVar[str] = ""
     on_device: ClassVar[bool] = False
+    # True when the entry point brings its own samples (a captures folder's rows) instead of
+    # running over the model's test split, which then need not be prepared.
+    provides_samples: ClassVar[bool] = False
 
-    def __init__(self, context: EntryPointContext, option: Any = None):
+    def __init__(self, context: EntryPointContext, option: Any = None, *, skip_bad: bool = False):
         self.context = context
         self.option = option
+        self.skip_bad = skip_bad     # bad rows of the entry point's own input are left out and listed
+        self.cohort_fields: Optional[list] = None   # cohort fields of its own samples, when it has them
+        self.skipped: list[dict] = []               # {"where", "id", "problem"} per row left out
 
     @property
     def version(self) -> str:
@@ -138,13 +144,14 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def entry_point(name: str, context: EntryPointContext, option: Any = None) -> PreprocessingEntryPoint:
+def entry_point(name: str, context: EntryPointContext, option: Any = None, *,
+                skip_bad: bool = False) -> PreprocessingEntryPoint:
     """An instance of the entry point registered as `name`."""
     _load_builtin()
     cls = _REGISTRY.get(name)
     if cls is None:
         raise UserError(f"preprocessing entry point {name!r}: unknown; known: {', '.join(sorted(_REGISTRY))}")
-    return cls(context, option)
+    return cls(context, option, skip_bad=skip_bad)
 
 
 def check_tensor(context: EntryPointContext, tensor: Any, what: str) -> tuple[Optional[np.ndarray], Optional[str]]:

@@ -9,13 +9,16 @@ from edgekit.skew.entrypoints import EntryPointOutput, PreprocessingEntryPoint, 
 
 @register("captures")
 class CapturedTensors(PreprocessingEntryPoint):
-    def __init__(self, context, option=None):
-        """option: a captures folder, or (folder, skip_bad)."""
+    provides_samples = True
+
+    def __init__(self, context, option=None, *, skip_bad: bool = False):
+        """option: a captures folder."""
         from edgekit.skew.captures import load_captures
 
-        folder, skip_bad = option if isinstance(option, tuple) else (option, False)
-        super().__init__(context, str(folder))
-        self.captures = load_captures(context, folder, skip_bad=skip_bad)
+        super().__init__(context, str(option), skip_bad=skip_bad)
+        self.captures = load_captures(context, option, skip_bad=skip_bad)
+        self.cohort_fields = self.captures.cohort_fields
+        self.skipped = [{"where": b.where, "id": b.id, "problem": b.problem} for b in self.captures.skipped]
         self._by_id = {r.sample.id: r for r in self.captures.rows}
 
     @property

@@ -9,10 +9,10 @@ from edgekit.skew.entrypoints import EntryPointOutput, PreprocessingEntryPoint, 
 
 @register("firmware-variant", on_device=True)
 class FirmwareVariant(PreprocessingEntryPoint):
-    def __init__(self, context, option=None):
+    def __init__(self, context, option=None, *, skip_bad: bool = False):
         from edgekit.frontends import get_variant
 
-        super().__init__(context, option or "default")
+        super().__init__(context, option or "default", skip_bad=skip_bad)
         self.variant = get_variant(context.spec, self.option)  # UserError naming the known variants
         self._host = None
 

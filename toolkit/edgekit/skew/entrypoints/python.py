@@ -64,8 +64,8 @@ def _takes_cohort(fn) -> bool:
 
 @register("python")
 class PythonFunction(PreprocessingEntryPoint):
-    def __init__(self, context, option=None):
-        super().__init__(context, option)
+    def __init__(self, context, option=None, *, skip_bad: bool = False):
+        super().__init__(context, option, skip_bad=skip_bad)
         self.path, self.fn = load_function(option)
         self._with_cohort = _takes_cohort(self.fn)
 

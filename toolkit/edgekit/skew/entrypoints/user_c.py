@@ -13,12 +13,12 @@ from edgekit.skew.entrypoints import EntryPointOutput, PreprocessingEntryPoint, 
 
 @register("user_c", on_device=True)
 class UserC(PreprocessingEntryPoint):
-    def __init__(self, context, option=None):
+    def __init__(self, context, option=None, *, skip_bad: bool = False):
         from edgekit.frontends.codegen import InputQuant
         from edgekit.frontends.user_c import UserCFrontend, build_host_frontend
 
         fe = option if isinstance(option, UserCFrontend) else UserCFrontend.from_options(option or "")
-        super().__init__(context, fe)
+        super().__init__(context, fe, skip_bad=skip_bad)
         q = context.input_quant
         self._host = build_host_frontend(fe, context.spec, InputQuant(float(q.scale), int(q.zero_point)))
 
