@@ -11,21 +11,31 @@ profile, the firmware variant, and the content of edgekit's own sources and firm
 ("build", "budget") from the kept copies, so report.json reads as after a fresh build; a
 changed or missing ELF is a miss.
 
-The kept result is a pickle in the user's own build folder, read back only by this module.
+The kept result is plain JSON (`eval_build.json`, with a format version): the BuildResult's
+fields as numbers, strings, lists and dicts, paths as strings, the budget as its rows. A file
+that does not parse, has another version or another shape is ignored and the build runs again
+(and overwrites it); an earlier session's `eval_build.pkl` is never read, only removed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-import pickle
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Optional
 
 from edgekit import reportstore, resources
-from edgekit.fileio import sha256_file
+from edgekit.budget import BudgetResult, BudgetRow
+from edgekit.fileio import sha256_file, write_atomic
+from edgekit.runtimes.base import BuildResult
 
-CACHE_NAME = "eval_build.pkl"
+CACHE_NAME = "eval_build.json"
+FORMAT_VERSION = 1
+_OLD_PICKLE = "eval_build.pkl"   # what earlier versions kept; never unpickled
+_PATH_FIELDS = ("out_dir", "report", "elf")
+_PATH_LIST_FIELDS = ("sources", "include_dirs")
 SECTIONS = ("build", "budget")
 _CODE_SUFFIXES = {".py", ".c", ".h", ".S", ".s", ".ld", ".yaml", ".j2", ".txt"}
 
@@ -61,6 +71,84 @@ def inputs_key(spec, target, firmware_variant: Optional[str], directory: Path, e
     return h.hexdigest()
 
 
+def result_to_json(res) -> Optional[dict]:
+    """The BuildResult as plain data, or None when it holds something that is not (an NPU
+    build's result: those targets are not evaluated through this cache)."""
+    if not isinstance(res, BuildResult) or res.npu is not None:
+        return None
+    out = {}
+    for f in fields(BuildResult):
+        value = getattr(res, f.name)
+        if f.name in _PATH_FIELDS:
+            value = None if value is None else str(value)
+        elif f.name in _PATH_LIST_FIELDS:
+            value = [str(p) for p in value]
+        elif f.name == "budget" and value is not None:
+            value = {"target": value.target, "rows": [asdict(r) for r in value.rows]}
+        out[f.name] = value
+    try:
+        json.dumps(out)
+    except (TypeError, ValueError):
+        return None
+    return out
+
+
+def result_from_json(data) -> Optional[BuildResult]:
+    """The BuildResult result_to_json wrote, or None when `data` is not one."""
+    if not isinstance(data, dict) or set(data) != {f.name for f in fields(BuildResult)}:
+        return None
+    try:
+        kw = dict(data)
+        for name in _PATH_FIELDS:
+            kw[name] = None if kw[name] is None else Path(kw[name])
+        for name in _PATH_LIST_FIELDS:
+            kw[name] = [Path(p) for p in kw[name]]
+        if kw["budget"] is not None:
+            kw["budget"] = BudgetResult(kw["budget"]["target"], [BudgetRow(**r) for r in kw["budget"]["rows"]])
+        return BuildResult(**kw)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def load_kept(directory: Path, key: str) -> Optional[BuildResult]:
+    """The kept result for `key` (its report sections re-written), or None: no file, a file
+    that does not parse or is of another version or shape, another key, a changed or missing ELF."""
+    directory = Path(directory)
+    try:
+        kept = json.loads((directory / CACHE_NAME).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("version") != FORMAT_VERSION or kept.get("key") != key:
+        return None
+    res = result_from_json(kept.get("result"))
+    sections = kept.get("sections")
+    if res is None or res.elf is None or not isinstance(sections, dict) or not res.elf.is_file() \
+            or sha256_file(res.elf) != kept.get("elf_sha256"):
+        return None
+    for name, section in sections.items():
+        reportstore.write_section(directory, name, section)
+    return res
+
+
+def keep(directory: Path, key: str, res) -> bool:
+    """Keep `res` (and the report sections its build wrote) under `key`; False when it is not
+    plain data or has no ELF (then nothing is kept and the next evaluation builds again)."""
+    directory = Path(directory)
+    plain = result_to_json(res)
+    if plain is None or res.elf is None or not Path(res.elf).is_file():
+        return False
+    report = reportstore.read_report(directory)
+    kept = {"version": FORMAT_VERSION, "key": key, "elf_sha256": sha256_file(Path(res.elf)),
+            "result": plain, "sections": {n: report[n] for n in SECTIONS if n in report}}
+    try:
+        text = json.dumps(kept, indent=1) + "\n"
+    except (TypeError, ValueError):
+        return False  # a report section that is not plain JSON: not kept
+    write_atomic(directory / CACHE_NAME, text)
+    (directory / _OLD_PICKLE).unlink(missing_ok=True)
+    return True
+
+
 def build_for_eval(spec, target, firmware_variant: Optional[str], directory: Path, extra: str = ""):
     """edgekit.build.build(spec, target, firmware_variant, check_budgets=False), or its
     kept result when the inputs are unchanged (extra: more of them, e.g. the data hash: the
@@ -68,30 +156,13 @@ def build_for_eval(spec, target, firmware_variant: Optional[str], directory: Pat
     from edgekit.build import build
 
     directory = Path(directory)
-    cache = directory / CACHE_NAME
     key = inputs_key(spec, target, firmware_variant, directory, extra)
-    if key is not None and cache.is_file():
-        try:
-            kept = pickle.loads(cache.read_bytes())
-        except Exception:
-            kept = None
-        if (isinstance(kept, dict) and kept.get("key") == key and Path(kept["result"].elf).is_file()
-                and sha256_file(Path(kept["result"].elf)) == kept["elf_sha256"]):
-            for name, section in kept["sections"].items():
-                reportstore.write_section(directory, name, section)
-            return kept["result"], True
+    if key is not None:
+        kept = load_kept(directory, key)
+        if kept is not None:
+            return kept, True
     res = build(spec, target, firmware_variant=firmware_variant, check_budgets=False)
     key = inputs_key(spec, target, firmware_variant, directory, extra)
-    elf = getattr(res, "elf", None)
-    if key is not None and elf is not None and Path(elf).is_file():
-        report = reportstore.read_report(directory)
-        kept = {"key": key, "result": res, "elf_sha256": sha256_file(Path(elf)),
-                "sections": {n: report[n] for n in SECTIONS if n in report}}
-        try:
-            blob = pickle.dumps(kept)
-        except Exception:
-            return res, False  # a result that does not pickle is simply not kept
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, cache)
+    if key is not None:
+        keep(directory, key, res)
     return res, False
