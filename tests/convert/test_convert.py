@@ -94,9 +94,14 @@ def test_prequantized_tflite_is_checked_not_requantized(syn_converted, syn_model
 
 
 def test_int16_activations_refused_by_the_op_check(syn_model_dir, syn_data, tmp_path):
-    # edgekit-micro has int8 kernels only: the op list says so and the check names it.
+    # edgekit-micro has int8 kernels only: its profiles say so (refused before anything runs)...
+    with pytest.raises(UserError, match="cortex-m4' runtime edgekit-micro supports int8 activations"):
+        convert(load_model(str(syn_model_dir)), load_target("cortex-m4"), activations="int16", out_dir=tmp_path / "out")
+    # ...and a profile that claims int16 anyway meets the op list, which names the op.
+    m4 = load_target("cortex-m4")
+    claims = m4.model_copy(update={"runtime": m4.runtime.model_copy(update={"activations": ["int8", "int16"]})})
     with pytest.raises(UserError) as exc:
-        convert(load_model(str(syn_model_dir)), load_target("cortex-m4"), activations="int16",
+        convert(load_model(str(syn_model_dir)), claims, activations="int16",
                 calibration=syn_data.calibration(32), test_set=syn_data.test_set(24), out_dir=tmp_path / "out")
     msg = str(exc.value)
     assert "int16 tensors is not supported by edgekit-micro (it takes int8)" in msg

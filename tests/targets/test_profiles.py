@@ -213,3 +213,31 @@ def test_board_file_broken_field_is_exit_2_naming_file_and_field(run_cli, tmp_pa
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(p) in lines[0] and "budgets.ram_kb" in lines[0], proc.stderr
+
+
+# --- runtime.activations is what the runtime's op list takes ----------------------------------
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_profile_activations_are_what_its_runtime_takes(name):
+    from edgekit.convert.opcheck import load_runtime
+    from edgekit.runtimes import backend_for
+
+    t = load_target(name)
+    takes = load_runtime(t.runtime.name).activation_types
+    assert set(t.runtime.activations) <= set(takes), (name, t.runtime.activations, takes)
+    backend_for(t)   # the backend's profile check agrees
+    if t.runtime.name == "edgekit-micro":
+        # the op list is the code generator's registry, which has int8 kernels only
+        assert takes == ("int8",) and t.runtime.activations == ["int8"]
+
+
+def test_profile_claiming_int16_on_edgekit_micro_is_exit_2(run_cli, tmp_path):
+    p = write(tmp_path, "my-board", {"extends": "cortex-m4", "runtime": {"activations": ["int8", "int16"]}})
+    proc = run_cli("targets", "show", str(p))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "runtime.activations" in lines[0] and "int16" in lines[0], proc.stderr
+    assert "edgekit-micro.yaml" in lines[0] and "Traceback" not in proc.stderr
+    # the same board on Vela's op list (16x8) is fine
+    ok = write(tmp_path, "npu-board", {"extends": "cortex-m55-ethos-u55", "runtime": {"activations": ["int8", "int16"]}})
+    assert run_cli("targets", "show", str(ok)).returncode == 0

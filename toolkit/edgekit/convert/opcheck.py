@@ -29,6 +29,14 @@ class RuntimeOps:
     onnx_ops: tuple[str, ...] = ()
     path: Optional[Path] = None
 
+    @property
+    def activation_types(self) -> tuple[str, ...]:
+        """The quantized activation types some op of the list takes as such ("int8"; neither a
+        type change such as "float32->int8" nor a float32 RESHAPE counts): all a target profile
+        of this runtime may claim in runtime.activations."""
+        return tuple(sorted({str(t) for e in self.ops.values() for t in e["types"]
+                             if str(t).startswith("int") and "->" not in str(t)}))
+
 
 @dataclass
 class OpUse:
@@ -80,6 +88,21 @@ def load_runtime(runtime_name: str) -> RuntimeOps:
                       ops=ops, unsupported_is_error=bool(raw.get("unsupported_is_error", True)),
                       what_to_do=" ".join(str(raw.get("what_to_do", "")).split()),
                       onnx_ops=tuple(raw.get("onnx_ops", []) or ()), path=path)
+
+
+def check_profile_activations(target) -> None:
+    """UserError naming runtime.activations when `target` claims an activation type its runtime's
+    op list has no op for (edgekit-micro: int16 while the code generator takes int8 only). A
+    runtime without an op list (a third-party backend that ships none) is not checked."""
+    name = target.runtime.name
+    if not (runtimes_dir() / f"{name}.yaml").is_file():
+        return
+    rt = load_runtime(name)
+    extra = [a for a in target.runtime.activations if a not in rt.activation_types]
+    if extra:
+        raise UserError(f"target {target.name}: runtime.activations: runtime '{name}' has no op taking "
+                        f"{', '.join(extra)} activations (its op list, {rt.path}, takes "
+                        f"{', '.join(rt.activation_types)}); list only those")
 
 
 def layer_name(tensor_name: str) -> str:

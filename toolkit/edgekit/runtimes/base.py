@@ -92,6 +92,9 @@ class RuntimeBackend:
         if self.needs_core and target.core is None:
             raise UserError(f"target {target.name}: core: required field is missing "
                             f"(runtime '{self.name}' runs on the CPU)")
+        from edgekit.convert.opcheck import check_profile_activations  # runtimes -> convert already
+
+        check_profile_activations(target)
 
     def check_can_evaluate(self, spec, target) -> None:
         if not self.evaluates:
