@@ -11,11 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.codegen import runtime_sources
+from edgekit.codegen import runtime_include_dirs, runtime_sources
 from edgekit.targets import kernel_variants
 
-REPO = Path(__file__).resolve().parents[2]
-RUNTIME = REPO / "firmware" / "runtime"
 
 MAIN_C = r"""
 #include <stdio.h>
@@ -36,6 +34,7 @@ int main(int argc, char **argv)
 }
 """
 
+INCLUDES = [f"-I{d}" for d in runtime_include_dirs()]
 CFLAGS = ["-std=c99", "-O1", "-g", "-Wall", "-Werror", "-Wno-unused-function",
           "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
@@ -59,7 +58,7 @@ def kernel_objects(variant: str) -> list[Path]:
         objs = []
         for src in runtime_sources():
             out = out_dir / f"{src.stem}.o"
-            cmd = ["gcc", *CFLAGS, *defines, f"-I{RUNTIME / 'include'}", "-c", str(src), "-o", str(out)]
+            cmd = ["gcc", *CFLAGS, *defines, *INCLUDES, "-c", str(src), "-o", str(out)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise AssertionError(f"kernel compile failed ({src.name}):\n{proc.stderr[-3000:]}")
@@ -74,7 +73,7 @@ def build(gen_dir: Path, variant: str) -> Path:
     main.write_text(MAIN_C)
     exe = gen_dir / f"model_{variant}"
     defines = _defines(variant)
-    cmd = ["gcc", *CFLAGS, *defines, f"-I{gen_dir}", f"-I{RUNTIME / 'include'}",
+    cmd = ["gcc", *CFLAGS, *defines, f"-I{gen_dir}", *INCLUDES,
            str(gen_dir / "model.c"), str(gen_dir / "model_data.c"),
            *map(str, kernel_objects(variant)), str(main), "-lm", "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)

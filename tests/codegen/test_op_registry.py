@@ -1,13 +1,14 @@
 """The op registry is the one list of ops: the runtime's op list, the .tflite reader's op codes
-and the kernel files all agree with it."""
+and the kernel files (with the headers beside them) all agree with it."""
 
 from __future__ import annotations
 
 from pathlib import Path
+import re
 
 from ai_edge_litert import schema_py_generated as S
 
-from edgekit.codegen import generate, runtime_dir, runtime_sources
+from edgekit.codegen import generate, kernels_dir, runtime_dir, runtime_sources
 from edgekit.codegen.ops import REGISTRY, runtime_op_list
 from edgekit.codegen.tflite_reader import op_codes, op_name
 from edgekit.convert.opcheck import load_runtime
@@ -41,6 +42,40 @@ def test_kernel_files_belong_to_ops():
     assert kernels - claimed == {"fixedpoint.c"}   # the shared primitives only
 
 
+def _declared(header: Path) -> set[str]:
+    return set(re.findall(r"^\w[\w\s\*]*?\b(ek_\w+)\(", header.read_text(), re.M))
+
+
+def _defined(source: Path) -> set[str]:
+    return set(re.findall(r"^(?:void|int|int32_t|int8_t)\s+\**(ek_\w+)\(", source.read_text(), re.M))
+
+
+def test_every_kernel_file_has_its_header_beside_it():
+    # A new op family is one folder: <family>.c and <family>.h, nothing in include/ to edit.
+    for src in runtime_sources():
+        header = src.with_suffix(".h")
+        assert header.is_file(), f"{src.name} has no {header.name} beside it"
+        assert f'#include "{header.name}"' in src.read_text(), src
+        exported = _defined(src)
+        assert exported and exported == _declared(header), (src.name, exported ^ _declared(header))
+    # include/ holds only the model API and what several families share: no kernel there.
+    for h in (runtime_dir() / "include").glob("*.h"):
+        assert not re.search(r"^void ek_\w+_s8\(", h.read_text(), re.M), h
+    for spec in REGISTRY.values():
+        assert all((kernels_dir() / h).is_file() for h in spec.headers), spec.name
+
+
+def test_model_includes_the_headers_of_its_ops(tmp_path):
+    path = tiny_models.ensure_models([FIXED_CASES[7]])[0]   # conv, dwconv, fc, add, pool, softmax
+    generate(path, tmp_path, "cnn")
+    text = (tmp_path / "model.c").read_text()
+    included = set(re.findall(r'^#include "(\w+\.h)"$', text, re.M)) - {"ek_model.h", "model_data.h"}
+    ops = set(re.findall(r"^    /\* \d+: (\w+) ->", text, re.M))
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "SOFTMAX"} <= ops
+    assert included == {h for op in ops for h in REGISTRY[op].headers}
+    assert "reshape.h" not in included and "quantize.h" not in included   # ops the model lacks
+
+
 def test_kernel_parameters_use_designated_initializers(tmp_path):
     path = tiny_models.ensure_models([FIXED_CASES[7]])[0]   # conv, dwconv, fc, add, pool, softmax
     generate(path, tmp_path, "cnn")
@@ -49,4 +84,5 @@ def test_kernel_parameters_use_designated_initializers(tmp_path):
     for d in decls:
         body = d.split("= {", 1)[1]
         assert all(item.strip().startswith(".") for item in body.rstrip("};").split(",")), d
-    assert Path(runtime_dir() / "include" / "ek_kernels.h").read_text().count("_scratch(") == 0
+    # No C-side scratch formula: the generator's scratch_bytes() is the only one.
+    assert not any("_scratch(" in h.read_text() for h in kernels_dir().glob("*.h"))

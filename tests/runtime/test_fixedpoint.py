@@ -69,14 +69,14 @@ def _compile(d: Path, flags: list[str], **names: str) -> Path:
     (d / "t.c").write_text(PROGRAM.format(**names))
     out = d / "t"
     subprocess.run(["gcc", "-std=c99", "-O1", "-fsanitize=undefined", "-fno-sanitize-recover=all", *flags,
-                    f"-I{RUNTIME / 'include'}", str(d / "t.c"), "-lm", "-o", str(out)],
+                    f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src' / 'kernels'}", str(d / "t.c"), "-lm", "-o", str(out)],
                    check=True, capture_output=True)
     return out
 
 
 @pytest.fixture(scope="module")
 def exe(tmp_path_factory) -> Path:
-    return _compile(tmp_path_factory.mktemp("fp"), list(map(str, runtime_sources())), header="ek_kernels.h",
+    return _compile(tmp_path_factory.mktemp("fp"), list(map(str, runtime_sources())), header="fixedpoint.h",
                     srdhm="ek_srdhm", rdbypot="ek_rdbypot", mbqm="ek_mbqm")
 
 

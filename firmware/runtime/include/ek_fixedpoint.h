@@ -1,5 +1,6 @@
 /* Fixed-point primitives shared by the kernel files of edgekit-micro (one file per op
- * family under src/kernels/). Not part of the runtime's API: ek_kernels.h is.
+ * family under src/kernels/). Not part of the runtime's API: the kernel headers next to the
+ * kernels (src/kernels/<family>.h) are.
  *
  * static inline bodies so the kernels' per-output requantization is inlined into each kernel;
  * the exported ek_srdhm/ek_rdbypot/ek_mbqm wrappers (kernels/fixedpoint.c) are for tests.
@@ -9,7 +10,7 @@
 #ifndef EK_FIXEDPOINT_H
 #define EK_FIXEDPOINT_H
 
-#include "ek_kernels.h"
+#include "ek_kernel_types.h"
 
 #include <limits.h>
 #include <math.h>

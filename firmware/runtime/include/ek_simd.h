@@ -1,7 +1,7 @@
 /* SIMD primitives shared by the kernel files: the dual 16-bit MAC instructions of the DSP
  * extension (SXTB16, SADD16, SMLAD, SMLABB, SMLATT), the int16 im2col-row helpers the conv and
  * fully-connected DSP kernels share, and Helium's four-lane requantization. Not part of the
- * runtime's API: ek_kernels.h is.
+ * runtime's API (the kernel headers in src/kernels/ are).
  *
  * With EK_KERNELS_DSP on a core with __ARM_FEATURE_DSP the primitives are ACLE intrinsics; on
  * any other compiler they are host emulations with the instructions' exact semantics, so the

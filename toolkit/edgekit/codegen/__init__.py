@@ -75,10 +75,21 @@ def runtime_dir() -> Path:
     return resources.firmware_dir() / "runtime"
 
 
+def kernels_dir() -> Path:
+    """firmware/runtime/src/kernels/: one <family>.c per op family with its <family>.h."""
+    return runtime_dir() / "src" / "kernels"
+
+
 def runtime_sources() -> list[Path]:
-    """The runtime's kernel files (one per op family, firmware/runtime/src/kernels/); the
-    linker's --gc-sections drops the kernels a model does not call."""
-    return sorted((runtime_dir() / "src" / "kernels").glob("*.c"))
+    """The runtime's kernel files (every .c in kernels_dir(), so a new family needs no list);
+    the linker's --gc-sections drops the kernels a model does not call."""
+    return sorted(kernels_dir().glob("*.c"))
+
+
+def runtime_include_dirs() -> list[Path]:
+    """Where the generated code finds the runtime's headers: ek_model.h and the shared ones
+    (include/), each kernel family's header (src/kernels/)."""
+    return [runtime_dir() / "include", kernels_dir()]
 
 
 def generate(tflite_path: Path, out_dir: Path, model_name: str,
@@ -103,11 +114,10 @@ def generate(tflite_path: Path, out_dir: Path, model_name: str,
     for name, text in files.items():
         write_atomic(out_dir / name, text)
 
-    rt = runtime_dir()
     gin, gout = lowered.input_tensor, lowered.output_tensor
     result = CodegenResult(
         sources=[out_dir / "model.c", out_dir / "model_data.c"] + runtime_sources(),
-        include_dirs=[out_dir, rt / "include"],
+        include_dirs=[out_dir, *runtime_include_dirs()],
         arena_bytes=arena,
         weights_bytes=lowered.const_bytes,
         ops=[OpInfo(s.index, s.op, s.macs, s.out_shape, s.weights_bytes, s.activation_bytes)
@@ -175,7 +185,7 @@ def _emit(lw: "_lower.Lowered", model_name: str, model_hash: str, arena: int) ->
          f" * arena: {arena} bytes planned; {len(lw.steps)} ops; "
          f"{sum(s.macs for s in lw.steps)} MACs. Do not edit. */",
          "#include <stddef.h>", "#include <stdint.h>", '#include "ek_model.h"',
-         '#include "ek_kernels.h"', '#include "ek_schedule.h"', '#include "model_data.h"', "",
+         *[f'#include "{h}"' for h in lw.kernel_headers], '#include "model_data.h"', "",
          "#ifndef EK_ARENA_SECTION",
          "#define EK_ARENA_SECTION",
          "#endif",
@@ -222,4 +232,5 @@ def _c_string(s: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_. " else "_" for ch in s)
 
 
-__all__ = ["generate", "CodegenResult", "OpInfo", "Buffer", "runtime_dir", "runtime_sources"]
+__all__ = ["generate", "CodegenResult", "OpInfo", "Buffer", "runtime_dir", "runtime_sources",
+           "kernels_dir", "runtime_include_dirs"]

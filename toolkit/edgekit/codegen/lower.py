@@ -63,6 +63,12 @@ class Lowered:
     def const_bytes(self) -> int:
         return sum(c.nbytes for c in self.consts)
 
+    @property
+    def kernel_headers(self) -> list[str]:
+        """The kernel headers model.c includes: those of the ops it calls (the op registry
+        names each op's kernel files; their headers sit beside them), in a stable order."""
+        return sorted({h for s in self.steps for h in REGISTRY[s.op].headers})
+
 
 def _shape4(shape: list[int]) -> list[int]:
     return [1] * (4 - len(shape)) + list(shape)
@@ -81,7 +87,7 @@ class Lowerer:
         self.scratch: dict[int, int] = {}       # op index -> scratch bytes
         self.alias: dict[int, int] = {}         # tensor -> tensor whose memory it reuses
         # Memory schedules (planner.choose_schedules): in place, or a 1x1 expansion fused
-        # into the depthwise conv after it (ek_schedule.h).
+        # into the depthwise conv after it (src/kernels/schedule.h).
         self.schedule = P.choose_schedules(g)
         self.work: dict[int, int] = {}          # op index -> row-buffer bytes of its schedule
         self.virtual: set[int] = set()          # tensors never whole in memory (fused)
@@ -181,7 +187,7 @@ class Lowerer:
 
     def params(self, ctype: str, name: str, **fields) -> str:
         """A static const kernel-parameter struct with designated initializers (so the
-        generated code does not depend on the field order in ek_kernels.h); returns &name."""
+        generated code does not depend on the field order in the kernel's header); returns &name."""
         body = ", ".join(f".{k} = {int(v)}" for k, v in fields.items())
         self.decls.append(f"static const {ctype} {name} = {{{body}}};")
         return f"&{name}"

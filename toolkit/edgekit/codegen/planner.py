@@ -51,7 +51,7 @@ def check_plan(buffers: list[Buffer]) -> None:
                     raise AssertionError(f"arena plan overlap: {a} and {b}")
 
 
-# -- memory schedules (firmware/runtime/include/ek_schedule.h) -----------------------------------
+# -- memory schedules (firmware/runtime/src/kernels/schedule.h) ---------------------------------
 # Which convolutions run in place (their output overwrites their input) and which 1x1
 # expansions are fused with the depthwise convolution after them (the expanded tensor is
 # never whole in memory). Chosen from the graph alone, before lowering, so that every

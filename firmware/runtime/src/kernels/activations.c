@@ -1,9 +1,11 @@
-/* edgekit-micro kernels: standalone activations (HARD_SWISH, LOGISTIC). See include/ek_kernels.h.
+/* edgekit-micro kernels: standalone activations (HARD_SWISH, LOGISTIC). Declarations:
+ * activations.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/codegen and tests/runtime hold this against the tflite-micro interpreter.
  */
+#include "activations.h"
 #include "ek_fixedpoint.h"
 
 /* 16-bit fixed point as HardSwish uses it: gemmlowp's int16 SaturatingRoundingDoublingHighMul,

@@ -1,10 +1,11 @@
 /* edgekit-micro kernels: CONV_2D (per-channel) in its reference, DSP and Helium
- * variants. See include/ek_kernels.h.
+ * variants. Declarations: conv.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "conv.h"
 #include "ek_simd.h"
 
 /* The arena scratch (the `scratch` argument) is sized by the generator: the one formula is

@@ -1,10 +1,11 @@
 /* edgekit-micro kernels: DEPTHWISE_CONV_2D (per-channel) in its reference, DSP and Helium
- * variants. See include/ek_kernels.h.
+ * variants. Declarations: depthwise.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "depthwise.h"
 #include "ek_simd.h"
 
 static void dwconv_ref(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,

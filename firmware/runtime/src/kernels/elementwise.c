@@ -1,10 +1,11 @@
 /* edgekit-micro kernels: element-wise binary ops (ADD, SUB, MUL, MAXIMUM, MINIMUM), with
- * numpy-style broadcasting over 4-D NHWC shapes. See include/ek_kernels.h.
+ * numpy-style broadcasting over 4-D NHWC shapes. Declarations: elementwise.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "elementwise.h"
 #include "ek_fixedpoint.h"
 
 void ek_add_s8(const ek_add_params_t *p, int32_t size, const int8_t *in1, const int8_t *in2,

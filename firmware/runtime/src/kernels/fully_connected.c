@@ -1,10 +1,11 @@
-/* edgekit-micro kernels: FULLY_CONNECTED in its reference and DSP variants. See
- * include/ek_kernels.h.
+/* edgekit-micro kernels: FULLY_CONNECTED in its reference and DSP variants. Declarations:
+ * fully_connected.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "fully_connected.h"
 #include "ek_simd.h"
 
 /* The arena scratch (the DSP kernel's int16 input row) is sized by the generator:

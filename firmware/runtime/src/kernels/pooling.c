@@ -1,10 +1,11 @@
-/* edgekit-micro kernels: AVERAGE_POOL_2D, MAX_POOL_2D and MEAN over H, W. See
- * include/ek_kernels.h.
+/* edgekit-micro kernels: AVERAGE_POOL_2D, MAX_POOL_2D and MEAN over H, W. Declarations:
+ * pooling.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "pooling.h"
 #include "ek_fixedpoint.h"
 
 void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_t *input,

@@ -1,10 +1,11 @@
-/* edgekit-micro kernels: QUANTIZE (float -> int8, int8 -> int8) and DEQUANTIZE. See
- * include/ek_kernels.h.
+/* edgekit-micro kernels: QUANTIZE (float -> int8, int8 -> int8) and DEQUANTIZE. Declarations:
+ * quantize.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "quantize.h"
 #include "ek_fixedpoint.h"
 
 void ek_quantize_f32_s8(int32_t size, const float *input, float scale, int32_t zero_point,

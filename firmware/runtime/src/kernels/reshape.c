@@ -1,10 +1,11 @@
 /* edgekit-micro kernels: data movement: PAD, CONCATENATION, STRIDED_SLICE,
- * RESIZE_NEAREST_NEIGHBOR, RESHAPE and SQUEEZE (a copy when not aliased). See include/ek_kernels.h.
+ * RESIZE_NEAREST_NEIGHBOR, RESHAPE and SQUEEZE (a copy when not aliased). Declarations: reshape.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "reshape.h"
 #include "ek_fixedpoint.h"
 
 void ek_pad_s8(const ek_shape_t *is, const int8_t *input, const int32_t pads[8],

@@ -1,7 +1,7 @@
-/* edgekit-micro memory schedules (ek_schedule.h): whole-tensor kernels run on row slices.
+/* edgekit-micro memory schedules (schedule.h): whole-tensor kernels run on row slices.
  * A slice is the same tensor seen from a later row: its shape has fewer rows and the top
  * padding is what remains of it above the slice, so the kernel computes the same values. */
-#include "ek_schedule.h"
+#include "schedule.h"
 
 #include <string.h>
 

@@ -1,10 +1,11 @@
 /* edgekit-micro kernels: SOFTMAX (int8 -> int8), gemmlowp fixed point as the reference
- * computes it. See include/ek_kernels.h.
+ * computes it. Declarations: softmax.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernels operation by operation
  * (not merely "close"): every rounding step is the same, so outputs are bit-exact. Tests in
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
+#include "softmax.h"
 #include "ek_fixedpoint.h"
 
 /* exp(a) for a <= 0, a in Q5.26; result Q0.31. */

@@ -1,9 +1,10 @@
-/* edgekit-micro kernels: TRANSPOSE_CONV (per-channel int8). See include/ek_kernels.h.
+/* edgekit-micro kernels: TRANSPOSE_CONV (per-channel int8). Declarations: transpose_conv.h.
  *
  * The arithmetic follows TFLite Micro's reference integer kernel operation by operation: every
  * input pixel scatters its products into an int32 accumulator image (the arena scratch), which
  * is then biased and requantized per output channel, so outputs are bit-exact.
  */
+#include "transpose_conv.h"
 #include "ek_fixedpoint.h"
 
 void ek_transpose_conv_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,

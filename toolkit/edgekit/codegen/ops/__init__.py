@@ -12,7 +12,9 @@ Each registration says everything edgekit knows about an op in one place:
 - types, weights: the tensor types accepted, in targets/runtimes/edgekit-micro.yaml's format
   (activation signatures "int8" or "a->b"; constant-input types), which a test holds equal to
   that file;
-- kernels: the C files under firmware/runtime/src/kernels/ holding the op's kernel;
+- kernels: the C files under firmware/runtime/src/kernels/ holding the op's kernel; each
+  has its header beside it (conv.c -> conv.h: the parameter structs and declarations), which
+  the generated model.c includes when the model uses the op (OpSpec.headers);
 - options: the op's BuiltinOptions fields the reader decodes (field index, key, struct
   format, default), and options_type: the BuiltinOptions union member the op must carry (the
   reader rejects a missing or mismatched table, as LiteRT does);
@@ -21,7 +23,8 @@ Each registration says everything edgekit knows about an op in one place:
 - the decorated function: the op's lowering (validation + the C call), run by
   codegen.lower.Lowerer.
 
-Adding an op is adding its module here and its import line at the end of this file.
+Adding an op is adding its module here and its import line at the end of this file, and its
+kernel file with its header in firmware/runtime/src/kernels/ (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ class OpSpec:
     options_type: str
     inplace: bool
     lower: Callable[["Lowerer", "Operator"], None]
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The kernel headers the generated code includes for this op: each kernel file's
+        own header beside it in firmware/runtime/src/kernels/ (conv.c -> conv.h)."""
+        return tuple(k[:-2] + ".h" for k in self.kernels)
 
 
 REGISTRY: dict[str, OpSpec] = {}

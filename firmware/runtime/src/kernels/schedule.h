@@ -8,10 +8,11 @@
  * safe: the input has no other reader, batch 1, and the output rows never overtake the
  * input rows still to be read (the conditions are stated at each function).
  */
-#ifndef EK_SCHEDULE_H
-#define EK_SCHEDULE_H
+#ifndef EK_KERNELS_SCHEDULE_H
+#define EK_KERNELS_SCHEDULE_H
 
-#include "ek_kernels.h"
+#include "conv.h"
+#include "depthwise.h"
 
 #ifdef __cplusplus
 extern "C" {

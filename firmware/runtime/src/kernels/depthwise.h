@@ -1,0 +1,23 @@
+/* edgekit-micro kernels: DEPTHWISE_CONV_2D (per-channel int8), reference, DSP and Helium
+ * variants. Kernel: depthwise.c (this folder); shared types: include/ek_kernel_types.h. See
+ * docs/ARCHITECTURE.md, "Adding an op". */
+#ifndef EK_KERNELS_DEPTHWISE_H
+#define EK_KERNELS_DEPTHWISE_H
+
+#include "ek_kernel_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
+                            const int32_t *shift, const ek_shape_t *in_shape,
+                            const int8_t *input, const ek_shape_t *filter_shape,
+                            const int8_t *filter, const int32_t *bias,
+                            const ek_shape_t *out_shape, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
