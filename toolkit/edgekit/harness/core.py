@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -100,14 +101,16 @@ def float_scorer(weights_path: Path) -> Callable[[np.ndarray], np.ndarray]:
     return scores
 
 
-def host_parts(samples: Sequence[EvalSample], float_scores: np.ndarray, tflite: Path, xq: np.ndarray,
-               quant: OutputQuant) -> dict:
-    """sample id -> the record parts of the two host paths: the float scores given, and the
-    int8 .tflite on LiteRT's reference kernels for the quantized inputs xq (one row each)."""
-    from edgekit import interpreters
+def host_parts(samples: Sequence[EvalSample], X: np.ndarray, xq: np.ndarray,
+               float_scores: Callable[[np.ndarray], np.ndarray], tflite: Path, quant: OutputQuant,
+               cache=None) -> dict:
+    """sample id -> the record parts of the two host paths: the float model's scores on X and
+    the int8 .tflite on LiteRT's reference kernels for the quantized inputs xq (one row each),
+    read from `cache` (a harness.host_cache.HostReferenceCache) where it holds them."""
+    from edgekit.harness.host_cache import host_reference_arrays
 
-    iq = interpreters.run_litert_ref(tflite, xq).reshape(len(samples), -1).astype(np.int32)
-    return {s.id: {"float": scores_part(float_scores[k]),
+    fs, iq = host_reference_arrays([s.id for s in samples], X, xq, float_scores, tflite, cache)
+    return {s.id: {"float": scores_part(fs[k]),
                    "int8_host": scores_part((iq[k] - quant.zero_point) * quant.scale, iq[k])}
             for k, s in enumerate(samples)}
 
@@ -154,12 +157,27 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
     by_id = {s.id: s for s in pending}
     written = 0
 
-    t0 = time.perf_counter()
-    host = host_paths(pending) if pending else {}
-    host_s = time.perf_counter() - t0
+    with_device = device_jobs is not None and open_session is not None
+    # The host paths run in a thread beside the device sessions (the emulators do not wait for
+    # Keras to load); a record is written once both sides of its sample are known.
+    host_times: list[float] = []
+
+    def timed_host_paths() -> dict:
+        t0 = time.perf_counter()
+        try:
+            return host_paths(pending) if pending else {}
+        finally:
+            host_times.append(time.perf_counter() - t0)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgekit-host") if with_device and pending else None
+    host_future = pool.submit(timed_host_paths) if pool is not None else None
+    host_now = None if host_future is not None else timed_host_paths()
+
+    def host() -> dict:
+        return host_future.result() if host_future is not None else host_now
 
     def base_record(s: EvalSample) -> dict:
-        paths = dict(host.get(s.id, {}))
+        paths = dict(host().get(s.id, {}))
         for name, reason in unavailable.items():
             paths[name] = {"status": "unavailable", "reason": reason}
         return {"id": s.id, "label": int(s.label), "cohort": s.cohort, "paths": paths}
@@ -172,7 +190,7 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
             progress(resumed + written, len(samples))
 
     stats = None
-    if device_jobs is None or open_session is None:
+    if not with_device:
         for s in pending:
             write(base_record(s))
     else:
@@ -189,10 +207,16 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
 
         batches = fixed_batches(samples, done, batch_size or auto_batch_size(len(samples)))
         jobs = [[device_jobs(s) for s in b] for b in batches]
-        if cluster is not None:
-            stats = cluster.run_device_jobs(jobs, open_session, on_outcome)
-        else:
-            stats = run_device_jobs(jobs, open_session, on_outcome, sessions=sessions)
+        try:
+            if cluster is not None:
+                stats = cluster.run_device_jobs(jobs, open_session, on_outcome)
+            else:
+                stats = run_device_jobs(jobs, open_session, on_outcome, sessions=sessions)
+            host()  # a host failure is the run's failure even when no device outcome came
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=False)  # done after a success; after a failure, not waited for
+    host_s = sum(host_times)
     store.sync()
     return HarnessResult(records_path=store.path, total=len(samples), resumed=resumed, new=written,
                          wall_s=time.perf_counter() - t_start, host_s=host_s, device=stats,

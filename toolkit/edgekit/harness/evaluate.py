@@ -20,6 +20,7 @@ from edgekit.errors import UserError
 from edgekit.fileio import sha256_file
 from edgekit.harness import core
 from edgekit.harness.build_cache import build_for_eval
+from edgekit.harness.host_cache import HostReferenceCache
 from edgekit.harness.records import RecordStore
 from edgekit.harness.runner import DeviceJob, DeviceOpener
 from edgekit.harness.summary import MemoryFigures, summarize
@@ -164,11 +165,13 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
         "device_e2e": "unavailable: this firmware has no on-device frontend (preprocessing: none)"}
 
     float_scores = core.float_scorer(spec.weights_path)
+    host_cache = HostReferenceCache(directory, {k: identity[k] for k in ("model", "tflite_sha256", "weights_sha256",
+                                                                          "data_hash")})
 
     def host_paths(pending: list[core.EvalSample]) -> dict:
         idx = np.array([index[s.id] for s in pending], dtype=np.int64)
         say("host reference (float, int8 on LiteRT ref)", 0, len(pending))
-        return core.host_parts(pending, float_scores(X[idx]), tflite, xq[idx], quant)
+        return core.host_parts(pending, X[idx], xq[idx], float_scores, tflite, quant, host_cache)
 
     def jobs_for(s: core.EvalSample) -> DeviceJob:
         payloads = {"device_features": ("features", xq[index[s.id]].tobytes())}
@@ -202,7 +205,8 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
     run_info = {"wall_s": wall, "build_s": build_s, "build_reused": build_reused, "samples": len(samples), "resumed": hres.resumed, "new": hres.new,
                 "samples_per_s_this_run": (hres.new / hres.wall_s) if hres.wall_s and hres.new else None,
                 "sessions": d.sessions if d else 0, "restarts": d.restarts if d else 0,
-                "host_reference_s": hres.host_s, "device_call_s": d.device_call_s if d else 0.0,
+                "host_reference_s": hres.host_s,
+                "host_reference_reused": host_cache.reused, "host_reference_computed": host_cache.computed, "device_call_s": d.device_call_s if d else 0.0,
                 "session_startup_s": d.startup_s if d else 0.0, "device_batches": d.batches if d else 0, "bytes_sent": d.bytes_sent if d else 0,
                 "records": str(hres.records_path),
                 "cluster": None if cluster is None else cluster.summary(),

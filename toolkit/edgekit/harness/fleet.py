@@ -404,7 +404,7 @@ def run_cohort_firmware(spec, target, cohort_firmware: CohortFirmwareMap, chosen
         def host_paths(pending, X=X, xq=xq, local=local):
             k = np.array([local[s.id] for s in pending], dtype=np.int64)
             say(f"host reference ({variant})", 0, len(pending))
-            return core.host_parts(pending, float_scores(X[k]), tflite, xq[k], quant)
+            return core.host_parts(pending, X[k], xq[k], float_scores, tflite, quant)
 
         raw_payload = {r.id: frontends.raw_bytes(spec, data.load_raw(spec, r)) for r in recs}
 
