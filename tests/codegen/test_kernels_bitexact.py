@@ -29,9 +29,12 @@ def _inputs(case: dict, iq, n: int = 24) -> np.ndarray:
     return np.concatenate([in_range, full])
 
 
-def _check_case(case: dict, path, tmp_path, also_litert: bool = False) -> None:
+def _check_case(case: dict, path, tmp_path, also_litert: bool = False, extra=None) -> None:
+    """extra: more inputs appended to the case's own (e.g. op_cases.range_ends)."""
     iq, oq = io_quant(path)
     x = _inputs(case, iq)
+    if extra is not None:
+        x = np.concatenate([x, extra.astype(x.dtype)])
     gold = run_tflm(path, x)
     if also_litert:
         # The two references agree with each other (else the golden itself is in doubt).

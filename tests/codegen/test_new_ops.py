@@ -9,7 +9,9 @@ import pytest
 
 from edgekit.codegen.tflite_reader import read_tflite
 
-from . import tiny_models
+from edgekit.interpreters import io_quant
+
+from . import op_cases, tiny_models
 from .cases import NEW_OP_CASES
 from .test_kernels_bitexact import _check_case
 
@@ -22,13 +24,21 @@ WANT = {"mul": {"MUL"}, "sub": {"SUB"}, "add_bc": {"ADD"}, "maximum": {"MAXIMUM"
         "elementwise": {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CONCATENATION", "SQUEEZE"}}
 
 
+# ...and every op with its own case module (op_cases/<op>.py), with the int8 range ends
+CASES = NEW_OP_CASES + op_cases.cases()
+
+
 @pytest.fixture(scope="module")
 def models():
-    return tiny_models.ensure_models(NEW_OP_CASES)
+    return tiny_models.ensure_models(CASES)
 
 
-@pytest.mark.parametrize("k", range(len(NEW_OP_CASES)), ids=[f"{c['op']}-{c['seed']}" for c in NEW_OP_CASES])
+@pytest.mark.parametrize("k", range(len(CASES)), ids=[f"{c['op']}-{c['seed']}" for c in CASES])
 def test_new_op_bitexact(k, models, tmp_path):
-    case, path = NEW_OP_CASES[k], models[k]
+    case, path = CASES[k], models[k]
+    if op_cases.is_op_case(case):
+        assert op_cases.want(case) <= {o.name for o in read_tflite(path).operators}
+        _check_case(case, path, tmp_path, extra=op_cases.range_ends(io_quant(path)[0].shape[1:]))
+        return
     assert WANT[case["op"]] <= {o.name for o in read_tflite(path).operators}
     _check_case(case, path, tmp_path)

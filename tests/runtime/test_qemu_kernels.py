@@ -16,7 +16,7 @@ from edgekit.codegen.selftest import UNIT, run_batch
 from edgekit.interpreters import io_quant, run_tflm
 from edgekit.targets import load_target
 
-from tests.codegen import tiny_models
+from tests.codegen import op_cases, tiny_models
 from tests.codegen.cases import FIXED_CASES, NEW_OP_CASES, random_cases
 
 pytestmark = pytest.mark.slow
@@ -81,17 +81,36 @@ NEW_OP_GRAPHS = {"elementwise": {"MUL", "SUB", "ADD", "MAXIMUM", "MINIMUM", "CON
                  "transpose_conv": {"TRANSPOSE_CONV"}, "logistic": {"LOGISTIC"}}
 
 
-@pytest.mark.parametrize("kernels", ["reference", "dsp"])
-@pytest.mark.parametrize("graph", sorted(NEW_OP_GRAPHS))
-def test_new_ops_bitexact_on_cortex_m4(graph, kernels, tmp_path):
-    case = next(c for c in NEW_OP_CASES if c["op"] == graph)
+def _bitexact_on_cortex_m4(case: dict, kernels: str, want: set[str], tmp_path, extra=None) -> None:
     path = tiny_models.ensure_models([case])[0]
     target = load_target("cortex-m4")
     iq, _ = io_quant(path)
     x = _inputs(case, iq)
+    if extra is not None:
+        x = np.concatenate([x, extra])
     gold = run_tflm(path, x)
     gen = generate(path, tmp_path / "gen", case["op"])
-    assert NEW_OP_GRAPHS[graph] <= {o.op for o in gen.ops}
+    assert want <= {o.op for o in gen.ops}
     r = run_batch(gen, target, x, kernels, tmp_path / kernels, gold.dtype, timeout_s=300)
     assert r.unit == UNIT
     assert np.array_equal(r.outputs, gold), kernels
+
+
+@pytest.mark.parametrize("kernels", ["reference", "dsp"])
+@pytest.mark.parametrize("graph", sorted(NEW_OP_GRAPHS))
+def test_new_ops_bitexact_on_cortex_m4(graph, kernels, tmp_path):
+    case = next(c for c in NEW_OP_CASES if c["op"] == graph)
+    _bitexact_on_cortex_m4(case, kernels, NEW_OP_GRAPHS[graph], tmp_path)
+
+
+# Every op with its own case module (tests/codegen/op_cases/<op>.py): its QEMU cases, with the
+# int8 range ends, in both variants on the M4.
+QEMU_OP_CASES = op_cases.qemu_cases()
+
+
+@pytest.mark.parametrize("kernels", ["reference", "dsp"])
+@pytest.mark.parametrize("k", range(len(QEMU_OP_CASES)), ids=[f"{c['op']}-{c['seed']}" for c in QEMU_OP_CASES])
+def test_op_cases_bitexact_on_cortex_m4(k, kernels, tmp_path):
+    case = QEMU_OP_CASES[k]
+    iq, _ = io_quant(tiny_models.ensure_models([case])[0])
+    _bitexact_on_cortex_m4(case, kernels, op_cases.want(case), tmp_path, op_cases.range_ends(iq.shape[1:]))

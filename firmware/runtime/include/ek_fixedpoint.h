@@ -75,8 +75,8 @@ static inline int32_t sat_mul_pot(int32_t x, int exponent)
 }
 
 
-/* gemmlowp's exp and reciprocal pieces, shared by SOFTMAX and LOGISTIC (static, not inline:
- * each kernel file keeps its own copy, as one file had before the split). */
+/* gemmlowp's exp and reciprocal pieces, shared by SOFTMAX, LOGISTIC and TANH (static, not
+ * inline: each kernel file keeps its own copy, as one file had before the split). */
 /* exp(x) for x in [-1/4, 0), Q0.31 in and out. */
 __attribute__((unused)) static int32_t exp_quarter(int32_t a)
 {
@@ -91,8 +91,26 @@ __attribute__((unused)) static int32_t exp_quarter(int32_t a)
     return constant_term + srdhm(constant_term, x + poly);
 }
 
-/* 1/(1+x) for x in [0,1), Q0.31; result Q0.31 (gemmlowp's Newton-Raphson). */
-__attribute__((unused)) static int32_t one_over_one_plus_x(int32_t a)
+/* gemmlowp's exp_on_negative_values for a raw value with int_bits (at most 5) integer bits
+ * (a <= 0): exp of a's part in [-1/4, 0), then the barrel shifter over the remaining powers of
+ * two. */
+__attribute__((unused)) static int32_t exp_on_negative(int32_t a, int int_bits)
+{
+    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                     39332535, 720401, 242};
+    const int frac = 31 - int_bits;
+    const int32_t one_quarter = 1 << (frac - 2);
+    const int32_t a_mod = (a & (one_quarter - 1)) - one_quarter;
+    int32_t result = exp_quarter(sat_mul_pot(a_mod, int_bits));
+    const int32_t remainder = a_mod - a;
+    for (int e = -2; e <= 4 && e < int_bits; ++e)
+        if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
+    return a == 0 ? INT32_MAX : result;
+}
+
+/* 1/(1+x) for x in [0,1), Q0.31 in; the quotient in Q2.29 (gemmlowp's Newton-Raphson, as
+ * one_over_one_plus_x_for_x_in_0_1 and one_minus_x_over_one_plus_x_for_x_in_0_1 share it). */
+__attribute__((unused)) static int32_t reciprocal_one_plus_x_q2(int32_t a)
 {
     const int64_t sum = (int64_t)a + INT32_MAX;
     const int32_t half_den = (int32_t)((sum + (sum >= 0 ? 1 : -1)) / 2);
@@ -103,8 +121,14 @@ __attribute__((unused)) static int32_t one_over_one_plus_x(int32_t a)
         const int32_t one_minus = (1 << 29) - hdx;
         x = x + sat_mul_pot(srdhm(x, one_minus), 2);
     }
+    return x;
+}
+
+/* 1/(1+x) for x in [0,1), Q0.31; result Q0.31. */
+__attribute__((unused)) static int32_t one_over_one_plus_x(int32_t a)
+{
     /* ExactMulByPot<-1> only relabels Q2.29 as Q1.30; Rescale<0> then doubles. */
-    return sat_mul_pot(x, 1);
+    return sat_mul_pot(reciprocal_one_plus_x_q2(a), 1);
 }
 
 #endif

@@ -8,6 +8,7 @@ two float32 scales in float32 before widening, CONV_2D widens each scale first.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -107,6 +108,20 @@ def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
     radius = ((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift)
     diff_min = -int(math.floor(radius))
     return q, left_shift, diff_min
+
+
+def q4_input_params(input_scale: float) -> Optional[tuple[int, int, int]]:
+    """(multiplier, left shift, input range radius) of TFLM's int8 LOGISTIC and TANH Prepare:
+    the input rescaled to Q4.27 (frexp of scale * 2^27, the mantissa rounded half away) and the
+    radius beyond which the output saturates (CalculateInputRadius, 4 integer bits); None when
+    the scale is outside what that fixed point can hold."""
+    integer_bits = 4
+    q, left_shift = math.frexp(f32(input_scale) * float(1 << (31 - integer_bits)))
+    mult = round_half_away(q * (1 << 31))
+    if not 0 <= left_shift <= 31 or mult >= (1 << 31):
+        return None
+    radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
+    return mult, left_shift, radius
 
 
 def compute_padding(padding: int, in_size: int, filter_size: int, stride: int,

@@ -51,22 +51,6 @@ void ek_hard_swish_s8(const ek_hard_swish_params_t *p, int32_t size, const int8_
     }
 }
 
-/* gemmlowp's exp_on_negative_values for a raw value with int_bits integer bits (a <= 0):
- * exp of a's part in [-1/4, 0), then the barrel shifter over the remaining powers of two. */
-static int32_t exp_on_negative(int32_t a, int int_bits)
-{
-    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                     39332535, 720401, 242};
-    const int frac = 31 - int_bits;
-    const int32_t one_quarter = 1 << (frac - 2);
-    const int32_t a_mod = (a & (one_quarter - 1)) - one_quarter;
-    int32_t result = exp_quarter(sat_mul_pot(a_mod, int_bits));
-    const int32_t remainder = a_mod - a;
-    for (int e = -2; e <= 4 && e < int_bits; ++e)
-        if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
-    return a == 0 ? INT32_MAX : result;
-}
-
 /* LOGISTIC (int8 -> int8 with scale 1/256, zero point -128): TFLM's integer reference, the
  * input rescaled to Q4.27, gemmlowp's logistic, then RoundingDivideByPOT to the output. */
 void ek_logistic_s8(const ek_logistic_params_t *p, int32_t size, const int8_t *input, int8_t *output)
