@@ -19,9 +19,9 @@ Per window of a cohort (field=value):
 The reference is matched to the cohort: telemetry cohort fields that are also dataset cohort
 fields (a device's microphone, sensor) restrict it to those test samples, mixed as the
 windows' records are. When it started: a multinomial change point over the cohort's windows.
-What it is: within an alarmed cohort, a firmware/app version that appeared in it and carries
-the drift while the cohort's other versions on the same days do not is "skew in firmware X"
-(with the `edgekit skew` command that confirms it); drift on every version is world drift.
+What it is (edgekit.monitor.verdict): skew in a firmware/app version that appeared in the
+cohort and carries the drift, with the `edgekit skew` command that confirms it; drift carried
+by one hardware model alone (its sensor); or world drift.
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ from edgekit.errors import UserError
 from edgekit.monitor import store as st
 from edgekit.monitor.reference import ReferenceSet
 from edgekit.monitor.summary import CONF_BINS
+from edgekit.monitor.telemetry import format_time as _iso
+from edgekit.monitor.verdict import VERSION_FIELDS, classify
 
 ALPHA = 0.01
 PERSIST = 2
 RESAMPLES = 2000
-VERSION_FIELDS = ("firmware", "app_version")
 Z95 = 1.959964
 
 
@@ -266,10 +267,6 @@ class MonitorCheck:
         return [c for c in self.cohorts if c.alarm]
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _signature_mix(store, by_field, value, sig_fields, since, origin, window_days, where=None):
     """window -> {signature: inferences} for one cohort (to match the reference)."""
     w = dict(where or {})
@@ -342,17 +339,20 @@ def check(store: st.TelemetryStore, ref: ReferenceSet, model_spec, target_name: 
                              float(np.mean([s[2].accuracy for s in series])) if series else float("nan"),
                              int(sum(flags)))
             if cc.alarm:
-                cc.verdict = classify(store, ref, model_spec, target_name, cc, sig_fields, since, origin,
-                                      window_days, rng)
+                def pooled(field_, value, where, from_window):
+                    return _pooled_over(store, ref, field_, value, where, sig_fields, since, origin, window_days,
+                                        rng, from_window)
+
+                cc.verdict = classify(store, cc, model_spec, target_name, origin, window_days, pooled)
             cohorts.append(cc)
     return MonitorCheck(model_spec.name, target_name, str(store.info.path), _iso(origin), window_days, ALPHA,
                         PERSIST, cohorts, list(by), int(first[1]))
 
 
-def _pooled_over(store, ref, cohort: CohortCheck, where: dict, sig_fields, since, origin, window_days, rng,
+def _pooled_over(store, ref, field_: str, value: str, where: dict, sig_fields, since, origin, window_days, rng,
                  from_window: int) -> Optional[dict]:
-    """Drift of the cohort restricted by `where`, pooled over windows >= from_window."""
-    series = _series(store, ref, cohort.field, cohort.value, sig_fields, since, origin, window_days, rng, where)
+    """Drift of the cohort field_=value restricted by `where`, pooled over windows >= from_window."""
+    series = _series(store, ref, field_, value, sig_fields, since, origin, window_days, rng, where)
     series = [s for s in series if s[0] >= from_window]
     if not series:
         return None
@@ -362,90 +362,3 @@ def _pooled_over(store, ref, cohort: CohortCheck, where: dict, sig_fields, since
     return {"windows": len(series), "over_share": float(np.mean(over)),
             "est_accuracy": float(np.nanmean(est)), "reference_accuracy": float(np.mean(acc)),
             "inferences": int(sum(s[1].n for s in series)), "first_window": series[0][0]}
-
-
-def classify(store, ref, model_spec, target_name, cohort: CohortCheck, sig_fields, since, origin, window_days, rng) -> dict:
-    """Skew in a firmware/app version, or world drift (see the module docstring)."""
-    start_win = cohort.change_window if cohort.change_window is not None else cohort.detected_window
-    if cohort.field in VERSION_FIELDS:
-        verdict = _new_version_skew(store, ref, model_spec, target_name, cohort, sig_fields, since, origin,
-                                    window_days, rng)
-        if verdict is not None:
-            return verdict
-    for vf in VERSION_FIELDS:
-        if vf == cohort.field:
-            continue
-        rows = store.con.execute(
-            "SELECT cohort[?] AS v, min(window_start) FROM windows WHERE cohort[?] = ? AND window_start >= ? "
-            "GROUP BY 1 ORDER BY 2", [vf, cohort.field, cohort.value, origin]).fetchall()
-        versions = [(r[0], r[1]) for r in rows if r[0] is not None]
-        if len(versions) < 2:
-            continue
-        first_seen = versions[0][1]
-        for value, seen in versions[1:]:
-            if seen <= first_seen:
-                continue
-            from_win = int((seen.astimezone(timezone.utc) - origin).total_seconds() // (86400 * window_days))
-            new = _pooled_over(store, ref, cohort, {vf: value}, sig_fields, since, origin, window_days, rng, from_win)
-            others = [_pooled_over(store, ref, cohort, {vf: o}, sig_fields, since, origin, window_days, rng, from_win)
-                      for o, _ in versions if o != value]
-            others = [o for o in others if o is not None]
-            if new and new["over_share"] >= 0.5 and all(o["over_share"] < 0.5 for o in others):
-                return {"kind": "skew", "field": vf, "version": value,
-                        "appeared": _iso(seen), "carrying": new, "others": others,
-                        "message": f"skew in {vf} {value}: the change in {cohort.field}={cohort.value} starts with "
-                                   f"{vf} {value} (first seen {_iso(seen)[:10]}); its other {vf} values on the same "
-                                   f"days are not drifted",
-                        "confirm": _skew_command(model_spec, target_name, value, cohort)}
-    return _world_drift(store, ref, cohort, sig_fields, since, origin, window_days, rng, start_win)
-
-
-def _new_version_skew(store, ref, model_spec, target_name, cohort, sig_fields, since, origin, window_days, rng):
-    """The cohort is a version (firmware=X): skew in X when X appeared after the others and the
-    others, on the same days, are not drifted."""
-    vf = cohort.field
-    rows = store.con.execute("SELECT cohort[?], min(window_start) FROM windows WHERE window_start >= ? "
-                             "AND cohort[?] IS NOT NULL GROUP BY 1 ORDER BY 2", [vf, origin, vf]).fetchall()
-    seen = {r[0]: r[1] for r in rows}
-    if len(seen) < 2 or seen[cohort.value] <= min(seen.values()):
-        return None
-    from_win = int((seen[cohort.value].astimezone(timezone.utc) - origin).total_seconds() // (86400 * window_days))
-    others = []
-    for o in seen:
-        if o == cohort.value:
-            continue
-        sib = CohortCheck(vf, o, [], False, None, None, 0.0, 0)
-        res = _pooled_over(store, ref, sib, {}, sig_fields, since, origin, window_days, rng, from_win)
-        if res is not None:
-            others.append(res)
-    if any(o["over_share"] >= 0.5 for o in others):
-        return None
-    return {"kind": "skew", "field": vf, "version": cohort.value, "appeared": _iso(seen[cohort.value]),
-            "others": others,
-            "message": f"skew in {vf} {cohort.value}: it appeared {_iso(seen[cohort.value])[:10]} and drifted; "
-                       f"the other {vf} values on the same days are not drifted",
-            "confirm": _skew_command(model_spec, target_name, cohort.value, cohort)}
-
-
-def _skew_command(model_spec, target_name: str, version: str, cohort: CohortCheck) -> str:
-    return (f"edgekit skew --target {target_name} --model {model_spec.name} --firmware-variant <the variant "
-            f"firmware {version} ships> (or --captures from {cohort.field}={cohort.value} devices)")
-
-
-def _world_drift(store, ref, cohort, sig_fields, since, origin, window_days, rng, start_win) -> dict:
-    across = []
-    for vf in VERSION_FIELDS:
-        vals = [r[0] for r in store.con.execute(
-            "SELECT DISTINCT cohort[?] FROM windows WHERE cohort[?] = ? AND window_start >= ?",
-            [vf, cohort.field, cohort.value, origin]).fetchall() if r[0] is not None]
-        if len(vals) > 1:
-            across.append(vf)
-    est = [w.est_accuracy for w in cohort.windows if start_win is None or w.window >= start_win]
-    drop = cohort.reference_accuracy - float(np.nanmean(est)) if est else 0.0
-    action = ("retrain with data from this population" if drop > 0.02 else
-              "recalibrate (or retrain) on data from this population: the outputs moved, the estimated accuracy "
-              "barely did")
-    return {"kind": "drift", "message": f"world drift in {cohort.field}={cohort.value}: "
-            + ("across " + " and ".join(across) + " values" if across else "on a single firmware; not tied to a version")
-            + f"; estimated accuracy {100 * drop:.1f} points below the reference",
-            "estimated_drop_points": round(100 * drop, 2), "recommendation": action}

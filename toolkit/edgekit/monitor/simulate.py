@@ -166,7 +166,8 @@ def simulate(spec, target, sc: Scenario, devices: Optional[int] = None, days: Op
             fw, variant = fleet.firmware(i, day)
             wear = fleet.wear_path(i, day)
             path = f"degraded:{wear[1]}" if wear else f"firmware:{variant}"
-            cohort = {"device_model": fleet.dm_names[fleet.dm[i]], "firmware": fw,
+            # simulated devices run edgekit firmware and report the variant it was built with
+            cohort = {"device_model": fleet.dm_names[fleet.dm[i]], "firmware": fw, "firmware_variant": variant,
                       "app_version": sc.app_version, "region": fleet.region_names[fleet.region[i]]}
             alphas = tuple(round(_mix_alpha(ev, day), 3) if all(cohort.get(k) == v for k, v in ev.where.items()) else 0.0
                            for ev in mixes)

@@ -11,7 +11,10 @@ monitor). The record, version 1 (JSONL form; CSV and Parquet use the flat form b
      "window_end":   "2026-01-06T00:00:00Z",      # after the start, at most 31 days later
      "cohort": {"device_model": "dm-a", "firmware": "v1", "app_version": "1.4.0",
                 "region": "eu-west"},             # device_model and firmware required;
-                                                  # <= 12 fields, values text <= 64 chars
+                                                  # <= 12 fields, values text <= 64 chars;
+                                                  # optional firmware_variant: the edgekit
+                                                  # firmware variant the firmware runs (named
+                                                  # by the monitor's confirm command)
      "inferences": 48,                            # 0..10,000,000
      "class_hist": [...],                         # one count per model class, sums to inferences
      "conf_hist": [...],                          # 16 counts (edgekit.monitor.summary), same sum
@@ -70,14 +73,15 @@ class TelemetryRecord:
 
     def to_json(self) -> dict:
         return {"schema": SCHEMA_VERSION, "device_id": self.device_id, "model": self.model,
-                "window_start": _iso(self.window_start), "window_end": _iso(self.window_end),
+                "window_start": format_time(self.window_start), "window_end": format_time(self.window_end),
                 "cohort": dict(self.cohort), "inferences": self.inferences,
                 "class_hist": list(self.class_hist), "conf_hist": list(self.conf_hist),
                 "feature_mean": list(self.feature_mean), "feature_var": list(self.feature_var),
                 "labelled": [{"label": a, "pred": b} for a, b in self.labelled]}
 
 
-def _iso(t: datetime) -> str:
+def format_time(t: datetime) -> str:
+    """The record's time form: ISO 8601 in UTC with Z."""
     return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
