@@ -28,8 +28,11 @@ MAX_ARENA_BYTES = 1 << 30
 @dataclass
 class Const:
     name: str
-    ctype: str           # int8 | int32 | float32
+    ctype: str           # int8 | int16 | int32 | float32
     values: np.ndarray
+    # "dsp": an alternative layout only the dsp kernels link (e.g. conv's pre-packed weights);
+    # the linker's --gc-sections drops whichever of a pair the build does not reference.
+    variant: str = ""
 
     @property
     def nbytes(self) -> int:
@@ -61,7 +64,9 @@ class Lowered:
 
     @property
     def const_bytes(self) -> int:
-        return sum(c.nbytes for c in self.consts)
+        """The plain (reference kernels') constant data; a dsp build links the "dsp" variants
+        in place of some (the link map measures what each build holds)."""
+        return sum(c.nbytes for c in self.consts if not c.variant)
 
     @property
     def kernel_headers(self) -> list[str]:
@@ -118,12 +123,12 @@ class Lowerer:
         return t
 
     def const_array(self, values: np.ndarray, ctype: str, key: Optional[int] = None,
-                    name: Optional[str] = None) -> str:
+                    name: Optional[str] = None, variant: str = "") -> str:
         if key is not None and key in self.const_names:
             return self.const_names[key]
         name = name or f"ek_c{len(self.consts)}"
-        np_type = {"int8": np.int8, "int32": np.int32, "float32": np.float32}[ctype]
-        self.consts.append(Const(name, ctype, np.ascontiguousarray(values, dtype=np_type)))
+        np_type = {"int8": np.int8, "int16": np.int16, "int32": np.int32, "float32": np.float32}[ctype]
+        self.consts.append(Const(name, ctype, np.ascontiguousarray(values, dtype=np_type), variant))
         if key is not None:
             self.const_names[key] = name
         return name

@@ -46,142 +46,178 @@ static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int
     }
 }
 
-#if EK_KERNELS_DSP
-static void zero_col(int32_t n, int32_t k, int32_t k4, int16_t *col)
-{
-    for (int32_t i = 0; i < n; ++i) col[col_pos(k + i, k4)] = 0;
-}
+#if EK_KERNELS_DSP && !EK_KERNELS_MVE
+/* The dsp kernel reads what the generator packed at build time (codegen/ops/conv_2d.py,
+ * pack_filter_dsp and fold_bias_dsp): the filter as int16, K padded to a multiple of four,
+ * per pair of output channels and group of four taps the two channels' weights in SXTB16
+ * lane order (x0 x2 x1 x3); the bias with input_offset * sum(w) folded in, so the raw int8
+ * inputs are multiplied (the same sums modulo 2^32 as the reference's w * (x + offset)).
+ *
+ * Two output pixels are computed together: their im2col rows are interleaved per group of
+ * four taps (pixel 0's four int16, then pixel 1's), so one LDM fetches both pixels' inputs
+ * of a group and one LDM each channel's weights, and the 2x2 block is eight SMLADs. */
 
-/* Dot product of one reordered int16 row with two int8 filter rows: two SMLAD per four
- * MACs per row, the column words loaded once for both rows. */
-static inline void dot2(const int16_t *col, const int8_t *w0, const int8_t *w1, int32_t k4,
-                        int32_t K, int32_t *acc0, int32_t *acc1)
-{
-    int32_t a0 = *acc0, a1 = *acc1;
-    int32_t k = 0;
-    for (; k < k4; k += 4) {
-        const uint32_t c02 = rd32(col + k), c13 = rd32(col + k + 2);
-        const uint32_t v0 = rd32(w0 + k), v1 = rd32(w1 + k);
-        a0 = ek_smlad(ek_sxtb16(v0), c02, a0);
-        a0 = ek_smlad(ek_sxtb16_ror8(v0), c13, a0);
-        a1 = ek_smlad(ek_sxtb16(v1), c02, a1);
-        a1 = ek_smlad(ek_sxtb16_ror8(v1), c13, a1);
-    }
-    for (; k < K; ++k) {
-        a0 += (int32_t)col[k] * w0[k];
-        a1 += (int32_t)col[k] * w1[k];
-    }
-    *acc0 = a0;
-    *acc1 = a1;
-}
-
-/* Two filter rows against two im2col rows (two output pixels): each weight word and each
- * column word is loaded once for two accumulators, 8 SMLAD per 16 MACs. */
-static inline void dot2x2(const int16_t *c0, const int16_t *c1, const int8_t *w0, const int8_t *w1,
-                          int32_t k4, int32_t K, int32_t acc[4])
-{
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    int32_t k = 0;
-    for (; k < k4; k += 4) {
-        const uint32_t x0e = rd32(c0 + k), x0o = rd32(c0 + k + 2);
-        const uint32_t x1e = rd32(c1 + k), x1o = rd32(c1 + k + 2);
-        uint32_t v = rd32(w0 + k);
-        uint32_t we = ek_sxtb16(v), wo = ek_sxtb16_ror8(v);
-        a00 = ek_smlad(we, x0e, a00);
-        a00 = ek_smlad(wo, x0o, a00);
-        a01 = ek_smlad(we, x1e, a01);
-        a01 = ek_smlad(wo, x1o, a01);
-        v = rd32(w1 + k);
-        we = ek_sxtb16(v);
-        wo = ek_sxtb16_ror8(v);
-        a10 = ek_smlad(we, x0e, a10);
-        a10 = ek_smlad(wo, x0o, a10);
-        a11 = ek_smlad(we, x1e, a11);
-        a11 = ek_smlad(wo, x1o, a11);
-    }
-    for (; k < K; ++k) {
-        a00 += (int32_t)c0[k] * w0[k];
-        a01 += (int32_t)c1[k] * w0[k];
-        a10 += (int32_t)c0[k] * w1[k];
-        a11 += (int32_t)c1[k] * w1[k];
-    }
-    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
-}
-
-/* im2col of output pixel (oy, ox): its K inputs (+offset), reordered for SXTB16 lanes. */
-static void im2col_pixel(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
-                         const ek_shape_t *fs, int32_t b, int32_t oy, int32_t ox, int32_t k4,
-                         int16_t *col)
+/* Pixel `slot` (0 or 1) of the interleaved pair row: element k is col[(k/4)*8 + slot*4 +
+ * lane(k%4)]. A padded tap enters as the input zero point (its offset-corrected value is 0,
+ * as the reference's skipped tap); the K tail past the last group's end is zero. */
+static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
+                        const ek_shape_t *fs, int32_t px, int32_t ow, int32_t oh, int32_t K,
+                        int32_t k4, int16_t *col)
 {
     const int32_t cin = fs->c;
+    const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+    const int16_t zp = (int16_t)(-p->input_offset);
+    const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
     int32_t k = 0;
     for (int32_t fy = 0; fy < fs->h; ++fy) {
         const int32_t iy = iy0 + p->dilation_h * fy;
-        for (int32_t fx = 0; fx < fs->w; ++fx, k += cin) {
+        for (int32_t fx = 0; fx < fs->w; ++fx) {
             const int32_t ix = ix0 + p->dilation_w * fx;
-            if (ix < 0 || ix >= is->w || iy < 0 || iy >= is->h)
-                zero_col(cin, k, k4, col);
-            else
-                widen_s8(input + ((b * is->h + iy) * is->w + ix) * cin, cin, k, k4, p->input_offset, col);
+            const int pad = ix < 0 || ix >= is->w || iy < 0 || iy >= is->h;
+            const int8_t *src = pad ? NULL : input + ((b * is->h + iy) * is->w + ix) * cin;
+            int32_t i = 0;
+            if ((k & 3) == 0) {  /* whole groups: a word of four int8 -> two words of int16 */
+                for (; i + 4 <= cin; i += 4) {
+                    int16_t *dst = col + ((k + i) >> 2) * 8;
+                    if (pad) {
+                        wr32(dst, zp2);
+                        wr32(dst + 2, zp2);
+                    } else {
+                        const uint32_t v = rd32(src + i);
+                        wr32(dst, ek_sxtb16(v));
+                        wr32(dst + 2, ek_sxtb16_ror8(v));
+                    }
+                }
+            }
+            for (; i < cin; ++i) {
+                const int32_t kk = k + i;
+                col[(kk >> 2) * 8 + (((kk & 1) << 1) | ((kk >> 1) & 1))] = pad ? zp : (int16_t)src[i];
+            }
+            k += cin;
         }
+    }
+    for (; k < k4; ++k) col[(k >> 2) * 8 + (((k & 1) << 1) | ((k >> 1) & 1))] = 0;
+}
+
+/* One group of four taps of the 2x2 block: c points at the pair row's group (8 int16), w at
+ * the channel pair's (8 int16); both advance. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* LDM needs ascending registers, so the block names them: r4 r5 pixel 0's two words, r6 r8
+ * pixel 1's, r10 r11 one channel's weights. The accumulators, pointers and count are the
+ * compiler's (seven of r0-r3, r7, r9, r12, lr). QEMU counts an LDM as one instruction. */
+#define EK_CONV_GROUP_ASM                             \
+    "ldmia %[c]!, {r4, r5, r6, r8}\n\t"               \
+    "ldmia %[w]!, {r10, r11}\n\t"                     \
+    "smlad %[a00], r10, r4, %[a00]\n\t"               \
+    "smlad %[a00], r11, r5, %[a00]\n\t"               \
+    "smlad %[a01], r10, r6, %[a01]\n\t"               \
+    "smlad %[a01], r11, r8, %[a01]\n\t"               \
+    "ldmia %[w]!, {r10, r11}\n\t"                     \
+    "smlad %[a10], r10, r4, %[a10]\n\t"               \
+    "smlad %[a10], r11, r5, %[a10]\n\t"               \
+    "smlad %[a11], r10, r6, %[a11]\n\t"               \
+    "smlad %[a11], r11, r8, %[a11]\n\t"
+
+static inline void mac2x2(const int16_t *c, const int16_t *w, int32_t groups, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t pairs = groups >> 1;
+    if (groups & 1) {
+        __asm__ volatile(EK_CONV_GROUP_ASM
+                         : [c] "+r"(c), [w] "+r"(w), [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10),
+                           [a11] "+r"(a11)
+                         :
+                         : "r4", "r5", "r6", "r8", "r10", "r11", "memory");
+    }
+    if (pairs) {
+        __asm__ volatile("1:\n\t" EK_CONV_GROUP_ASM EK_CONV_GROUP_ASM
+                         "subs %[n], %[n], #1\n\t"
+                         "bne 1b\n\t"
+                         : [c] "+r"(c), [w] "+r"(w), [n] "+r"(pairs), [a00] "+r"(a00), [a01] "+r"(a01),
+                           [a10] "+r"(a10), [a11] "+r"(a11)
+                         :
+                         : "r4", "r5", "r6", "r8", "r10", "r11", "cc", "memory");
+    }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#else
+/* The same products in the same order with the portable SMLAD (host builds of the tests). */
+static inline void mac2x2(const int16_t *c, const int16_t *w, int32_t groups, int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (int32_t g = 0; g < groups; ++g, c += 8, w += 8) {
+        const uint32_t x0 = rd32(c), x1 = rd32(c + 2), y0 = rd32(c + 4), y1 = rd32(c + 6);
+        const uint32_t u0 = rd32(w), u1 = rd32(w + 2), v0 = rd32(w + 4), v1 = rd32(w + 6);
+        a00 = ek_smlad(u0, x0, a00);
+        a00 = ek_smlad(u1, x1, a00);
+        a01 = ek_smlad(u0, y0, a01);
+        a01 = ek_smlad(u1, y1, a01);
+        a10 = ek_smlad(v0, x0, a10);
+        a10 = ek_smlad(v1, x1, a10);
+        a11 = ek_smlad(v0, y0, a11);
+        a11 = ek_smlad(v1, y1, a11);
+    }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#endif
+
+/* RoundingDivideByPOT (rdbypot) with the mask and half-mask precomputed per channel and no
+ * branch: x / 2^e rounded half away from zero is (x >> e) + (remainder > threshold), and
+ * threshold - remainder < 0 exactly then (both lie in [0, 2^e]). */
+static inline int32_t rdbypot_masked(int32_t x, int32_t e, int32_t mask, int32_t half)
+{
+    const int32_t threshold = half + (int32_t)((uint32_t)x >> 31);
+    return (x >> e) - ((threshold - (x & mask)) >> 31);
+}
+
+/* Requantize the accumulators of one pixel pair (acc[2 * oc] pixel 0's, acc[2 * oc + 1]
+ * pixel 1's), apart from the MAC loop (inside it, the outputs' pointers and bounds spill:
+ * hence noinline). The shift split and rounding mask are per channel, shared by the two
+ * pixels; the value is mbqm_qadd's (= TFLM's MultiplyByQuantizedMultiplier). */
+__attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, const int32_t *mult,
+                                                   const int32_t *shift, const int32_t *acc, int32_t C,
+                                                   int8_t *out0, int8_t *out1)
+{
+    const int32_t zp = p->output_offset, lo = p->act_min, hi = p->act_max;
+    for (int32_t oc = 0; oc < C; ++oc, acc += 2) {
+        const int32_t s = shift[oc], m = mult[oc];
+        const int32_t left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
+        const int32_t mask = (int32_t)((1u << right) - 1u), half = mask >> 1;
+        const int32_t x0 = rdbypot_masked(srdhm_qadd((int32_t)((uint32_t)acc[0] << left), m), right, mask, half);
+        const int32_t x1 = rdbypot_masked(srdhm_qadd((int32_t)((uint32_t)acc[1] << left), m), right, mask, half);
+        out0[oc] = (int8_t)clamp_i32(x0 + zp, lo, hi);
+        out1[oc] = (int8_t)clamp_i32(x1 + zp, lo, hi);
     }
 }
 
-static inline int8_t requant_one(const ek_conv_params_t *p, int32_t acc, int32_t mult, int32_t shift)
+/* Every output channel of a pixel pair: the accumulators start at the folded bias. */
+static inline void mac_pair(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
+                            int32_t C, int32_t k4, int32_t *acc)
 {
-    return (int8_t)clamp_i32(mbqm(acc, mult, shift) + p->output_offset, p->act_min, p->act_max);
+    const int32_t groups = k4 >> 2;
+    /* Channels padded to even: a pair's second may be the padding (bias 0, weights 0). */
+    for (int32_t oc = 0; oc < C; oc += 2, w += 2 * k4, acc += 4, bias_folded += 2) {
+        acc[0] = acc[1] = bias_folded[0];
+        acc[2] = acc[3] = bias_folded[1];
+        mac2x2(col, w, groups, acc);
+    }
 }
 
 static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
-                       const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
-                       int8_t *output, int16_t *col)
+                       const int16_t *wpacked, const int32_t *bias_folded, const ek_shape_t *os,
+                       int8_t *output, int16_t *col, int32_t *acc)
 {
-    const int32_t cin = fs->c, K = fs->h * fs->w * cin, k4 = K & ~3;
-    const int32_t out_depth = os->c;
-    int16_t *col1 = col + ((K + 3) & ~3);  /* the second pixel's row (see the scratch note above) */
-    for (int32_t b = 0; b < os->n; ++b) {
-        for (int32_t oy = 0; oy < os->h; ++oy) {
-            int32_t ox = 0;
-            /* Pairs of output pixels along the row: the im2col rows are built once and
-             * shared by every output channel. */
-            for (; ox + 2 <= os->w; ox += 2) {
-                im2col_pixel(p, is, input, fs, b, oy, ox, k4, col);
-                im2col_pixel(p, is, input, fs, b, oy, ox + 1, k4, col1);
-                int8_t *out0 = output + ((b * os->h + oy) * os->w + ox) * out_depth;
-                int8_t *out1 = out0 + out_depth;
-                int32_t oc = 0;
-                for (; oc + 2 <= out_depth; oc += 2) {
-                    const int32_t b0 = bias ? bias[oc] : 0, b1 = bias ? bias[oc + 1] : 0;
-                    int32_t acc[4] = {b0, b0, b1, b1};
-                    dot2x2(col, col1, filter + oc * K, filter + (oc + 1) * K, k4, K, acc);
-                    out0[oc] = requant_one(p, acc[0], mult[oc], shift[oc]);
-                    out1[oc] = requant_one(p, acc[1], mult[oc], shift[oc]);
-                    out0[oc + 1] = requant_one(p, acc[2], mult[oc + 1], shift[oc + 1]);
-                    out1[oc + 1] = requant_one(p, acc[3], mult[oc + 1], shift[oc + 1]);
-                }
-                for (; oc < out_depth; ++oc) {
-                    const int32_t b0 = bias ? bias[oc] : 0;
-                    out0[oc] = requant_one(p, dot1(col, filter + oc * K, k4, K, b0), mult[oc], shift[oc]);
-                    out1[oc] = requant_one(p, dot1(col1, filter + oc * K, k4, K, b0), mult[oc], shift[oc]);
-                }
-            }
-            for (; ox < os->w; ++ox) {  /* an odd last pixel */
-                im2col_pixel(p, is, input, fs, b, oy, ox, k4, col);
-                int8_t *out = output + ((b * os->h + oy) * os->w + ox) * out_depth;
-                int32_t oc = 0;
-                for (; oc + 2 <= out_depth; oc += 2) {
-                    int32_t a0 = bias ? bias[oc] : 0, a1 = bias ? bias[oc + 1] : 0;
-                    dot2(col, filter + oc * K, filter + (oc + 1) * K, k4, K, &a0, &a1);
-                    out[oc] = requant_one(p, a0, mult[oc], shift[oc]);
-                    out[oc + 1] = requant_one(p, a1, mult[oc + 1], shift[oc + 1]);
-                }
-                for (; oc < out_depth; ++oc)
-                    out[oc] = requant_one(p, dot1(col, filter + oc * K, k4, K, bias ? bias[oc] : 0),
-                                          mult[oc], shift[oc]);
-            }
-        }
+    const int32_t K = fs->h * fs->w * fs->c, k4 = (K + 3) & ~3;
+    const int32_t C = os->c, npix = os->n * os->h * os->w;
+    for (int32_t px = 0; px < npix; px += 2) {
+        /* An odd last pixel is paired with itself: its second result is the same value. */
+        const int32_t px1 = px + 1 < npix ? px + 1 : px;
+        im2col_slot(p, is, input, fs, px, os->w, os->h, K, k4, col);
+        im2col_slot(p, is, input, fs, px1, os->w, os->h, K, k4, col + 4);
+        mac_pair(col, wpacked, bias_folded, C, k4, acc);
+        requant_pair(p, mult, shift, acc, C, output + px * C, output + px1 * C);
     }
 }
 #endif
@@ -270,13 +306,16 @@ void ek_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t 
         return;
     }
 #endif
-#if EK_KERNELS_DSP
+#if EK_KERNELS_DSP && !EK_KERNELS_MVE
+    /* The dsp build's generated code passes the packed filter and the folded bias here. */
     if (scratch) {
-        conv2d_dsp(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape,
-                   output, scratch);
+        /* The scratch: the pair row (2 x k4 int16), then the pair's accumulators (2 x C, C even). */
+        const int32_t k4 = (filter_shape->h * filter_shape->w * filter_shape->c + 3) & ~3;
+        conv2d_dsp(p, mult, shift, in_shape, input, filter_shape, (const int16_t *)(const void *)filter, bias,
+                   out_shape, output, scratch, (int32_t *)(void *)(scratch + 2 * k4));
         return;
     }
-#else
+#elif !EK_KERNELS_MVE
     (void)scratch;
 #endif
     conv2d_ref(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);

@@ -4,6 +4,8 @@ DEPTHWISE_CONV_2D (ops/depthwise_conv_2d.py)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from edgekit.codegen import planner as P
 from edgekit.codegen import quant as Q
 from edgekit.codegen.ops import register
@@ -14,11 +16,66 @@ CONV_OPTIONS = ((0, "padding", "<b", 0), (1, "stride_w", "<i", 0), (2, "stride_h
 
 
 def scratch_bytes(kdepth: int, out_channels: int) -> int:
-    """Arena scratch of ek_conv2d_s8: the DSP kernel's two int16 im2col rows, each padded to a
-    multiple of four, or the Helium kernel's int8 row plus the int32 weight sums of the output
+    """Arena scratch of ek_conv2d_s8: the DSP kernel's interleaved int16 im2col rows of two
+    pixels (each padded to a multiple of four) and their int32 accumulators (output channels
+    padded to even), or the Helium kernel's int8 row plus the int32 weight sums of the output
     channels, whichever is larger (the one formula; the C side only uses the space)."""
     k4 = (kdepth + 3) & ~3
-    return 2 * max(2 * k4, (k4 + 4 * out_channels) // 2)
+    return max(4 * k4 + 8 * (out_channels + (out_channels & 1)), k4 + 4 * out_channels)
+
+
+# The dsp (not Helium) build of ek_conv2d_s8 reads the filter pre-packed and the bias folded
+# (pack_filter_dsp, fold_bias_dsp); every other build the plain arrays. The generated call
+# names both and this picks, so each build links only its own (--gc-sections).
+DSP_PACKED_MACROS = (
+    "#if defined(EK_KERNELS_DSP) && EK_KERNELS_DSP && !(defined(EK_KERNELS_MVE) && EK_KERNELS_MVE)",
+    "#define EK_DSP_PACKED_FILTER(plain, packed) ((const int8_t *)(const void *)(packed))",
+    "#define EK_DSP_FOLDED_BIAS(plain, folded) (folded)",
+    "#else",
+    "#define EK_DSP_PACKED_FILTER(plain, packed) (plain)",
+    "#define EK_DSP_FOLDED_BIAS(plain, folded) (plain)",
+    "#endif",
+)
+
+# Within each group of four taps the dsp kernels keep SXTB16's lane order: x0 x2 x1 x3.
+SXTB16_LANES = [0, 2, 1, 3]
+
+
+def pack_filter_dsp(w: np.ndarray) -> np.ndarray:
+    """The dsp conv kernel's filter: int16, K = kh*kw*cin padded with zeros to a multiple of 4,
+    output channels padded to even; per pair of output channels and group of four taps, the
+    first channel's four weights then the second's, each in SXTB16 lane order. The inner loop
+    then reads one pair's weights sequentially with LDM and feeds them to SMLAD as loaded."""
+    oc = w.shape[0]
+    K = int(np.prod(w.shape[1:]))
+    k4, oc2 = (K + 3) & ~3, oc + (oc & 1)
+    f = np.zeros((oc2, k4), np.int16)
+    f[:oc, :K] = w.reshape(oc, K)
+    f = f.reshape(oc2, k4 // 4, 4)[:, :, SXTB16_LANES]
+    return f.reshape(oc2 // 2, 2, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> np.ndarray:
+    """bias + input_offset * sum(w) per output channel (padded to even), wrapped to int32 as
+    the kernel's int32 accumulators wrap: sum w * (x + offset) = that + sum w * x, so the dsp
+    kernel multiplies the raw int8 inputs (padding taps enter as the input zero point)."""
+    oc = w.shape[0]
+    acc = np.zeros(oc + (oc & 1), np.int64)
+    acc[:oc] = input_offset * w.reshape(oc, -1).astype(np.int64).sum(axis=1)
+    if bias is not None:
+        acc[:oc] += bias.astype(np.int64)
+    return ((acc + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+
+
+def dsp_packed_arrays(lw, k: int, w, b, input_offset: int, w_name: str, b_name: str) -> tuple[str, str]:
+    """The filter and bias arguments of a conv-like call k: the plain arrays, or the dsp
+    build's packed filter and folded bias (DSP_PACKED_MACROS)."""
+    if DSP_PACKED_MACROS[0] not in lw.decls:
+        lw.decls.extend(DSP_PACKED_MACROS)
+    wp = lw.const_array(pack_filter_dsp(w.data), "int16", name=f"ek_wp{k}", variant="dsp")
+    bf = lw.const_array(fold_bias_dsp(b.data if b is not None else None, w.data, input_offset), "int32",
+                        name=f"ek_bf{k}", variant="dsp")
+    return f"EK_DSP_PACKED_FILTER({w_name}, {wp})", f"EK_DSP_FOLDED_BIAS({b_name}, {bf})"
 
 
 def per_channel_quant(lw, op, x, w, b, y, oc: int, qdim: int):
@@ -118,8 +175,9 @@ def lower_conv(lw, op, depthwise: bool) -> None:
     else:
         kdepth = kh * kw * ic
         scratch = scratch_bytes(kdepth, oc)
+        w_arg, b_arg = dsp_packed_arrays(lw, k, w, b, -xz, w_name, b_name)
         args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
-                f"{fsh}, {w_name}, {b_name}")
+                f"{fsh}, {w_arg}, {b_arg}")
         if sched == P.FUSED_INTO_NEXT:
             lw.fused_conv = {"args": args, "scratch": scratch, "input": x.index}
             lw.virtual.add(y.index)
