@@ -29,6 +29,30 @@ static inline uint32_t ek_sxtb16_ror8(uint32_t x)
     return r;
 }
 #define ek_qadd(a, b) (__qadd((a), (b)))
+/* SMMLAR: acc + the high word of a * b rounded (+2^31), one instruction (ACLE has no form). */
+static inline int32_t ek_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+#define ek_ssat8(x) (__ssat((x), 8))
+/* Four int8 values (in int32s) into one word, byte i from oi: three BFIs. */
+static inline uint32_t ek_pack_s8x4(uint32_t o0, uint32_t o1, uint32_t o2, uint32_t o3)
+{
+    __asm__("bfi %0, %1, #8, #8\n\tbfi %0, %2, #16, #8\n\tbfi %0, %3, #24, #8"
+            : "+r"(o0) : "r"(o1), "r"(o2), "r"(o3));
+    return o0;
+}
+/* Per byte: max(v, lo) then min(., hi) (SSUB8 sets the GE bits SEL reads: one asm block, so
+ * nothing can come between the two). */
+static inline uint32_t ek_clamp_s8x4(uint32_t v, uint32_t lo, uint32_t hi)
+{
+    uint32_t t;
+    __asm__("ssub8 %0, %1, %2\n\tsel %1, %1, %2\n\tssub8 %0, %1, %3\n\tsel %1, %3, %1"
+            : "=&r"(t), "+r"(v) : "r"(lo), "r"(hi) : "cc");
+    return v;
+}
 #else
 /* Host emulations with the instructions' exact semantics (wrapping 32-bit adds). */
 static inline int32_t lo16(uint32_t x) { return (int32_t)(int16_t)(uint16_t)(x & 0xFFFFu); }
@@ -62,6 +86,27 @@ static inline int32_t ek_qadd(int32_t a, int32_t b)
 {
     const int64_t s = (int64_t)a + b;
     return s > INT32_MAX ? INT32_MAX : (s < INT32_MIN ? INT32_MIN : (int32_t)s);
+}
+static inline int32_t ek_smmlar(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)((uint64_t)((int64_t)a * b + (1LL << 31)) >> 32) + (uint32_t)acc);
+}
+static inline int32_t ek_ssat8(int32_t x) { return x < -128 ? -128 : (x > 127 ? 127 : x); }
+static inline uint32_t ek_pack_s8x4(uint32_t o0, uint32_t o1, uint32_t o2, uint32_t o3)
+{
+    return (o0 & 0xFFu) | ((o1 & 0xFFu) << 8) | ((o2 & 0xFFu) << 16) | (o3 << 24);
+}
+static inline uint32_t ek_clamp_s8x4(uint32_t v, uint32_t lo, uint32_t hi)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 32; i += 8) {
+        int32_t b = (int8_t)(uint8_t)(v >> i);
+        const int32_t l = (int8_t)(uint8_t)(lo >> i), h = (int8_t)(uint8_t)(hi >> i);
+        b = b < l ? l : b;
+        b = b > h ? h : b;
+        r |= ((uint32_t)b & 0xFFu) << i;
+    }
+    return r;
 }
 #endif
 /* srdhm without its branch: v = ab + 2^30 (SMLAL, exact in 64 bits as |ab| <= 2^62), and

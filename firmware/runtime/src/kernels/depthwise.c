@@ -59,9 +59,60 @@ static void dwconv_ref(const ek_conv_params_t *p, const int32_t *mult, const int
         a3 = ek_smlatt(x13_, w13_, a3);                                      \
     } while (0)
 
-static inline void dw_store4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
-                             const int32_t *bias, int32_t c, int8_t *out,
-                             int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+/* The requantization of dw_store4 in four instructions an output, where dw_fast_ok holds:
+ * with x = acc + bias doubled, srdhm(x, m) = SMMLAR's rounded high word of 2x * m; the
+ * rounding divide by 2^e (half away from zero) is floor((v + 2^(e-1) - [v < 0]) / 2^e), and
+ * the output offset joins the addend as zp * 2^e (adding a multiple of 2^e commutes with the
+ * floor). [v < 0] is read from x's sign: they differ only where v = 0, whose rounding is 0
+ * either way. Then SSAT to int8 and one bytewise clamp (SSUB8/SEL) for the four outputs. */
+static inline int32_t dw_rq_fast(int32_t x, int32_t m, int32_t shift, int32_t zp)
+{
+    const int32_t x2 = (int32_t)((uint32_t)x << 1), e = -shift;
+    const int32_t addend = (int32_t)((1u << (e - 1)) + ((uint32_t)zp << e)) + (x2 >> 31);
+    return ek_ssat8(ek_smmlar(x2, m, addend) >> e);
+}
+
+/* Every channel: a right shift e of 1..21, m >= 0 and |bias| + taps * 128 * 255 < 2^29, so
+ * |2x| < 2^30, |v| < 2^29 and |v + addend| < 2^29 + 2^20 + 2^28: no step of dw_rq_fast wraps. */
+static int dw_fast_ok(const int32_t *mult, const int32_t *shift, const int32_t *bias, int32_t C, int32_t taps)
+{
+    const int32_t bias_max = (1 << 29) - taps * 128 * 255;
+    if (bias_max <= 0) return 0;
+    for (int32_t c = 0; c < C; ++c) {
+        if (shift[c] > -1 || shift[c] < -21 || mult[c] < 0) return 0;
+        if (bias && (bias[c] >= bias_max || bias[c] <= -bias_max)) return 0;
+    }
+    return 1;
+}
+
+static void dw_store4_slow(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                           const int32_t *bias, int32_t c, int8_t *out,
+                           int32_t a0, int32_t a1, int32_t a2, int32_t a3);
+
+/* Inlined: out of line, the call and its ten arguments cost as much as the requantization. */
+__attribute__((always_inline)) static inline void dw_store4(const ek_conv_params_t *p, const int32_t *mult,
+                                                            const int32_t *shift, const int32_t *bias, int32_t c,
+                                                            int8_t *out, int32_t a0, int32_t a1, int32_t a2,
+                                                            int32_t a3, int fast)
+{
+    if (!fast) {
+        dw_store4_slow(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+        return;
+    }
+    const int32_t zp = p->output_offset, lo = p->act_min, hi = p->act_max;
+    if (bias) { a0 += bias[c]; a1 += bias[c + 1]; a2 += bias[c + 2]; a3 += bias[c + 3]; }
+    {
+        const uint32_t v = ek_pack_s8x4((uint32_t)dw_rq_fast(a0, mult[c], shift[c], zp),
+                                        (uint32_t)dw_rq_fast(a1, mult[c + 1], shift[c + 1], zp),
+                                        (uint32_t)dw_rq_fast(a2, mult[c + 2], shift[c + 2], zp),
+                                        (uint32_t)dw_rq_fast(a3, mult[c + 3], shift[c + 3], zp));
+        wr32(out + c, ek_clamp_s8x4(v, ((uint32_t)lo & 0xFFu) * 0x01010101u, ((uint32_t)hi & 0xFFu) * 0x01010101u));
+    }
+}
+
+__attribute__((noinline)) static void dw_store4_slow(const ek_conv_params_t *p, const int32_t *mult,
+                                                     const int32_t *shift, const int32_t *bias, int32_t c,
+                                                     int8_t *out, int32_t a0, int32_t a1, int32_t a2, int32_t a3)
 {
     /* Read once: the int8 stores may alias *p as far as the compiler knows, so it would load
      * the offset and the bounds again after every one. */
@@ -80,7 +131,7 @@ static inline void dw_store4(const ek_conv_params_t *p, const int32_t *mult, con
  * the nine taps unrolled, no window bookkeeping. Same products, same order of addition. */
 static void dw3x3_interior4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                             const int32_t *bias, const int8_t *in, int32_t in_row, int32_t C,
-                            const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2)
+                            const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2, int fast)
 {
     const int8_t *r0 = in, *r1 = in + in_row, *r2 = in + 2 * in_row;
     const int8_t *f0 = filter, *f1 = filter + 3 * C, *f2 = filter + 6 * C;
@@ -95,7 +146,7 @@ static void dw3x3_interior4(const ek_conv_params_t *p, const int32_t *mult, cons
         EK_DW_TAP4(r2 + c, f2 + c, a0, a1, a2, a3);
         EK_DW_TAP4(r2 + C + c, f2 + C + c, a0, a1, a2, a3);
         EK_DW_TAP4(r2 + 2 * C + c, f2 + 2 * C + c, a0, a1, a2, a3);
-        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3, fast);
     }
 }
 
@@ -105,7 +156,7 @@ static void dw3x3_interior4(const ek_conv_params_t *p, const int32_t *mult, cons
 static void dw3x3_border4(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                           const int32_t *bias, const int8_t *input, int32_t px_off, int32_t in_row,
                           int32_t C, const int8_t *filter, int8_t *out, int32_t c_end, uint32_t off2,
-                          uint32_t valid)
+                          uint32_t valid, int fast)
 {
     for (int32_t c = 0; c < c_end; c += 4) {
         int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -117,7 +168,7 @@ static void dw3x3_border4(const ek_conv_params_t *p, const int32_t *mult, const 
         EK_DW_TAP_IF(1, 0); EK_DW_TAP_IF(1, 1); EK_DW_TAP_IF(1, 2);
         EK_DW_TAP_IF(2, 0); EK_DW_TAP_IF(2, 1); EK_DW_TAP_IF(2, 2);
 #undef EK_DW_TAP_IF
-        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+        dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3, fast);
     }
 }
 
@@ -131,6 +182,7 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
     const int32_t C = os->c;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) | ((uint32_t)p->input_offset << 16);
     const int full3x3 = fs->h == 3 && fs->w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
+    const int fast = dw_fast_ok(mult, shift, bias, C, fs->h * fs->w);
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
@@ -150,12 +202,12 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                 if (full3x3) {
                     c = C & ~3;
                     if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3) {
-                        dw3x3_interior4(p, mult, shift, bias, input + px_off, in_row, C, filter, out, c, off2);
+                        dw3x3_interior4(p, mult, shift, bias, input + px_off, in_row, C, filter, out, c, off2, fast);
                     } else {
                         const uint32_t cols = ((1u << fx1) - 1u) & ~((1u << fx0) - 1u);
                         uint32_t valid = 0;
                         for (int32_t fy = fy0; fy < fy1; ++fy) valid |= cols << (3 * fy);
-                        dw3x3_border4(p, mult, shift, bias, input, px_off, in_row, C, filter, out, c, off2, valid);
+                        dw3x3_border4(p, mult, shift, bias, input, px_off, in_row, C, filter, out, c, off2, valid, fast);
                     }
                 }
                 for (; c + 4 <= C; c += 4) {
@@ -166,7 +218,7 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                         for (int32_t fx = fx0; fx < fx1; ++fx, ip += in_col, wp += C)
                             EK_DW_TAP4(ip, wp, a0, a1, a2, a3);
                     }
-                    dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3);
+                    dw_store4(p, mult, shift, bias, c, out, a0, a1, a2, a3, fast);
                 }
                 for (; c < C; ++c) {
                     int32_t acc = 0;
