@@ -1,4 +1,4 @@
-"""The frontends' own radix-2 real FFT (no CMSIS-DSP here) against numpy."""
+"""The frontends' own real FFT (radix-4, the split fused with the last stage) against numpy."""
 
 from __future__ import annotations
 
@@ -60,45 +60,34 @@ def test_q15_rfft_is_scaled_by_one_over_n_within_a_few_lsb(fft_lib):
     assert mag.argmax() == 37 and abs(mag[37] - 0.25 * 32768) < 8
 
 
-def _radix2_rfft_f32(x: np.ndarray, tw: np.ndarray, log2n: int) -> np.ndarray:
-    """The plain radix-2 DIT order of operations in float32 (every op rounded, no fused
-    multiply-add): what the C FFT computes, however it groups its stages."""
-    f = np.float32
-    n = 1 << log2n
-    m = n // 2
-    bits = max(m.bit_length() - 1, 0)
+def _bitreversed_pairs(x: np.ndarray) -> np.ndarray:
+    m = x.size // 2
+    bits = m.bit_length() - 1
     rev = np.array([int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(m)])
-    z = x.astype(f).reshape(m, 2)[rev].copy()
-    length = 2
-    while length <= m:
-        half, step = length // 2, n // length
-        j = np.arange(half)
-        wr, wi = tw[2 * j * step], tw[2 * j * step + 1]
-        for start in range(0, m, length):
-            a, b = z[start:start + half].copy(), z[start + half:start + length].copy()
-            tr = wr * b[:, 0] - wi * b[:, 1]
-            ti = wr * b[:, 1] + wi * b[:, 0]
-            z[start:start + half] = np.stack([a[:, 0] + tr, a[:, 1] + ti], 1)
-            z[start + half:start + length] = np.stack([a[:, 0] - tr, a[:, 1] - ti], 1)
-        length *= 2
-    out = np.empty((m, 2), f)
-    out[0] = [z[0, 0] + z[0, 1], z[0, 0] - z[0, 1]]
-    k = np.arange(1, m // 2 + 1)
-    p, q = z[k], z[m - k]
-    er, ei = f(0.5) * (p[:, 0] + q[:, 0]), f(0.5) * (p[:, 1] - q[:, 1])
-    orr, oi = f(0.5) * (p[:, 1] + q[:, 1]), f(-0.5) * (p[:, 0] - q[:, 0])
-    wr, wi = tw[2 * k], tw[2 * k + 1]
-    tr, ti = wr * orr - wi * oi, wr * oi + wi * orr
-    out[k] = np.stack([er + tr, ei + ti], 1)
-    out[m - k] = np.stack([er - tr, -(ei - ti)], 1)  # after p: the middle bin is q's
-    return out.ravel()
+    return x.reshape(m, 2)[rev].ravel().copy()
 
 
 @pytest.mark.parametrize("log2n", [2, 3, 4, 9, 10, 11])
-def test_float_rfft_is_bit_for_bit_the_radix2_order_of_operations(fft_lib, log2n):
-    """Stages run in fused pairs on the device; the results must not change by a bit."""
+@pytest.mark.parametrize("mode", [1, 2])  # EK_RFFT_MAGNITUDE, EK_RFFT_POWER
+def test_spectrum_entry_points_give_twice_the_bins_of_the_complex_fft(fft_lib, log2n, mode):
+    """The frontend's path (bit-reversed input, the passes, the fused last stage and split)
+    yields |2 X[k]| (or its square) bit for bit what the complex entry point's X gives, for
+    the wanted bins only."""
     n = 1 << log2n
     x = np.random.default_rng(100 + log2n).standard_normal(n).astype(np.float32)
-    buf, tw = x.copy(), _twiddles(n).astype(np.float32)
-    fft_lib.ek_rfft_f32(buf.ctypes.data_as(ctypes.c_void_p), tw.ctypes.data_as(ctypes.c_void_p), log2n)
-    assert buf.tobytes() == _radix2_rfft_f32(x, tw, log2n).tobytes()
+    tw = _twiddles(n).astype(np.float32)
+    full = x.copy()
+    fft_lib.ek_rfft_f32(full.ctypes.data_as(ctypes.c_void_p), tw.ctypes.data_as(ctypes.c_void_p), log2n)
+    bins = _unpack(full, n)
+    n_bins = n // 4 + 1
+    buf = _bitreversed_pairs(x)
+    out = np.full(n // 2 + 1, -1.0, np.float32)
+    fft_lib.ek_cfft_f32_passes(buf.ctypes.data_as(ctypes.c_void_p), tw.ctypes.data_as(ctypes.c_void_p), log2n, 1)
+    fft_lib.ek_rfft_f32_finish(buf.ctypes.data_as(ctypes.c_void_p), tw.ctypes.data_as(ctypes.c_void_p), log2n,
+                               n_bins, mode, out.ctypes.data_as(ctypes.c_void_p))
+    power = (2 * bins.real.astype(np.float64)) ** 2 + (2 * bins.imag.astype(np.float64)) ** 2
+    want = power if mode == 2 else np.sqrt(power)
+    np.testing.assert_allclose(out[:n_bins], want[:n_bins], rtol=1e-6, atol=1e-6)
+    ref = np.abs(2 * np.fft.rfft(x.astype(np.float64)))[:n_bins] ** (2 if mode == 2 else 1)
+    np.testing.assert_allclose(out[:n_bins], ref, rtol=0, atol=1e-5 * ref.max())
+    assert (out[n_bins:] == -1.0).all(), "bins past n_bins are never written"

@@ -1,10 +1,15 @@
-/* Radix-2 real FFT, float and Q15. See ek_fft.h for the packing. */
+/* Real FFT, float (radix-4 DIT with the last radix-2 stage fused into the real split) and
+ * Q15 (radix-2, halving per stage). See ek_fft.h for the packing and the entry points. */
+#include <math.h>
+
 #include "../include/ek_fft.h"
 
 #if defined(__GNUC__) && !defined(__clang__)
-/* No fused multiply-add: the device then rounds exactly like the host build the parity
- * tests use (firmware is compiled with -std=gnu11, where GCC would contract). */
-#pragma GCC optimize("fp-contract=off")
+/* No implicit fused multiply-add: the fused ones are written out as fmaf(), which the host
+ * (libm, exactly rounded) and the device (VFMA) compute identically, so the host build the
+ * parity tests use rounds exactly like the firmware (built with -std=gnu11, where GCC
+ * would contract on its own). */
+#pragma GCC optimize("fp-contract=off", "no-math-errno")
 #endif
 
 /* In-place bit-reversal permutation of m interleaved complex values. */
@@ -25,91 +30,158 @@
 EK_BITREV(float)
 EK_BITREV(int16_t)
 
-/* t = w * b, the DIT butterfly's product, in one fixed order of operations. */
-#define EK_CMUL(tr, ti, wr, wi, br, bi) \
-    const float tr = (wr) * (br) - (wi) * (bi); const float ti = (wr) * (bi) + (wi) * (br)
+/* (xr + i xi)(wr + i wi) with one rounding less per part than mul-mul-add. */
+#define EK_CMUL(tr, ti, xr, xi, wr, wi) \
+    const float tr = fmaf((xr), (wr), -((xi) * (wi))); const float ti = fmaf((xr), (wi), (xi) * (wr))
+
+/* W_N^e = exp(-2 pi i e / N) for 0 <= e < N from the half table (W^(e+N/2) = -W^e). */
+static inline void twiddle_at(const float *tw, int e, int half, float *wr, float *wi) {
+    if (e < half) { *wr = tw[2 * e]; *wi = tw[2 * e + 1]; }
+    else { *wr = -tw[2 * (e - half)]; *wi = -tw[2 * (e - half) + 1]; }
+}
+
+/* One radix-4 DIT butterfly over positions p, p+L, p+2L, p+3L (in complex values). In
+ * bit-reversed order the two radix-2 stages it replaces put W^2j on the second point and
+ * W^j on the third (W = W_4L); `trivial` (j = 0) skips the multiplications by one. */
+static inline __attribute__((always_inline)) void radix4(float *p, int L, int trivial, float w1r, float w1i,
+                                                          float w2r, float w2i, float w3r, float w3i) {
+    float *p1 = p + 2 * L, *p2 = p1 + 2 * L, *p3 = p2 + 2 * L;
+    const float ar = p[0], ai = p[1];
+    float br = p1[0], bi = p1[1], cr = p2[0], ci = p2[1], dr = p3[0], di = p3[1];
+    if (!trivial) {
+        EK_CMUL(tbr, tbi, br, bi, w2r, w2i);
+        EK_CMUL(tcr, tci, cr, ci, w1r, w1i);
+        EK_CMUL(tdr, tdi, dr, di, w3r, w3i);
+        br = tbr; bi = tbi; cr = tcr; ci = tci; dr = tdr; di = tdi;
+    }
+    const float s0r = ar + br, s0i = ai + bi, s1r = ar - br, s1i = ai - bi;
+    const float s2r = cr + dr, s2i = ci + di, s3r = cr - dr, s3i = ci - di;
+    p[0] = s0r + s2r;  p[1] = s0i + s2i;
+    p2[0] = s0r - s2r; p2[1] = s0i - s2i;
+    p1[0] = s1r + s3i; p1[1] = s1i - s3r;   /* s1 - i s3 */
+    p3[0] = s1r - s3i; p3[1] = s1i + s3r;   /* s1 + i s3 */
+}
+
+/* Sub-transforms of size L -> 4L over the whole buffer of m complex values. */
+static void radix4_pass(float *z, const float *tw, int n, int m, int L) {
+    const int step = n / (4 * L), half = n >> 1;
+    for (float *p = z; p < z + 2 * m; p += 8 * L) radix4(p, L, 1, 0, 0, 0, 0, 0, 0);
+    for (int j = 1; j < L; j++) {
+        float w1r, w1i, w2r, w2i, w3r, w3i;
+        twiddle_at(tw, j * step, half, &w1r, &w1i);
+        twiddle_at(tw, 2 * j * step, half, &w2r, &w2i);
+        twiddle_at(tw, 3 * j * step, half, &w3r, &w3i);
+        for (float *p = z + 2 * j; p < z + 2 * m; p += 8 * L) radix4(p, L, 0, w1r, w1i, w2r, w2i, w3r, w3i);
+    }
+}
+
+/* Sub-transforms of size L -> 2L. */
+static void radix2_pass(float *z, const float *tw, int n, int m, int L) {
+    const int step = n / (2 * L);
+    for (int j = 0; j < L; j++) {
+        const float wr = tw[2 * j * step], wi = tw[2 * j * step + 1];
+        for (float *a = z + 2 * j; a < z + 2 * m; a += 4 * L) {
+            float *b = a + 2 * L;
+            const float ar = a[0], ai = a[1];
+            EK_CMUL(tr, ti, b[0], b[1], wr, wi);
+            a[0] = ar + tr; a[1] = ai + ti;
+            b[0] = ar - tr; b[1] = ai - ti;
+        }
+    }
+}
+
+void ek_cfft_f32_passes(float *z, const float *tw, int log2n, int L) {
+    const int n = 1 << log2n, m = n >> 1, h = m >> 1;
+    for (; 4 * L <= h; L *= 4) radix4_pass(z, tw, n, m, L);
+    if (L < h) radix2_pass(z, tw, n, m, L);
+}
+
+/* The real split of the pair (P = Z[k], Q = Z[m-k]) with W = W_N^k, both bins doubled:
+ * X'[k] = (P + conj Q) + W (-i)(P - conj Q), X'[m-k] = conj((P + conj Q) - W (-i)(P - conj Q)). */
+#define EK_SPLIT(xr, xi, yr, yi, pr, pi, qr, qi, wr, wi)                                   \
+    const float xr##_e = (pr) + (qr), xr##_f = (pi) - (qi);                                \
+    const float xr##_o = (pi) + (qi), xr##_p = (qr) - (pr);                                \
+    EK_CMUL(xr##_t, xr##_u, xr##_o, xr##_p, (wr), (wi));                                   \
+    const float xr = xr##_e + xr##_t, xi = xr##_f + xr##_u;                                \
+    const float yr = xr##_e - xr##_t, yi = xr##_u - xr##_f
+
+/* sqrt without the errno path (VSQRT is exactly rounded, as the host's sqrtf). */
+static inline float sqrt_f32(float p) {
+#if defined(__ARM_FP) && defined(__GNUC__)
+    float r;
+    __asm__("vsqrt.f32 %0, %1" : "=t"(r) : "t"(p));
+    return r;
+#else
+    return sqrtf(p);
+#endif
+}
+
+/* Bin k of the doubled spectrum X' = 2X: stored (half of it, as X) or its magnitude/power. */
+static inline __attribute__((always_inline)) void emit(float *buf, float *out, int mode, int n_bins, int k,
+                                                        float xr, float xi) {
+    if (mode == EK_RFFT_COMPLEX) { buf[2 * k] = 0.5f * xr; buf[2 * k + 1] = 0.5f * xi; return; }
+    if (k >= n_bins) return;
+    const float p = fmaf(xr, xr, xi * xi);
+    out[k] = mode == EK_RFFT_POWER ? p : sqrt_f32(p);
+}
+
+/* Specialised per mode (always inlined with a constant `mode`). */
+static inline __attribute__((always_inline)) void finish(float *z, const float *tw, int log2n, int n_bins,
+                                                          int mode, float *out) {
+    const int m = 1 << (log2n - 1), h = m >> 1, q = m >> 2;
+    /* Butterfly 0 of the last stage (twiddle 1): Z[0], Z[h]; then X[0], X[m] (real) and
+     * X[h] = conj Z[h]. */
+    {
+        const float er = z[0], ei = z[1], or_ = z[2 * h], oi = z[2 * h + 1];
+        const float z0r = er + or_, z0i = ei + oi, zhr = er - or_, zhi = ei - oi;
+        const float x0 = 2.0f * (z0r + z0i), xm = 2.0f * (z0r - z0i);
+        if (mode == EK_RFFT_COMPLEX) {
+            z[0] = 0.5f * x0; z[1] = 0.5f * xm;
+            z[2 * h] = zhr; z[2 * h + 1] = -zhi;
+        } else {
+            emit(z, out, mode, n_bins, 0, x0, 0.0f);
+            emit(z, out, mode, n_bins, m, xm, 0.0f);
+            emit(z, out, mode, n_bins, h, 2.0f * zhr, -2.0f * zhi);
+        }
+    }
+    /* Butterflies k and h-k of the last stage together give Z[k], Z[h+k], Z[h-k], Z[m-k]:
+     * exactly the split pairs (k, m-k) and (h-k, h+k), all in registers. */
+    for (int k = 1; k < q; k++) {
+        const float ar = tw[4 * k], ai = tw[4 * k + 1];            /* W_m^k; W_m^(h-k) = (-ar, ai) */
+        const float wr = tw[2 * k], wi = tw[2 * k + 1];            /* W_N^k; W_N^(h-k) = (-wi, -wr) */
+        float *pk = z + 2 * k, *pkh = z + 2 * (h + k), *pl = z + 2 * (h - k), *plh = z + 2 * (m - k);
+        const float ekr = pk[0], eki = pk[1], elr = pl[0], eli = pl[1];
+        EK_CMUL(tkr, tki, pkh[0], pkh[1], ar, ai);
+        EK_CMUL(tlr, tli, plh[0], plh[1], -ar, ai);
+        const float zkr = ekr + tkr, zki = eki + tki, zkhr = ekr - tkr, zkhi = eki - tki;
+        const float zlr = elr + tlr, zli = eli + tli, zlhr = elr - tlr, zlhi = eli - tli;
+        EK_SPLIT(xkr, xki, xmkr, xmki, zkr, zki, zlhr, zlhi, wr, wi);
+        EK_SPLIT(xlr, xli, xhkr, xhki, zlr, zli, zkhr, zkhi, -wi, -wr);
+        emit(z, out, mode, n_bins, k, xkr, xki);
+        emit(z, out, mode, n_bins, m - k, xmkr, xmki);
+        emit(z, out, mode, n_bins, h - k, xlr, xli);
+        emit(z, out, mode, n_bins, h + k, xhkr, xhki);
+    }
+    /* Butterfly q = m/4 pairs with itself (twiddle W_m^q = -i): Z[q], Z[m-q]. */
+    if (q > 0) {
+        const float er = z[2 * q], ei = z[2 * q + 1], or_ = z[2 * (q + h)], oi = z[2 * (q + h) + 1];
+        const float zqr = er + oi, zqi = ei - or_, zmr = er - oi, zmi = ei + or_;
+        EK_SPLIT(xqr, xqi, xmqr, xmqi, zqr, zqi, zmr, zmi, tw[2 * q], tw[2 * q + 1]);
+        emit(z, out, mode, n_bins, q, xqr, xqi);
+        emit(z, out, mode, n_bins, m - q, xmqr, xmqi);
+    }
+}
+
+void ek_rfft_f32_finish(float *z, const float *tw, int log2n, int n_bins, int mode, float *out) {
+    if (mode == EK_RFFT_MAGNITUDE) finish(z, tw, log2n, n_bins, EK_RFFT_MAGNITUDE, out);
+    else if (mode == EK_RFFT_POWER) finish(z, tw, log2n, n_bins, EK_RFFT_POWER, out);
+    else finish(z, tw, log2n, n_bins, EK_RFFT_COMPLEX, out);
+}
 
 void ek_rfft_f32(float *buf, const float *tw, int log2n) {
     bitrev_float(buf, (1 << log2n) >> 1);
-    ek_rfft_f32_permuted(buf, tw, log2n, ((1 << log2n) >> 1) + 1);
-}
-
-void ek_rfft_f32_permuted(float *buf, const float *tw, int log2n, int n_bins) {
-    const int n = 1 << log2n, m = n >> 1;
-    /* m-point complex DIT FFT; the twiddle for span len, index j is tw[j * n / len].
-     * Stages go in pairs (len 2L then 4L) with the four points of a pair's butterflies kept
-     * in registers: the same products and sums as one stage at a time, in the same order
-     * (so the same float results), with half the loads and stores. */
-    int len = 2;
-    for (; 2 * len <= m; len <<= 2) {
-        const int L = len >> 1, step_a = n / len, step_b = n / (2 * len);
-        for (int j = 0; j < L; j++) {
-            const float war = tw[2 * j * step_a], wai = tw[2 * j * step_a + 1];
-            const float wbr = tw[2 * j * step_b], wbi = tw[2 * j * step_b + 1];
-            const float wcr = tw[2 * (j + L) * step_b], wci = tw[2 * (j + L) * step_b + 1];
-            for (int start = j; start < m; start += 4 * L) {
-                float *p0 = buf + 2 * start, *p1 = p0 + 2 * L, *p2 = p1 + 2 * L, *p3 = p2 + 2 * L;
-                const float x0r = p0[0], x0i = p0[1], x1r = p1[0], x1i = p1[1];
-                const float x2r = p2[0], x2i = p2[1], x3r = p3[0], x3i = p3[1];
-                /* stage len: (p0, p1) and (p2, p3), twiddle a */
-                EK_CMUL(t1r, t1i, war, wai, x1r, x1i);
-                EK_CMUL(t3r, t3i, war, wai, x3r, x3i);
-                const float y0r = x0r + t1r, y0i = x0i + t1i, y1r = x0r - t1r, y1i = x0i - t1i;
-                const float y2r = x2r + t3r, y2i = x2i + t3i, y3r = x2r - t3r, y3i = x2i - t3i;
-                /* stage 2 len: (p0, p2) with twiddle b, (p1, p3) with twiddle c */
-                EK_CMUL(u2r, u2i, wbr, wbi, y2r, y2i);
-                EK_CMUL(u3r, u3i, wcr, wci, y3r, y3i);
-                p0[0] = y0r + u2r; p0[1] = y0i + u2i;
-                p2[0] = y0r - u2r; p2[1] = y0i - u2i;
-                p1[0] = y1r + u3r; p1[1] = y1i + u3i;
-                p3[0] = y1r - u3r; p3[1] = y1i - u3i;
-            }
-        }
-    }
-    /* An odd number of stages leaves the last one (len = m) on its own. */
-    for (; len <= m; len <<= 1) {
-        const int half = len >> 1, step = n / len;
-        /* Twiddle-outer order: each twiddle is loaded once per stage, not once per group. */
-        for (int j = 0; j < half; j++) {
-            const float wr = tw[2 * j * step], wi = tw[2 * j * step + 1];
-            for (int start = j; start < m; start += len) {
-                float *a = buf + 2 * start, *b = buf + 2 * (start + half);
-                /* All loads first: a and b never alias, but the compiler cannot know. */
-                const float ar = a[0], ai = a[1], br = b[0], bi = b[1];
-                const float tr = wr * br - wi * bi;
-                const float ti = wr * bi + wi * br;
-                a[0] = ar + tr; a[1] = ai + ti;
-                b[0] = ar - tr; b[1] = ai - ti;
-            }
-        }
-    }
-    /* Split step: X[k] = E + W^k O and X[m-k] = conj(E - W^k O), with
-     * E = (Z[k] + conj Z[m-k]) / 2 and O = -i (Z[k] - conj Z[m-k]) / 2. */
-    const float z0r = buf[0], z0i = buf[1];
-    buf[0] = z0r + z0i;
-    buf[1] = z0r - z0i;
-    /* Bins k < n_bins are wanted: the pair (k, m-k) is computed while either one is. The
-     * pairs whose upper bin m-k is not wanted come first and skip its two stores. */
-    const int last = n_bins - 1 < m / 2 ? n_bins - 1 : m / 2;
-    const int both_from = m - n_bins + 1 > 1 ? m - n_bins + 1 : 1;   /* m-k < n_bins from here */
-    for (int k = 1; k <= last && k < both_from; k++) {
-        float *p = buf + 2 * k;
-        const float *q = buf + 2 * (m - k);
-        const float er = 0.5f * (p[0] + q[0]), ei = 0.5f * (p[1] - q[1]);
-        const float or_ = 0.5f * (p[1] + q[1]), oi = -0.5f * (p[0] - q[0]);
-        const float wr = tw[2 * k], wi = tw[2 * k + 1];
-        const float tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
-        p[0] = er + tr;  p[1] = ei + ti;
-    }
-    for (int k = both_from; k <= m / 2; k++) {
-        float *p = buf + 2 * k, *q = buf + 2 * (m - k);
-        const float er = 0.5f * (p[0] + q[0]), ei = 0.5f * (p[1] - q[1]);
-        const float or_ = 0.5f * (p[1] + q[1]), oi = -0.5f * (p[0] - q[0]);
-        const float wr = tw[2 * k], wi = tw[2 * k + 1];
-        const float tr = wr * or_ - wi * oi, ti = wr * oi + wi * or_;
-        p[0] = er + tr;  p[1] = ei + ti;
-        q[0] = er - tr;  q[1] = -(ei - ti);
-    }
+    ek_cfft_f32_passes(buf, tw, log2n, 1);
+    ek_rfft_f32_finish(buf, tw, log2n, 0, EK_RFFT_COMPLEX, 0);
 }
 
 /* Q15 multiply, truncating like most hand-written fixed-point firmware does. */

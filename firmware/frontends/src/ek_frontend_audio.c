@@ -24,25 +24,28 @@
 
 #define N_FFT (1 << EK_FE_FFT_LOG2)
 #define N_BINS (N_FFT / 2 + 1)
+/* Sample pairs of one frame (the window table is padded with a zero to an even length). */
+#define W_PAIRS ((EK_FE_WINDOW_SAMPLES + 1) / 2)
 
 #if EK_FE_FFT_Q15
 static int16_t fft_buf[N_FFT];
-static float spectrum[N_BINS];
 #else
-/* The FFT runs in place; the spectrum is then written over the front of the same buffer. */
 static float fft_buf[N_FFT];
-#define spectrum fft_buf
 #endif
+static float spectrum[N_BINS];
 static float log_mel[EK_FE_MEL_BINS];
+/* The last frames may run past a short clip: their samples are copied here, zero padded. */
+static uint8_t tail_frame[4 * W_PAIRS] __attribute__((aligned(4)));
 
 static const ek_frontend_info_t info = {
     "mfcc", EK_FE_VARIANT, EK_FE_SPEC_HASH,
     EK_FE_FRAMES * EK_FE_DCT_COEFFS,
 #if EK_FE_FFT_Q15
-    sizeof(int16_t) * N_FFT + sizeof(float) * N_BINS + sizeof(float) * EK_FE_MEL_BINS,
+    sizeof(int16_t) * N_FFT +
 #else
-    sizeof(float) * N_FFT + sizeof(float) * EK_FE_MEL_BINS,
+    sizeof(float) * N_FFT +
 #endif
+        sizeof(float) * N_BINS + sizeof(float) * EK_FE_MEL_BINS + sizeof(tail_frame),
     EK_FE_RAW_CAPACITY,
 };
 
@@ -57,24 +60,31 @@ uint8_t *ek_frontend_raw_buffer(size_t *capacity) {
 const char *ek_frontend_variant(void) { return EK_FE_VARIANT; }
 const ek_frontend_info_t *ek_frontend_info(void) { return &info; }
 
-/* Raw bytes may sit at any alignment in a UART buffer: assemble little-endian samples. */
-static inline int32_t pcm_at(const uint8_t *b, size_t n_samples, int32_t i) {
-    if (i >= (int32_t)n_samples || i >= EK_FE_CLIP_SAMPLES) return 0;
-    return (int16_t)(uint16_t)(b[2 * i] | (b[2 * i + 1] << 8));
+/* Raw bytes may sit at any alignment in a UART buffer: memcpy, which Cortex-M (unaligned
+ * LDRSH) and the host both do in one load. Little-endian PCM on a little-endian core. */
+static inline int32_t pcm_at(const uint8_t *frame, int i) {
+    int16_t v;
+    memcpy(&v, frame + 2 * i, sizeof v);
+    return v;
 }
 
-static inline float spectrum_value(float re, float im) {
-    float p = re * re + im * im;
-#if EK_FE_SPECTRUM_POWER
-    return p;
-#else
-    return sqrtf(p);
-#endif
+/* Natural log, accurate to about one float ulp (the reference is float64 ln): the exponent,
+ * then ln(m) = 2 atanh(s), s = (m-1)/(m+1), for m in [sqrt(1/2), sqrt(2)), |s| < 0.172, by
+ * its series to s^9 (the next term is below 2^-24 relative). The same C on host and device. */
+static inline float ln_f32(float v) {
+    union { float f; uint32_t u; } x = { v };
+    int32_t e = (int32_t)(x.u >> 23) - 127;
+    x.u = (x.u & 0x007fffffu) | 0x3f800000u;
+    if (x.f > 1.41421356f) { x.f *= 0.5f; e += 1; }
+    const float f = x.f - 1.0f;
+    const float s = f / (2.0f + f), z = s * s;
+    const float p = fmaf(fmaf(fmaf(fmaf(0.22222222f, z, 0.28571429f), z, 0.4f), z, 0.66666667f), z, 2.0f);
+    return fmaf((float)e, 0.69314718f, s * p);
 }
 
 static inline float log_of(float v) {
 #if EK_FE_LOG == EK_FE_LOG_LN
-    return logf(v);
+    return ln_f32(v);
 #elif EK_FE_LOG == EK_FE_LOG_LOG2
     return log2f(v);
 #else /* EK_FE_LOG_FAST: exponent bits + a quadratic in the mantissa, the classic fast log */
@@ -98,34 +108,50 @@ static int mel_bins_used(void) {
     return top < N_BINS ? top : N_BINS;
 }
 
+/* The spectrum is computed in units 2^15 (int16 PCM, not PCM / 32768) times 2 (the FFT's
+ * doubled bins) larger than the reference's; one exact power-of-two multiply per mel bin
+ * (before the log offset) brings it back: the same float results as scaling every sample. */
+#if EK_FE_SPECTRUM_POWER
+#define MEL_SCALE (1.0f / 4294967296.0f)
+#else
+#define MEL_SCALE (1.0f / 65536.0f)
+#endif
+
 #if !EK_FE_FFT_Q15
-/* The windowed frame written straight into the FFT's bit-reversed input order (complex pair
- * n = samples 2n, 2n+1 goes to pair bitrev(n)), zeros past the window: the same values the
- * window-then-permute would give, without the separate passes. */
-static void window_bitreversed(const uint8_t *bytes, size_t n_samples, int32_t start) {
-    const int m = N_FFT / 2;
-    int32_t avail = (int32_t)(n_samples < EK_FE_CLIP_SAMPLES ? n_samples : EK_FE_CLIP_SAMPLES) - start;
-    if (avail < 0) avail = 0;
-    int j = 0;
-    for (int n = 0; n < m; n++) {
-        const int i = 2 * n;
-        float re = 0.0f, im = 0.0f;
-        if (i + 1 < EK_FE_WINDOW_SAMPLES && i + 1 < avail) {   /* both samples inside: no checks */
-            const uint8_t *b = bytes + 2 * (start + i);
-            re = (float)(int16_t)(uint16_t)(b[0] | (b[1] << 8)) * (1.0f / 32768.0f) * ek_fe_window[i];
-            im = (float)(int16_t)(uint16_t)(b[2] | (b[3] << 8)) * (1.0f / 32768.0f) * ek_fe_window[i + 1];
-        } else {
-            if (i < EK_FE_WINDOW_SAMPLES)
-                re = (float)pcm_at(bytes, n_samples, start + i) * (1.0f / 32768.0f) * ek_fe_window[i];
-            if (i + 1 < EK_FE_WINDOW_SAMPLES)
-                im = (float)pcm_at(bytes, n_samples, start + i + 1) * (1.0f / 32768.0f) * ek_fe_window[i + 1];
-        }
-        fft_buf[2 * j] = re;
-        fft_buf[2 * j + 1] = im;
-        if (n + 1 == m) break;
-        int k = m >> 1;   /* j = bitrev(n + 1): the reversed increment */
-        while (k <= j) { j -= k; k >>= 1; }
-        j += k;
+/* Complex pair n of the frame: samples 2n, 2n+1 times the window (zero past the window). */
+static inline void windowed_pair(const uint8_t *frame, int n, float *re, float *im) {
+    *re = (float)pcm_at(frame, 2 * n) * ek_fe_window[2 * n];
+    *im = (float)pcm_at(frame, 2 * n + 1) * ek_fe_window[2 * n + 1];
+}
+
+/* Windowing fused with the first radix-4 stage of the complex FFT (trivial twiddles): the
+ * butterfly at bit-reversed positions 4i..4i+3 reads pairs r, r+m/2, r+m/4, r+3m/4 (r =
+ * bitrev(i)), which are loaded straight from the PCM; pairs past the window are zeros, so
+ * their quarter of the frame is never read (with the KWS spec: the last quarter). */
+static void window_first_radix4(const uint8_t *frame) {
+    const int m = N_FFT / 2, q = m / 4;
+    int lim[4];
+    for (int c = 0; c < 4; c++) {
+        const int v = W_PAIRS - c * q;
+        lim[c] = v < 0 ? 0 : (v > q ? q : v);
+    }
+    int r = 0;
+    for (int i = 0; i < q; i++) {
+        float ar = 0, ai = 0, br = 0, bi = 0, cr = 0, ci = 0, dr = 0, di = 0;
+        if (r < lim[0]) windowed_pair(frame, r, &ar, &ai);
+        if (r < lim[2]) windowed_pair(frame, r + 2 * q, &br, &bi);
+        if (r < lim[1]) windowed_pair(frame, r + q, &cr, &ci);
+        if (r < lim[3]) windowed_pair(frame, r + 3 * q, &dr, &di);
+        const float s0r = ar + br, s0i = ai + bi, s1r = ar - br, s1i = ai - bi;
+        const float s2r = cr + dr, s2i = ci + di, s3r = cr - dr, s3i = ci - di;
+        float *p = fft_buf + 8 * i;
+        p[0] = s0r + s2r; p[1] = s0i + s2i;
+        p[2] = s1r + s3i; p[3] = s1i - s3r;
+        p[4] = s0r - s2r; p[5] = s0i - s2i;
+        p[6] = s1r - s3i; p[7] = s1i + s3r;
+        int k = q >> 1;   /* r = bitrev(i + 1): the reversed increment */
+        while (k && k <= r) { r -= k; k >>= 1; }
+        r += k;
     }
 }
 #endif
@@ -134,54 +160,65 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
     if (!model_input || (!raw && raw_bytes)) return EK_FRONTEND_ERR_ARGS;
     if (raw_bytes & 1u) return EK_FRONTEND_ERR_SIZE;
     const uint8_t *bytes = (const uint8_t *)raw;
-    const size_t n_samples = raw_bytes / 2;
+    const int32_t avail = (int32_t)(raw_bytes / 2 < EK_FE_CLIP_SAMPLES ? raw_bytes / 2 : EK_FE_CLIP_SAMPLES);
     const int n_bins = mel_bins_used();
-    (void)n_bins;   /* the Q15 path computes every bin */
 
     for (int t = 0; t < EK_FE_FRAMES; t++) {
         const int32_t start = t * EK_FE_STRIDE_SAMPLES;
+        const uint8_t *frame = bytes + 2 * start;
+        if (start + 2 * W_PAIRS > avail) {   /* past the clip's end: zero padded copy */
+            const int32_t have = avail > start ? avail - start : 0;
+            memset(tail_frame, 0, sizeof tail_frame);
+            if (have) memcpy(tail_frame, frame, 2 * (size_t)(have < 2 * W_PAIRS ? have : 2 * W_PAIRS));
+            frame = tail_frame;
+        }
 #if EK_FE_FFT_Q15
         for (int i = 0; i < EK_FE_WINDOW_SAMPLES; i++)
-            fft_buf[i] = (int16_t)((pcm_at(bytes, n_samples, start + i) * ek_fe_window_q15[i]) >> 15);
+            fft_buf[i] = (int16_t)((pcm_at(frame, i) * ek_fe_window_q15[i]) >> 15);
         memset(fft_buf + EK_FE_WINDOW_SAMPLES, 0, sizeof(int16_t) * (N_FFT - EK_FE_WINDOW_SAMPLES));
         ek_rfft_q15(fft_buf, ek_fe_twiddle_q15, EK_FE_FFT_LOG2);
-        /* Q15 output is X/N in units of 1/32768: scale back to the reference's units. */
-        const float back = (float)N_FFT / 32768.0f;
-        spectrum[0] = spectrum_value(fft_buf[0] * back, 0.0f);
-        spectrum[N_BINS - 1] = spectrum_value(fft_buf[1] * back, 0.0f);
-        for (int k = 1; k < N_BINS - 1; k++)
-            spectrum[k] = spectrum_value(fft_buf[2 * k] * back, fft_buf[2 * k + 1] * back);
+        /* Q15 output is X/N in units of 1/32768: scale to the float path's units (2^16 X). */
+        const float back = 2.0f * (float)N_FFT;
+        for (int k = 0; k < n_bins; k++) {
+            const float re = (k == N_BINS - 1 ? fft_buf[1] : fft_buf[2 * k]) * back;
+            const float im = (k == 0 || k == N_BINS - 1) ? 0.0f : fft_buf[2 * k + 1] * back;
+            const float p = re * re + im * im;
+#if EK_FE_SPECTRUM_POWER
+            spectrum[k] = p;
 #else
-        window_bitreversed(bytes, n_samples, start);
-        ek_rfft_f32_permuted(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2, n_bins);
-        const float dc = fft_buf[0], nyquist = fft_buf[1];
-        spectrum[0] = spectrum_value(dc, 0.0f);
-        const int top = n_bins < N_BINS - 1 ? n_bins : N_BINS - 1;
-        for (int k = 1; k < top; k++) /* k <= 2k: safe to overwrite in place */
-            spectrum[k] = spectrum_value(fft_buf[2 * k], fft_buf[2 * k + 1]);
-        if (n_bins == N_BINS) spectrum[N_BINS - 1] = spectrum_value(nyquist, 0.0f);
+            spectrum[k] = sqrtf(p);
+#endif
+        }
+#else
+        window_first_radix4(frame);
+        ek_cfft_f32_passes(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2, 4);
+        ek_rfft_f32_finish(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2, n_bins,
+                           EK_FE_SPECTRUM_POWER ? EK_RFFT_POWER : EK_RFFT_MAGNITUDE, spectrum);
 #endif
 #if EK_FE_FFT_SCALE_1_OVER_N
-        for (int k = 0; k < n_bins; k++) spectrum[k] *= EK_FE_SPECTRUM_SCALE;
+        const float scale = MEL_SCALE * EK_FE_SPECTRUM_SCALE;
+#else
+        const float scale = MEL_SCALE;
 #endif
         for (int m = 0; m < EK_FE_MEL_BINS; m++) {
             const float *w = ek_fe_mel_weights + ek_fe_mel_offset[m];
-            const int k0 = ek_fe_mel_first_bin[m], nk = ek_fe_mel_n_bins[m];
+            const float *s = spectrum + ek_fe_mel_first_bin[m];
+            const int nk = ek_fe_mel_n_bins[m];
             float acc = 0.0f;
-            for (int k = 0; k < nk; k++) acc += w[k] * spectrum[k0 + k];
+            for (int k = 0; k < nk; k++) acc = fmaf(w[k], s[k], acc);
 #if EK_FE_RESCALE_AFTER_LOG
             /* Undo the FFT's 1/N after the log: the offset above was added N times too small
              * a spectrum, i.e. it acts as an N times larger offset. */
-            log_mel[m] = log_of(acc + EK_FE_LOG_OFFSET) + EK_FE_LOG_RESCALE;
+            log_mel[m] = log_of(fmaf(acc, scale, EK_FE_LOG_OFFSET)) + EK_FE_LOG_RESCALE;
 #else
-            log_mel[m] = log_of(acc + EK_FE_LOG_OFFSET);
+            log_mel[m] = log_of(fmaf(acc, scale, EK_FE_LOG_OFFSET));
 #endif
         }
         int8_t *out = model_input + t * EK_FE_DCT_COEFFS;
         for (int j = 0; j < EK_FE_DCT_COEFFS; j++) {
             const float *d = ek_fe_dct + j * EK_FE_MEL_BINS;
             float acc = 0.0f;
-            for (int m = 0; m < EK_FE_MEL_BINS; m++) acc += d[m] * log_mel[m];
+            for (int m = 0; m < EK_FE_MEL_BINS; m++) acc = fmaf(d[m], log_mel[m], acc);
             out[j] = ek_fe_quantize(acc);
         }
     }

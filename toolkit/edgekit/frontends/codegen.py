@@ -120,11 +120,13 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
     eff = effective_spec(spec, variant)
     n = spec.fft_size
     log2n = n.bit_length() - 1
-    if n < 4 or (1 << log2n) != n:
-        raise UserError(f"preprocessing.fft_size: {n} is not a power of two >= 4; the frontend's radix-2 FFT needs one")
+    if n < 16 or (1 << log2n) != n:
+        raise UserError(f"preprocessing.fft_size: {n} is not a power of two >= 16; the frontend's radix-4 FFT needs one")
     if n > 8192:
         raise UserError(f"preprocessing.fft_size: {n} is larger than the frontend supports (8192); use a smaller FFT")
     win = ref.window(eff)
+    # Padded with a zero to an even length: the FFT reads the frame in sample pairs.
+    win_table = np.concatenate([win, np.zeros(len(win) % 2)])
     k = np.arange(n // 2)
     tw = np.stack([np.cos(2 * np.pi * k / n), -np.sin(2 * np.pi * k / n)], 1).ravel()
     mel = ref.mel_matrix(eff)              # [bins, mel]
@@ -162,7 +164,7 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
 #define EK_FE_LOG {log_kind}
 #define EK_FE_LOG_OFFSET {_c_float(eff.log_offset)}
 
-extern const float ek_fe_window[{spec.window_samples}];
+extern const float ek_fe_window[{len(win_table)}];
 extern const int16_t ek_fe_window_q15[{spec.window_samples}];
 extern const float ek_fe_twiddle[{n}];
 extern const int16_t ek_fe_twiddle_q15[{n}];
@@ -173,7 +175,7 @@ extern const uint16_t ek_fe_mel_offset[{spec.mel_bins}];
 extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff][mel] */
 """
     tables = "".join([
-        _array("float", "ek_fe_window", win, _c_float),
+        _array("float", "ek_fe_window", win_table, _c_float),
         _array("int16_t", "ek_fe_window_q15", _q15(win), str, 12),
         _array("float", "ek_fe_twiddle", tw, _c_float),
         _array("int16_t", "ek_fe_twiddle_q15", _q15(tw), str, 12),
