@@ -34,10 +34,10 @@ def nearest(out_size: int, in_size: int, align_corners: bool, half_pixel_centers
     return out
 
 
-@register("RESIZE_NEAREST_NEIGHBOR", 97, types=("int8",), weights=("int32",), kernels=("reshape.c",),
-          options=((0, "align_corners", "<B", 0), (1, "half_pixel_centers", "<B", 0)),
-          options_type="ResizeNearestNeighborOptions")
-def lower_resize_nearest_neighbor(lw, op) -> None:
+def operands(lw, op):
+    """What the RESIZE ops share: the 4-D int8 input and output (one quantization: they move or
+    interpolate raw int8 values), the constant size [h, w] that the output shape must match, and
+    the align_corners and half_pixel_centers options. Returns (x, y, (h, w), align, half)."""
     ins = lw.inputs(op, 2, 2)
     x = lw.act(op, ins[0], "input")
     size = lw.const(op, ins[1], INT32, "size")
@@ -48,12 +48,18 @@ def lower_resize_nearest_neighbor(lw, op) -> None:
     n, ih, iw, c = x.shape
     if len(hw) != 2 or [n, *hw, c] != list(y.shape):
         lw.fail(op, f"size {hw} and output shape {y.shape} disagree for input {x.shape}")
-    lw.same_quant(op, x, y, "RESIZE_NEAREST_NEIGHBOR copies int8 values")
-    align = bool(op.options.get("align_corners", 0))
-    half = bool(op.options.get("half_pixel_centers", 0))
+    lw.same_quant(op, x, y, f"{op.name} works on the raw int8 values")
+    return x, y, (hw[0], hw[1]), bool(op.options.get("align_corners", 0)), bool(op.options.get("half_pixel_centers", 0))
+
+
+@register("RESIZE_NEAREST_NEIGHBOR", 97, types=("int8",), weights=("int32",), kernels=("reshape.c",),
+          options=((0, "align_corners", "<B", 0), (1, "half_pixel_centers", "<B", 0)),
+          options_type="ResizeNearestNeighborOptions")
+def lower_resize_nearest_neighbor(lw, op) -> None:
+    x, y, hw, align, half = operands(lw, op)
     k = op.index
-    rows = lw.const_array(np.array(nearest(hw[0], ih, align, half)), "int32", name=f"ek_rows{k}")
-    cols = lw.const_array(np.array(nearest(hw[1], iw, align, half)), "int32", name=f"ek_cols{k}")
+    rows = lw.const_array(np.array(nearest(hw[0], x.shape[1], align, half)), "int32", name=f"ek_rows{k}")
+    cols = lw.const_array(np.array(nearest(hw[1], x.shape[2], align, half)), "int32", name=f"ek_cols{k}")
     ish = lw.shape_decl(f"ek_is{k}", x.shape)
     osh = lw.shape_decl(f"ek_os{k}", y.shape)
     lw.step(op, f"ek_resize_nearest_s8({ish}, {lw.ptr(x.index)}, {rows}, {cols}, {osh}, "
