@@ -116,3 +116,4 @@ from edgekit.codegen.ops import strided_slice  # noqa: E402,F401
 from edgekit.codegen.ops import transpose_conv  # noqa: E402,F401
 from edgekit.codegen.ops import logistic  # noqa: E402,F401
 from edgekit.codegen.ops import tanh  # noqa: E402,F401
+from edgekit.codegen.ops import resize_bilinear  # noqa: E402,F401
