@@ -23,6 +23,7 @@ static uint64_t last_frontend, last_model;
 static uint32_t last_stack, invocations, raw_loaded;
 static const uint8_t *raw_source; /* a preloaded raw item (batch mode), else the raw buffer */
 static uint32_t last_summary;      /* timer count of the last inference's summary update */
+static uint8_t *input_copy;        /* batch flag EK_BATCH_SEND_INPUT: where the frontend's output is kept */
 static int summary_on;             /* int8 in and out: the on-device summary (ek_summary.h) runs */
 
 /* The summary's input layout from the model: features along the last axis of size > 1. */
@@ -174,6 +175,8 @@ static int run_inference(int kind) {
         int frc = ek_frontend_run(raw, raw_loaded, (int8_t *)ek_model_input());
         last_frontend = ek_timer_elapsed(t0, ek_timer_now());
         if (frc != 0) return -2;
+        /* Outside both timed regions; the model reuses its input's memory, so keep it now. */
+        if (input_copy) memcpy(input_copy, ek_model_input(), m->input.bytes);
     }
     uint64_t t0 = ek_timer_now();
     if (summary_on) ek_summary_input((const int8_t *)ek_model_input(), m->input.bytes);
@@ -267,6 +270,12 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
         if (first > h->n_items || count > h->n_items - first) { send_error(seq, EK_E_PRELOAD, type, "batch: index out of range"); return; }
         if (h->kind == EK_KIND_RAW && !frontend_present()) { send_error(seq, EK_E_UNSUPPORTED, type, "raw input: no on-device frontend in this firmware"); return; }
         if (h->kind != EK_KIND_RAW && h->item_bytes != m->input.bytes) { send_error(seq, EK_E_PRELOAD, type, "batch: item size differs from the model input"); return; }
+        /* Flag EK_BATCH_SEND_INPUT: each raw item's result also carries the model input its
+         * frontend produced, kept in the item's own preload slot (the frontend has finished
+         * reading it), so the host can tell whether it equals the host's features. */
+        uint32_t flags = n >= 12 ? get_u32(p + 8) : 0;
+        int send_input = (flags & EK_BATCH_SEND_INPUT) && h->kind == EK_KIND_RAW &&
+                         h->item_bytes >= m->input.bytes && 28u + m->output.bytes + m->input.bytes <= 0xFFFFu;
         for (uint32_t i = first; i < first + count; ++i) {
             const uint8_t *item_ptr = (const uint8_t *)h + h->data_offset + (size_t)i * h->stride;
             /* Raw items are read in place by the frontend; features are copied into the
@@ -274,12 +283,20 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
             if (h->kind == EK_KIND_RAW) raw_source = item_ptr;
             else memcpy(ek_model_input(), item_ptr, h->item_bytes);
             raw_loaded = h->item_bytes;
+            input_copy = send_input ? (uint8_t *)(uintptr_t)item_ptr : 0;
             int rc = run_inference((int)h->kind);
+            input_copy = 0;
             raw_source = 0;
             uint8_t item[28];
             put_u32(item, i);
             pack_counters(item + 4, rc);
-            send_frame2(EK_T_BATCH_ITEM, seq, item, 28, ek_model_output(), rc == 0 ? m->output.bytes : 0);
+            if (send_input && rc == 0) {
+                const void *part[3] = {item, ek_model_output(), item_ptr};
+                const size_t size[3] = {28, m->output.bytes, m->input.bytes};
+                send_frame_parts(EK_T_BATCH_ITEM, seq, part, size, 3);
+            } else {
+                send_frame2(EK_T_BATCH_ITEM, seq, item, 28, ek_model_output(), rc == 0 ? m->output.bytes : 0);
+            }
         }
         put_u32(out, count);
         send_frame(EK_T_BATCH_DONE, seq, out, 4);

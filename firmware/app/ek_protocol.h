@@ -13,6 +13,7 @@
 #define EK_SYNC1 0x5Au
 #define EK_PROTOCOL_VERSION 1
 #define EK_MAX_PAYLOAD 2048u       /* the largest request payload the device accepts */
+#define EK_BATCH_SEND_INPUT 1u   /* BATCH flags bit: raw items also return the frontend's output */
 
 enum {
     EK_T_PING = 0x01,          /* payload echoed back */

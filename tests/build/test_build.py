@@ -117,7 +117,15 @@ def test_default_build_links_the_on_device_frontend(tmp_path):
     pcm = np.random.default_rng(0).normal(0, 2000, spec.preprocessing.clip_samples).astype(np.int16)
     with open_device("qemu", target, res.elf) as dev:
         assert dev.info().preprocessing == "default"
-        r = dev.infer_batch([frontends.raw_bytes(spec.preprocessing, pcm)], "raw")[0]
+        raw = frontends.raw_bytes(spec.preprocessing, pcm)
+        r = dev.infer_batch([raw], "raw")[0]
+        # BATCH flag 1: the same inference also returns the model input its frontend made,
+        # copied outside the timed regions (the counts do not move), and that input run as
+        # features gives the same output (what lets eval skip the features pass).
+        both = dev.infer_batch([raw, raw], "raw", send_model_input=True)
+        assert r.model_input is None and all(len(b.model_input) == dev.info().input_bytes for b in both)
+        assert [(b.output, b.model_count, b.frontend_count) for b in both] == [(r.output, r.model_count, r.frontend_count)] * 2
+        assert dev.infer(both[0].model_input, "features").output == r.output
     # Frontend and model are counted apart.
     assert r.frontend_count > 0 and r.model_count > 0
     assert len(r.output) == len(spec.labels)

@@ -59,3 +59,31 @@ class FakeDevice:
 
     def close(self) -> None:
         self.closed = True
+
+
+@dataclass
+class FakeFrontendResult(FakeResult):
+    model_input: bytes | None = None
+
+
+class FakeFrontendDevice(FakeDevice):
+    """A fake with an on-device frontend: a raw input's model input is its first 3 bytes plus
+    `skew` (0: the host's features exactly), and the model's output depends on the model
+    input only, as on a real device."""
+
+    def __init__(self, skew: dict[bytes, int] | None = None, **kw):
+        super().__init__(**kw)
+        self.skew = skew or {}
+
+    def _one(self, data: bytes, kind: str, send_model_input: bool = False) -> FakeResult:
+        if kind != "raw":
+            return super()._one(data, kind)
+        d = self.skew.get(data, 0)
+        model_input = bytes((b + d) % 256 for b in data[:3])
+        r = super()._one(model_input, "features")
+        return FakeFrontendResult(r.output, r.model_count, 777, r.unit, r.stack_high_water,
+                                  model_input if send_model_input else None)
+
+    def infer_batch(self, items: list[bytes], kind: str, send_model_input: bool = False) -> list[FakeResult]:
+        self.log.append(("batch", kind, len(items)))
+        return [self._one(d, kind, send_model_input) for d in items]

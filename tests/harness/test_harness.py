@@ -178,3 +178,36 @@ def test_resume_reruns_the_same_fixed_batches(tmp_path):
     sent = sorted(e[2] for e in log if e[0] == "batch")
     assert sent == [8, 8, 8, 8]  # batch 1 runs whole again; batch 0 not at all
     assert sorted(r["id"] for r in read_records(p)) == [f"s{i:04d}" for i in range(40)]
+
+
+def test_same_input_path_is_taken_from_its_source_when_the_frontend_matches(tmp_path):
+    """DeviceJob.same_input: where the device frontend's output equals the host features, the
+    features path is the end-to-end inference's model run (not run again, no counters of its
+    own); where it differs, the features path runs on the device."""
+    from tests.harness.fakes import FakeFrontendDevice
+
+    def jobs_e2e(s):
+        feats = payload(int(s.id[1:]))
+        raw = feats + b"raw-" + s.id.encode()
+        return DeviceJob(s.id, {"device_features": ("features", feats), "device_e2e": ("raw", raw)},
+                         same_input={"device_features": ("device_e2e", feats)})
+
+    skewed = {payload(i) + b"raw-" + f"s{i:04d}".encode(): 1 for i in (3, 7)}
+    log: list = []
+    with RecordStore(tmp_path, {"model": "m"}) as store:
+        res = core.run(samples(12), store, host_paths, jobs_e2e,
+                       lambda: FakeFrontendDevice(skew=skewed, log=log), decode, {}, sessions=1, batch_size=6)
+    recs = {r["id"]: r for r in read_records(res.records_path)}
+    assert len(recs) == 12
+    for i in range(12):
+        feats, e2e = recs[f"s{i:04d}"]["paths"]["device_features"], recs[f"s{i:04d}"]["paths"]["device_e2e"]
+        assert feats["status"] == e2e["status"] == "ok"
+        assert feats["q"] == list(np.frombuffer(fake_output(payload(i)), np.int8))
+        assert e2e["frontend_count"] == 777
+        if i in (3, 7):   # the frontend differed: the features path ran, with its own counters
+            assert "same_input_as" not in feats and feats["model_count"] == 1003 and feats["frontend_count"] == 0
+        else:
+            assert feats["same_input_as"] == "device_e2e" and "model_count" not in feats
+            assert feats["q"] == e2e["q"]
+    # e2e first in each batch; the features path only for the one mismatch of each batch
+    assert [e for e in log if e[0] == "batch"] == [("batch", "raw", 6), ("batch", "features", 1)] * 2

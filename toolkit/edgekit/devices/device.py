@@ -66,6 +66,9 @@ class InferenceResult:
     frontend_count: int         # timer units spent in the on-device frontend (0 for features)
     unit: str
     stack_high_water: int       # bytes
+    # the model input the on-device frontend produced (infer_batch(..., send_model_input=True)
+    # on a raw batch), None when not asked for or not sent
+    model_input: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -206,9 +209,12 @@ class Device:
         self.load(data, kind)
         return self.invoke(kind)
 
-    def infer_batch(self, items: list[bytes], kind: str = "features") -> list[InferenceResult]:
+    def infer_batch(self, items: list[bytes], kind: str = "features",
+                    send_model_input: bool = False) -> list[InferenceResult]:
         """Runs many inputs. Under QEMU they are preloaded into device memory (the emulator
-        restarts with the batch attached), so nothing crosses the slow UART but outputs."""
+        restarts with the batch attached), so nothing crosses the slow UART but outputs.
+        send_model_input: raw items also return the model input their frontend produced
+        (InferenceResult.model_input; BATCH flag 1, firmware/app/PROTOCOL.md)."""
         if not items:
             return []
         if not self.supports_preload:
@@ -223,7 +229,7 @@ class Device:
             self.transport.close()
             try:
                 self.start(preload=P.batch_blob(chunk, kind))
-                self._run_preloaded(len(chunk), results)
+                self._run_preloaded(len(chunk), results, send_model_input and kind == "raw")
             except DeviceError as exc:
                 # The caller records these and resumes after the failed item (index
                 # len(exc.partial)), after restart().
@@ -231,10 +237,13 @@ class Device:
                 raise
         return results
 
-    def _run_preloaded(self, n: int, results: list[InferenceResult]) -> None:
+    def _run_preloaded(self, n: int, results: list[InferenceResult], send_model_input: bool = False) -> None:
         """Runs the preloaded batch, appending to `results` as items arrive."""
         seq = self._next_seq()
-        self.transport.write(P.encode_frame(P.T_BATCH, seq, struct.pack("<II", 0, n)))
+        request = struct.pack("<III", 0, n, P.BATCH_SEND_INPUT) if send_model_input else struct.pack("<II", 0, n)
+        self.transport.write(P.encode_frame(P.T_BATCH, seq, request))
+        out_bytes = self._info.output_bytes if self._info else 0
+        in_bytes = self._info.input_bytes if self._info else 0
         base = len(results)
         while True:
             f = self._wait(lambda fr: fr.seq == seq and fr.type in (P.T_BATCH_ITEM, P.T_BATCH_DONE, P.T_ERROR),
@@ -248,7 +257,10 @@ class Device:
                 raise DeviceError("protocol", f"batch item {idx} arrived, expected {len(results) - base}")
             if status != 0:
                 raise DeviceError("protocol", f"batch item {idx}: model returned {status}")
-            results.append(InferenceResult(f.payload[28:], model, frontend, self._unit(), stack))
+            body, model_input = f.payload[28:], None
+            if send_model_input and len(body) == out_bytes + in_bytes:
+                body, model_input = body[:out_bytes], body[out_bytes:]
+            results.append(InferenceResult(body, model, frontend, self._unit(), stack, model_input))
         if len(results) - base != n:
             raise DeviceError("protocol", f"batch ended after {len(results) - base} of {n} items")
 

@@ -30,6 +30,7 @@ ERROR_NAMES = {E_CRC: "crc", E_LENGTH: "length", E_UNKNOWN: "unknown request", E
 BATCH_MAGIC = 0x31424B45  # "EKB1"
 BATCH_HEADER = struct.Struct("<6I")
 BATCH_DATA_OFFSET = 64
+BATCH_SEND_INPUT = 1      # BATCH flags bit (firmware/app/ek_protocol.h EK_BATCH_SEND_INPUT)
 
 
 @dataclass(frozen=True)

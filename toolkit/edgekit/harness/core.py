@@ -124,6 +124,18 @@ def device_part(result: Any, quant: OutputQuant) -> dict:
                        stack_high_water=int(result.stack_high_water))
 
 
+COUNT_KEYS = ("model_count", "frontend_count", "unit", "stack_high_water")
+
+
+def same_input_part(source_part: dict, source: str) -> dict:
+    """A device path's part taken from `source`'s inference, whose on-device frontend
+    produced exactly this path's model input: the same prediction, scores and int8 output;
+    no counters (that inference was timed as `source`'s, frontend included)."""
+    part = {k: v for k, v in source_part.items() if k not in COUNT_KEYS}
+    part["same_input_as"] = source
+    return part
+
+
 def auto_batch_size(total: int) -> int:
     """Large batches amortize the emulator restart a preloaded batch costs; eight or more
     batches keep parallel sessions evenly loaded and bound what a kill -9 can lose."""
@@ -199,7 +211,9 @@ def run(samples: Sequence[EvalSample], store: RecordStore,
                 return  # recorded by an earlier run (its batch ran again only to keep the batching), or already
             rec = base_record(by_id[o.sample_id])
             for path, res in o.results.items():
-                if res["status"] == "ok":
+                if res["status"] == "ok" and res.get("same_input_as"):
+                    rec["paths"][path] = same_input_part(decode(path, res["result"]), res["same_input_as"])
+                elif res["status"] == "ok":
                     rec["paths"][path] = decode(path, res["result"])
                 else:
                     rec["paths"][path] = {k: v for k, v in res.items() if k != "result"}

@@ -174,12 +174,16 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
         return core.host_parts(pending, X[idx], xq[idx], float_scores, tflite, quant, host_cache)
 
     def jobs_for(s: core.EvalSample) -> DeviceJob:
-        payloads = {"device_features": ("features", xq[index[s.id]].tobytes())}
-        if has_frontend:
-            from edgekit.frontends.raw import raw_bytes
+        features = xq[index[s.id]].tobytes()
+        payloads = {"device_features": ("features", features)}
+        if not has_frontend:
+            return DeviceJob(s.id, payloads)
+        from edgekit.frontends.raw import raw_bytes
 
-            payloads["device_e2e"] = ("raw", raw_bytes(spec, data.load_raw(spec, recs[index[s.id]])))
-        return DeviceJob(s.id, payloads)
+        payloads["device_e2e"] = ("raw", raw_bytes(spec, data.load_raw(spec, recs[index[s.id]])))
+        # Where the device's frontend produces exactly the host's features, the features path
+        # is the end-to-end inference's model run: it is not run a second time.
+        return DeviceJob(s.id, payloads, same_input={"device_features": ("device_e2e", features)})
 
     sessions = device_kind.sessions(jobs)
     with RecordStore(eval_dir, identity) as store:
