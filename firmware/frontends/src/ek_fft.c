@@ -120,14 +120,15 @@ static inline float sqrt_f32(float p) {
 static inline __attribute__((always_inline)) void emit(float *buf, float *out, int mode, int n_bins, int k,
                                                         float xr, float xi) {
     if (mode == EK_RFFT_COMPLEX) { buf[2 * k] = 0.5f * xr; buf[2 * k + 1] = 0.5f * xi; return; }
-    if (k >= n_bins) return;
+    if (n_bins >= 0 && k >= n_bins) return;   /* n_bins < 0: known wanted, no check */
     const float p = fmaf(xr, xr, xi * xi);
     out[k] = mode == EK_RFFT_POWER ? p : sqrt_f32(p);
 }
 
-/* Specialised per mode (always inlined with a constant `mode`). */
+/* Specialised per mode (always inlined with a constant `mode`); `low_half`: exactly bins
+ * 0..N/4-1 (or N/4) are wanted, so the upper ones are never computed nor checked. */
 static inline __attribute__((always_inline)) void finish(float *z, const float *tw, int log2n, int n_bins,
-                                                          int mode, float *out) {
+                                                          int mode, float *out, int low_half) {
     const int m = 1 << (log2n - 1), h = m >> 1, q = m >> 2;
     /* Butterfly 0 of the last stage (twiddle 1): Z[0], Z[h]; then X[0], X[m] (real) and
      * X[h] = conj Z[h]. */
@@ -157,10 +158,15 @@ static inline __attribute__((always_inline)) void finish(float *z, const float *
         const float zlr = elr + tlr, zli = eli + tli, zlhr = elr - tlr, zlhi = eli - tli;
         EK_SPLIT(xkr, xki, xmkr, xmki, zkr, zki, zlhr, zlhi, wr, wi);
         EK_SPLIT(xlr, xli, xhkr, xhki, zlr, zli, zkhr, zkhi, -wi, -wr);
-        emit(z, out, mode, n_bins, k, xkr, xki);
-        emit(z, out, mode, n_bins, m - k, xmkr, xmki);
-        emit(z, out, mode, n_bins, h - k, xlr, xli);
-        emit(z, out, mode, n_bins, h + k, xhkr, xhki);
+        if (low_half) {
+            emit(z, out, mode, -1, k, xkr, xki);
+            emit(z, out, mode, -1, h - k, xlr, xli);
+        } else {
+            emit(z, out, mode, n_bins, k, xkr, xki);
+            emit(z, out, mode, n_bins, m - k, xmkr, xmki);
+            emit(z, out, mode, n_bins, h - k, xlr, xli);
+            emit(z, out, mode, n_bins, h + k, xhkr, xhki);
+        }
     }
     /* Butterfly q = m/4 pairs with itself (twiddle W_m^q = -i): Z[q], Z[m-q]. */
     if (q > 0) {
@@ -173,9 +179,12 @@ static inline __attribute__((always_inline)) void finish(float *z, const float *
 }
 
 void ek_rfft_f32_finish(float *z, const float *tw, int log2n, int n_bins, int mode, float *out) {
-    if (mode == EK_RFFT_MAGNITUDE) finish(z, tw, log2n, n_bins, EK_RFFT_MAGNITUDE, out);
-    else if (mode == EK_RFFT_POWER) finish(z, tw, log2n, n_bins, EK_RFFT_POWER, out);
-    else finish(z, tw, log2n, n_bins, EK_RFFT_COMPLEX, out);
+    const int h = 1 << (log2n - 2), low_half = n_bins == h || n_bins == h + 1;
+    if (mode == EK_RFFT_MAGNITUDE && low_half) finish(z, tw, log2n, n_bins, EK_RFFT_MAGNITUDE, out, 1);
+    else if (mode == EK_RFFT_MAGNITUDE) finish(z, tw, log2n, n_bins, EK_RFFT_MAGNITUDE, out, 0);
+    else if (mode == EK_RFFT_POWER && low_half) finish(z, tw, log2n, n_bins, EK_RFFT_POWER, out, 1);
+    else if (mode == EK_RFFT_POWER) finish(z, tw, log2n, n_bins, EK_RFFT_POWER, out, 0);
+    else finish(z, tw, log2n, n_bins, EK_RFFT_COMPLEX, out, 0);
 }
 
 void ek_rfft_f32(float *buf, const float *tw, int log2n) {
