@@ -24,12 +24,15 @@ void ek_rfft_f32(float *buf, const float *twiddle, int log2n);
  * windowed samples straight into bit-reversed order and does the first radix-4 there).
  * passes: the complex DIT stages from sub-transforms of `from_size` points up to N/4 points
  * (the input is the N/2 complex values in bit-reversed order after the stages below
- * from_size; from_size 1 = none done yet).
+ * from_size; from_size 1 = none done yet). stage_twiddle: NULL (twiddles taken from
+ * `twiddle`) or, per radix-4 stage in order (sub-size L = from_size, 4 from_size, ... while
+ * 4L <= N/4), L triples (W^j, W^2j, W^3j) of W = W_4L as (re, im) pairs, the same float
+ * values as in `twiddle` (W_N^e, negated for e >= N/2): the same results, read in order.
  * finish: the last radix-2 stage and the real split. mode EK_RFFT_COMPLEX writes X into buf
  * as ek_rfft_f32 does; EK_RFFT_MAGNITUDE / EK_RFFT_POWER write out[k] = |2 X[k]| or
  * |2 X[k]|^2 for k < n_bins (twice the bin: a power of two the caller folds into a later
  * scale, so nothing rounds differently). */
-void ek_cfft_f32_passes(float *buf, const float *twiddle, int log2n, int from_size);
+void ek_cfft_f32_passes(float *buf, const float *twiddle, const float *stage_twiddle, int log2n, int from_size);
 void ek_rfft_f32_finish(float *buf, const float *twiddle, int log2n, int n_bins, int mode, float *out);
 
 /* Fixed-point variant as typical Q15 firmware does it: every butterfly stage shifts

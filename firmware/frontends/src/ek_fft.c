@@ -90,9 +90,80 @@ static void radix2_pass(float *z, const float *tw, int n, int m, int L) {
     }
 }
 
-void ek_cfft_f32_passes(float *z, const float *tw, int log2n, int L) {
+/* One radix-4 butterfly with its twiddles (W^j, W^2j, W^3j) at t, the four points p0..p3
+ * advanced by one complex value afterwards. On Armv7E-M / v8-M with FMA: VLDM/VSTM moves a
+ * complex value and all six twiddles in one instruction each, and the arithmetic is exactly
+ * radix4()'s: VNMUL = -(x*w) rounded, VFMA = fmaf, the same adds in the same order. */
+#if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__ARM_FEATURE_FMA) && defined(__thumb2__)
+#define EK_FFT_ASM 1
+static inline __attribute__((always_inline)) void radix4_table(float **p0, float **p1, float **p2, float **p3,
+                                                                const float **t) {
+    __asm__ volatile(
+        "vldmia %[t]!, {s8-s13}\n\t"
+        "vldm %[p0], {s0-s1}\n\t"
+        "vldm %[p1], {s2-s3}\n\t"
+        "vldm %[p2], {s4-s5}\n\t"
+        "vldm %[p3], {s6-s7}\n\t"
+        "vnmul.f32 s14, s3, s11\n\t"    /* b * W^2j */
+        "vmul.f32 s15, s3, s10\n\t"
+        "vfma.f32 s14, s2, s10\n\t"
+        "vfma.f32 s15, s2, s11\n\t"
+        "vnmul.f32 s2, s5, s9\n\t"      /* c * W^j */
+        "vmul.f32 s3, s5, s8\n\t"
+        "vfma.f32 s2, s4, s8\n\t"
+        "vfma.f32 s3, s4, s9\n\t"
+        "vnmul.f32 s4, s7, s13\n\t"     /* d * W^3j */
+        "vmul.f32 s5, s7, s12\n\t"
+        "vfma.f32 s4, s6, s12\n\t"
+        "vfma.f32 s5, s6, s13\n\t"
+        "vadd.f32 s6, s0, s14\n\t"      /* s0 = a + b */
+        "vadd.f32 s7, s1, s15\n\t"
+        "vsub.f32 s8, s0, s14\n\t"      /* s1 = a - b */
+        "vsub.f32 s9, s1, s15\n\t"
+        "vadd.f32 s10, s2, s4\n\t"      /* s2 = c + d */
+        "vadd.f32 s11, s3, s5\n\t"
+        "vsub.f32 s12, s2, s4\n\t"      /* s3 = c - d */
+        "vsub.f32 s13, s3, s5\n\t"
+        "vadd.f32 s0, s6, s10\n\t"      /* p0 = s0 + s2 */
+        "vadd.f32 s1, s7, s11\n\t"
+        "vsub.f32 s2, s6, s10\n\t"      /* p2 = s0 - s2 */
+        "vsub.f32 s3, s7, s11\n\t"
+        "vadd.f32 s4, s8, s13\n\t"      /* p1 = s1 - i s3 */
+        "vsub.f32 s5, s9, s12\n\t"
+        "vsub.f32 s6, s8, s13\n\t"      /* p3 = s1 + i s3 */
+        "vadd.f32 s7, s9, s12\n\t"
+        "vstmia %[p0]!, {s0-s1}\n\t"
+        "vstmia %[p2]!, {s2-s3}\n\t"
+        "vstmia %[p1]!, {s4-s5}\n\t"
+        "vstmia %[p3]!, {s6-s7}\n\t"
+        : [p0] "+r"(*p0), [p1] "+r"(*p1), [p2] "+r"(*p2), [p3] "+r"(*p3), [t] "+r"(*t)
+        :
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14",
+          "s15", "memory");
+}
+#else
+#define EK_FFT_ASM 0
+static inline void radix4_table(float **p0, float **p1, float **p2, float **p3, const float **t) {
+    (void)p1; (void)p2; (void)p3;
+    const float *w = *t;
+    const int L = (int)((*p1 - *p0) / 2);
+    radix4(*p0, L, 0, w[0], w[1], w[2], w[3], w[4], w[5]);
+    *p0 += 2; *p1 += 2; *p2 += 2; *p3 += 2; *t += 6;
+}
+#endif
+
+void ek_cfft_f32_passes(float *z, const float *tw, const float *stage_tw, int log2n, int L) {
     const int n = 1 << log2n, m = n >> 1, h = m >> 1;
-    for (; 4 * L <= h; L *= 4) radix4_pass(z, tw, n, m, L);
+    for (; 4 * L <= h; L *= 4) {
+        if (!stage_tw) { radix4_pass(z, tw, n, m, L); continue; }
+        /* Twiddle-inner: the stage's L twiddle triples read in order, once per group. */
+        for (float *g = z; g < z + 2 * m; g += 8 * L) {
+            float *p0 = g, *p1 = g + 2 * L, *p2 = g + 4 * L, *p3 = g + 6 * L;
+            const float *t = stage_tw;
+            for (int j = 0; j < L; j++) radix4_table(&p0, &p1, &p2, &p3, &t);
+        }
+        stage_tw += 6 * L;
+    }
     if (L < h) radix2_pass(z, tw, n, m, L);
 }
 
@@ -189,7 +260,7 @@ void ek_rfft_f32_finish(float *z, const float *tw, int log2n, int n_bins, int mo
 
 void ek_rfft_f32(float *buf, const float *tw, int log2n) {
     bitrev_float(buf, (1 << log2n) >> 1);
-    ek_cfft_f32_passes(buf, tw, log2n, 1);
+    ek_cfft_f32_passes(buf, tw, 0, log2n, 1);
     ek_rfft_f32_finish(buf, tw, log2n, 0, EK_RFFT_COMPLEX, 0);
 }
 

@@ -203,7 +203,7 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
         }
 #else
         window_first_radix4(frame);
-        ek_cfft_f32_passes(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2, 4);
+        ek_cfft_f32_passes(fft_buf, ek_fe_twiddle, ek_fe_stage_twiddle, EK_FE_FFT_LOG2, 4);
         ek_rfft_f32_finish(fft_buf, ek_fe_twiddle, EK_FE_FFT_LOG2, n_bins,
                            EK_FE_SPECTRUM_POWER ? EK_RFFT_POWER : EK_RFFT_MAGNITUDE, spectrum);
 #endif

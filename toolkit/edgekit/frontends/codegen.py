@@ -114,6 +114,23 @@ def _q15(values: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(values, np.float64) * 32768.0), -32768, 32767).astype(np.int64)
 
 
+def _stage_twiddles(tw: np.ndarray, n: int) -> list[float]:
+    """The radix-4 stages' twiddle triples in the order the FFT reads them (ek_fft.h,
+    ek_cfft_f32_passes: sub-size L = 4, 16, ... while 4L <= N/4): W_4L^j, W_4L^2j, W_4L^3j,
+    taken from the N/2 table itself (W_N^e, negated for e >= N/2) so they are the same floats."""
+    pairs = np.asarray(tw, np.float64).reshape(-1, 2)
+    out: list[float] = []
+    L = 4
+    while 4 * L <= n // 4:
+        step = n // (4 * L)
+        for j in range(L):
+            for e in (j * step, 2 * j * step, 3 * j * step):
+                w = pairs[e] if e < n // 2 else -pairs[e - n // 2]
+                out.extend(float(v) for v in w)
+        L *= 4
+    return out
+
+
 def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tuple[str, str, int]:
     from edgekit.preprocess import audio as ref
 
@@ -129,6 +146,7 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
     win_table = np.concatenate([win, np.zeros(len(win) % 2)])
     k = np.arange(n // 2)
     tw = np.stack([np.cos(2 * np.pi * k / n), -np.sin(2 * np.pi * k / n)], 1).ravel()
+    stage_tw = _stage_twiddles(tw, n)
     mel = ref.mel_matrix(eff)              # [bins, mel]
     dct = ref.dct_matrix(eff)              # [mel, coeffs]
     first, count, offset, weights = [], [], [], []
@@ -167,6 +185,7 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
 extern const float ek_fe_window[{len(win_table)}];
 extern const int16_t ek_fe_window_q15[{spec.window_samples}];
 extern const float ek_fe_twiddle[{n}];
+extern const float ek_fe_stage_twiddle[{max(len(stage_tw), 1)}];
 extern const int16_t ek_fe_twiddle_q15[{n}];
 extern const float ek_fe_mel_weights[];
 extern const uint16_t ek_fe_mel_first_bin[{spec.mel_bins}];
@@ -178,6 +197,7 @@ extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff
         _array("float", "ek_fe_window", win_table, _c_float),
         _array("int16_t", "ek_fe_window_q15", _q15(win), str, 12),
         _array("float", "ek_fe_twiddle", tw, _c_float),
+        _array("float", "ek_fe_stage_twiddle", stage_tw if len(stage_tw) else [0.0], _c_float),
         _array("int16_t", "ek_fe_twiddle_q15", _q15(tw), str, 12),
         _array("float", "ek_fe_mel_weights", weights, _c_float),
         _array("uint16_t", "ek_fe_mel_first_bin", first, str, 16),
@@ -185,7 +205,7 @@ extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff
         _array("uint16_t", "ek_fe_mel_offset", offset, str, 16),
         _array("float", "ek_fe_dct", dct.T.ravel(), _c_float),
     ])
-    nbytes = 6 * len(win) + 6 * len(tw) + 4 * len(weights) + 6 * spec.mel_bins + 4 * dct.size
+    nbytes = 6 * len(win) + 6 * len(tw) + 4 * len(stage_tw) + 4 * len(weights) + 6 * spec.mel_bins + 4 * dct.size
     return cfg, tables, nbytes
 
 
