@@ -23,7 +23,6 @@ static uint64_t last_frontend, last_model;
 static uint32_t last_stack, invocations, raw_loaded;
 static const uint8_t *raw_source; /* a preloaded raw item (batch mode), else the raw buffer */
 static uint32_t last_summary;      /* timer count of the last inference's summary update */
-static uint8_t *input_copy;        /* batch flag EK_BATCH_SEND_INPUT: where the frontend's output is kept */
 static int summary_on;             /* int8 in and out: the on-device summary (ek_summary.h) runs */
 
 /* The summary's input layout from the model: features along the last axis of size > 1. */
@@ -162,8 +161,9 @@ static size_t info_text(char *buf, size_t cap) {
     return n;
 }
 
-/* Runs one inference on whatever is in the model input (or the raw buffer). */
-static int run_inference(int kind) {
+/* Runs one inference on whatever is in the model input (or the raw buffer). keep_input: where
+ * to keep the model input a raw run's frontend produced (batch flag EK_BATCH_SEND_INPUT), or 0. */
+static int run_inference(int kind, uint8_t *keep_input) {
     const ek_model_info_t *m = ek_model_info();
     ek_stack_reset_mark();
     ek_timer_restart();
@@ -176,7 +176,7 @@ static int run_inference(int kind) {
         last_frontend = ek_timer_elapsed(t0, ek_timer_now());
         if (frc != 0) return -2;
         /* Outside both timed regions; the model reuses its input's memory, so keep it now. */
-        if (input_copy) memcpy(input_copy, ek_model_input(), m->input.bytes);
+        if (keep_input) memcpy(keep_input, ek_model_input(), m->input.bytes);
     }
     uint64_t t0 = ek_timer_now();
     if (summary_on) ek_summary_input((const int8_t *)ek_model_input(), m->input.bytes);
@@ -235,7 +235,7 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
     case EK_T_INVOKE: {
         int kind = n >= 1 ? p[0] : EK_KIND_FEATURES;
         if (kind == EK_KIND_RAW && !frontend_present()) { send_error(seq, EK_E_UNSUPPORTED, type, "raw input: no on-device frontend in this firmware"); return; }
-        int rc = run_inference(kind);
+        int rc = run_inference(kind, 0);
         if (rc != 0) {
             const char *why = rc != -2 ? "ek_model_invoke failed"
                               : (ek_frontend_last_error && ek_frontend_last_error()[0]) ? ek_frontend_last_error()
@@ -283,9 +283,7 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
             if (h->kind == EK_KIND_RAW) raw_source = item_ptr;
             else memcpy(ek_model_input(), item_ptr, h->item_bytes);
             raw_loaded = h->item_bytes;
-            input_copy = send_input ? (uint8_t *)(uintptr_t)item_ptr : 0;
-            int rc = run_inference((int)h->kind);
-            input_copy = 0;
+            int rc = run_inference((int)h->kind, send_input ? (uint8_t *)(uintptr_t)item_ptr : 0);
             raw_source = 0;
             uint8_t item[28];
             put_u32(item, i);
