@@ -75,6 +75,23 @@ static inline int32_t sat_mul_pot(int32_t x, int exponent)
 }
 
 
+/* An element-wise int8 op whose output depends on the input value alone (LOGISTIC, TANH,
+ * HARD_SWISH) has at most 256 distinct results: for more elements than that, fn computes each
+ * once into a table and the elements are looked up (the same function, so the same bits). */
+typedef int8_t (*ek_int8_fn_t)(const void *params, int32_t value);
+
+__attribute__((unused)) static void map_int8(ek_int8_fn_t fn, const void *params, int32_t size,
+                                             const int8_t *input, int8_t *output)
+{
+    if (size > 256) {
+        int8_t table[256];
+        for (int32_t v = -128; v < 128; ++v) table[v + 128] = fn(params, v);
+        for (int32_t i = 0; i < size; ++i) output[i] = table[input[i] + 128];
+    } else {
+        for (int32_t i = 0; i < size; ++i) output[i] = fn(params, input[i]);
+    }
+}
+
 /* gemmlowp's exp and reciprocal pieces, shared by SOFTMAX, LOGISTIC and TANH (static, not
  * inline: each kernel file keeps its own copy, as one file had before the split). */
 /* exp(x) for x in [-1/4, 0), Q0.31 in and out. */
