@@ -4,27 +4,24 @@ op_cases/resize_bilinear.py."""
 
 from __future__ import annotations
 
-import flatbuffers
 import pytest
 from ai_edge_litert import schema_py_generated as S
 
 from edgekit.codegen import generate
 from edgekit.errors import UserError
 
-from . import op_cases, tiny_models
+from . import op_cases
 
 
 def test_both_flags_are_refused(tmp_path):
+    def both_flags(m):
+        (op,) = [o for o in m.subgraphs[0].operators
+                 if m.operatorCodes[o.opcodeIndex].builtinCode == S.BuiltinOperator.RESIZE_BILINEAR]
+        assert op.builtinOptions.halfPixelCenters
+        op.builtinOptions.alignCorners = True
+
     case = next(c for c in op_cases.module("resize_bilinear").CASES if c.get("mode", "half_pixel") == "half_pixel")
-    m = S.ModelT.InitFromPackedBuf(bytearray(tiny_models.ensure_models([case])[0].read_bytes()), 0)
-    (op,) = [o for o in m.subgraphs[0].operators
-             if m.operatorCodes[o.opcodeIndex].builtinCode == S.BuiltinOperator.RESIZE_BILINEAR]
-    assert op.builtinOptions.halfPixelCenters
-    op.builtinOptions.alignCorners = True
-    b = flatbuffers.Builder(0)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    bad = tmp_path / "both.tflite"
-    bad.write_bytes(bytes(b.Output()))
+    bad = op_cases.edited_model(case, both_flags, tmp_path / "both.tflite")
     with pytest.raises(UserError) as exc:
         generate(bad, tmp_path / "gen", "both")
     msg = str(exc.value)

@@ -18,7 +18,8 @@ A module `op_cases/<name>.py` defines
     option the converter never emits).
 
 Every case's inputs also hold the int8 range ends (range_ends): every int8 value, all -128,
-all 127.
+all 127. An op's refusals (what the converter never emits) go in tests/codegen/test_<op>.py,
+on a case's model edited with edited_model.
 """
 
 from __future__ import annotations
@@ -73,3 +74,20 @@ def range_ends(shape: tuple[int, ...]) -> np.ndarray:
     n = int(np.prod(shape))
     sweep = np.resize(np.arange(-128, 128, dtype=np.int16), n).astype(np.int8).reshape(shape)
     return np.stack([sweep, np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)])
+
+
+def edited_model(case: dict, edit, out: Path) -> Path:
+    """The case's model with edit(model) applied to its unpacked flatbuffer (LiteRT's schema
+    ModelT), written to out: what the converter never emits (an option, a quantization), for an
+    op's refusal tests."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as S
+
+    from tests.codegen import tiny_models
+
+    m = S.ModelT.InitFromPackedBuf(bytearray(tiny_models.ensure_models([case])[0].read_bytes()), 0)
+    edit(m)
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    out.write_bytes(bytes(b.Output()))
+    return out
