@@ -128,28 +128,75 @@ def test_unknown_soc_and_wrong_target_are_user_errors(htp, small_keras, calibrat
         qnn.export_onnx(tmp_path / "missing.keras", tmp_path / "m.onnx")
 
 
-def test_evaluate_per_cohort_against_int8_reference(built, htp, calibration):
+def test_eval_source_scores_every_path_and_runs_the_emulator_as_a_device(built, htp, calibration):
+    """What `edgekit eval` runs for an HTP target (harness.evaluate, host sessions): the host
+    paths on ONNX Runtime's CPU provider, and the HTP emulator behind the device session
+    interface the harness's runner drives, on the context model compiled for the profile's SoC."""
+    from types import SimpleNamespace
+
+    from edgekit.harness.core import scores_part
+    from edgekit.harness.summary import summarize
+    from edgekit.report.gates import gate_rows
+
     x = calibration
+    source = qnn_eval.QnnEvalSource(SimpleNamespace(name="small"), htp, built.out_dir)
+    assert source.device_model.name == "model_ctx_SM8650.onnx"  # the profile's part is the SM8650
+    host = source.host_scores(x)
+    assert set(host) == {"float", "int8_host"} and host["int8_host"].shape == (len(x), 4)
+    session = source.opener(x.shape[1:])()
+    dev = np.array(session.infer_batch([source.payload(r) for r in x], "features"))
+    assert np.array_equal(dev.reshape(len(x), -1),
+                          qnn.run_session(qnn.htp_session(source.device_model), x).reshape(len(x), -1))
+    session.close()
     # Labels from the float model so accuracy is meaningful (not chance) for a random network.
-    y = qnn.run_session(qnn.cpu_session(built.artefacts["float_onnx"]), x).argmax(1)
-    cohorts = [{"sensor": "a" if i % 2 else "b", "lighting": "dim" if i % 3 else "bright"} for i in range(len(x))]
-    ids = [f"s{i}" for i in range(len(x))]
-    ev = qnn_eval.evaluate_arrays(built.artefacts["qdq_model"], x, y, ids, cohorts, htp, "small", "test",
-                             built.out_dir, tolerance_points=100.0)
-    assert ev.n == len(x) and ev.reference == "int8_qdq_cpu"
-    assert ev.device_model == "model_ctx_SM8650.onnx"  # the profile's part is the SM8650
-    assert ev.accuracy["float"] == 1.0
-    assert {(c.field, c.value) for c in ev.cohorts} == {("sensor", "a"), ("sensor", "b"),
-                                                        ("lighting", "dim"), ("lighting", "bright")}
-    for c in ev.cohorts:
-        assert c.n == sum(1 for k in cohorts if k[c.field] == c.value)
-        assert c.diff_points == pytest.approx(100 * (c.accuracy["htp_emulator"] - c.accuracy["int8_qdq_cpu"]), abs=1e-3)
-    lines = ev.records_path.read_text().splitlines()
-    assert len(lines) == len(x) and json.loads(lines[0])["id"] == "s0"
-    section = json.loads((built.out_dir / "report.json").read_text())["npu"]
-    assert section["eval"]["n"] == len(x) and "emulator" in section["eval"]["how"]
-    # A zero tolerance with a disagreement would fail; the gate reflects the figures.
-    assert ev.passed == (all(abs(c.diff_points) <= 100.0 for c in ev.cohorts))
+    y = host["float"].argmax(1)
+    recs = [{"id": f"s{i}", "label": int(y[i]),
+             "cohort": {"sensor": "a" if i % 2 else "b", "lighting": "dim" if i % 3 else "bright"},
+             "paths": {"device_features": scores_part(source.scores(dev[i])),
+                       **{p: scores_part(v[i]) for p, v in host.items()}}} for i in range(len(x))]
+    section = summarize(recs, target=htp, model_name="small", labels=list("abcd"),
+                        cohort_fields=["sensor", "lighting"], device_info=source.device_info)
+    section.update(source.analysis(recs))
+    assert section["paths"]["float"]["accuracy"] == 1.0 and section["device_path"] == "device_features"
+    rows = [g for g in gate_rows(section) if g["gate"] == "tolerance"]
+    acc = {(a["path"], a["field"], a["value"]): a["accuracy"] for a in section["accuracy"]}
+    assert {g["subject"] for g in rows} == {"overall", "sensor=a", "sensor=b", "lighting=dim", "lighting=bright"}
+    for g in rows:
+        field, value = ("all", "all") if g["subject"] == "overall" else g["subject"].split("=")
+        diff = 100 * (acc[("device_features", field, value)] - acc[("int8_host", field, value)])
+        assert g["value"] == pytest.approx(diff, abs=1e-3) and g["passed"] == (abs(diff) <= 1.0 + 1e-9)
+    agreement = section["agreement"]["device_features_vs_int8_host"]
+    assert agreement["n"] == len(x) and 0.0 <= agreement["top1_agreement"] <= 1.0
+
+
+def _tolerance_section(device_preds, ref_preds, htp) -> dict:
+    from edgekit.harness.summary import summarize
+
+    recs = [{"id": str(i), "cohort": {"sensor": "b"}, "label": 1, "paths": {
+        "device_features": {"status": "ok", "pred": d, "scores": [float(d == 0), float(d == 1)]},
+        "int8_host": {"status": "ok", "pred": r, "scores": [float(r == 0), float(r == 1)]}}}
+        for i, (d, r) in enumerate(zip(device_preds, ref_preds))]
+    section = summarize(recs, target=htp, model_name="m", labels=["x", "y"], cohort_fields=["sensor"])
+    section["tolerance"] = {"reference": "int8_host", "points": qnn_eval.TOLERANCE_POINTS}
+    return section
+
+
+def test_exactly_one_point_is_within_one_point(htp):
+    """9 flips in 900 samples is 1.0 point: float rounding must not turn it into a failure."""
+    from edgekit.errors import CheckFailed
+    from edgekit.report.gates import enforce, tolerance_rows
+
+    ref = [0 if i < 9 else 1 for i in range(900)]  # the reference misses the first 9
+    rows = tolerance_rows(_tolerance_section([1] * 900, ref, htp))
+    assert {r["subject"]: r["value"] for r in rows} == {"overall": 1.0, "sensor=b": 1.0}
+    assert all(r["passed"] for r in rows)
+    enforce(rows)
+    ref[9] = 0  # a 10th flip: 1.11 points, over the tolerance; the gate names the cohort
+    rows = tolerance_rows(_tolerance_section([1] * 900, ref, htp))
+    assert not any(r["passed"] for r in rows) and rows[1]["value"] == pytest.approx(1.1111, abs=1e-4)
+    with pytest.raises(CheckFailed) as exc:
+        enforce(rows)
+    assert {r["subject"] for r in exc.value.table} == {"overall", "sensor=b"}
 
 
 def test_roofline_counts_conv_macs_and_bytes(tmp_path):
@@ -167,42 +214,6 @@ def test_roofline_counts_conv_macs_and_bytes(tmp_path):
     assert est.memory_ms == pytest.approx(moved / 1e3 / 1e3)
     assert est.dominant == ("memory" if est.memory_ms > est.compute_ms else "compute")
     assert roofline.peak_activation_bytes(p) == 3 * 8 * 8 + 8 * 8 * 8
-
-
-def test_eval_gate_names_the_cohort_that_drifts(built, htp, calibration):
-    from edgekit.errors import CheckFailed
-
-    x = calibration[:12]
-    y = qnn.run_session(qnn.cpu_session(built.artefacts["qdq_model"]), x).argmax(1)
-    cohorts = [{"sensor": "a"} for _ in range(len(x))]
-    ev = qnn_eval.evaluate_arrays(built.artefacts["qdq_model"], x, y, [str(i) for i in range(len(x))], cohorts,
-                             htp, "small", "val", built.out_dir, tolerance_points=1.0)
-    assert ev.accuracy["int8_qdq_cpu"] == 1.0
-    # Make the emulator's row drift by construction: a fake result with one cohort 5 points off.
-    drifted = qnn_eval.QnnEvalResult(**{**ev.__dict__, "passed": False, "cohorts": [
-        qnn_eval.CohortRow("sensor", "a", 12, {"htp_emulator": 0.95, "int8_qdq_cpu": 1.0}, -5.0, False)]})
-    with pytest.raises(CheckFailed, match=r"sensor=a \(-5.00 points\)"):
-        qnn_eval.check_eval(drifted)
-    if ev.passed:
-        qnn_eval.check_eval(ev)
-
-
-def test_exactly_one_point_is_within_one_point(tmp_path, htp):
-    """9 flips in 900 samples is 1.0 point: float rounding must not turn it into a failure."""
-    recs = []
-    for i in range(900):
-        ref_ok = i >= 9  # the reference misses the first 9, the emulator gets everything right
-        recs.append({"id": str(i), "cohort": {"sensor": "b"}, "label": 1, "paths": {
-            "htp_emulator": {"status": "ok", "pred": 1, "scores": [0.0, 1.0]},
-            "int8_qdq_cpu": {"status": "ok", "pred": 1 if ref_ok else 0, "scores": [0.0, 1.0] if ref_ok else [1.0, 0.0]}}})
-    p = tmp_path / "npu_eval_test.jsonl"
-    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    ev = qnn_eval.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
-    assert ev.cohorts[0].diff_points == 1.0 and ev.cohorts[0].within and ev.passed
-    recs[9]["paths"]["int8_qdq_cpu"]["pred"] = 0  # a 10th flip: 1.11 points, over the tolerance
-    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    ev = qnn_eval.summarize_records(p, htp, "m", "test", tmp_path, tolerance_points=1.0)
-    assert not ev.passed and ev.cohorts[0].diff_points == pytest.approx(1.1111, abs=1e-4)
 
 
 def test_disagreements_are_placed_by_how_sure_the_float_model_is():

@@ -13,7 +13,8 @@ from edgekit.cli._common import (FRONTEND_HELP, FrontendDefineOption, FrontendIn
 def eval_cmd(
     target: str = typer.Option(..., "--target", "-t", help="target profile name or .yaml path"),
     model: str = typer.Option(..., "--model", "-m", help="model name or folder with model.yaml"),
-    device: str = typer.Option("qemu", help="qemu, or serial:/dev/ttyACM0[@baud] for a real board"),
+    device: Optional[str] = typer.Option(None, help="qemu (the default for firmware), or serial:/dev/ttyACM0[@baud] "
+                                                    "for a real board"),
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="emulator instances in parallel (default: cores)"),
     limit: Optional[int] = typer.Option(None, help="evaluate at most this many test samples"),
     cohorts: Optional[str] = typer.Option(None, help="extra cohort combinations, e.g. mic+snr_db"),
@@ -60,8 +61,6 @@ def eval_cmd(
         raise UserError(f"--cohort-firmware/--frontend: {prof.name} runs {prof.runtime.name}, which has no on-device "
                         f"frontend to vary; give a target whose runtime builds firmware (e.g. cortex-m7)")
     backend.check_can_evaluate(spec, prof)
-    if backend.evaluates_on_host_emulator:
-        return _eval_qnn(spec, prof, limit, json_out)
 
     mapping = load_cohort_firmware(spec, cohort_firmware, others=user_fe or firmware_variant) \
         if cohort_firmware or user_fe else None
@@ -81,6 +80,7 @@ def eval_cmd(
         console.print(f"{spec.name} on {prof.name}: {res.samples} samples ({res.resumed} resumed, "
                       f"{res.new} new) in {res.wall_s:.0f} s")
         console.print(table(None, ["path", "accuracy"], rows))
+        _print_tolerance(res)
         for f in res.flagged:
             on = f" on {','.join(f['carried_by'] or f['firmware'])}" if "carried_by" in f else \
                 (f" on {','.join(f['firmware'])}" if f.get("firmware") else "")
@@ -121,40 +121,28 @@ def json_payload(res) -> dict:
     return out
 
 
-def _eval_qnn(spec, prof, limit: Optional[int], json_out: bool) -> None:
-    """snapdragon-htp: the QNN HTP emulator is the device; held to the int8 host reference."""
-    from edgekit.npu import qnn_eval
-    from edgekit.resources import stage_dir
+def _print_tolerance(res) -> None:
+    """A device held to a reference within a tolerance (the QNN HTP emulator): its gate per
+    cohort, and where its top-1 disagreements with the reference fall."""
+    from edgekit.reportstore import read_report
 
-    def say(message: str) -> None:
-        if not json_out:
-            err_console.print(message, highlight=False, markup=False)
-
-    with stdout_to_stderr(json_out):
-        if not (stage_dir(prof.name, spec.name) / "model_qdq.onnx").is_file():
-            from edgekit.build import build
-
-            say(f"building {spec.name} for {prof.name} first")
-            build(spec, prof)
-        ev = qnn_eval.evaluate(spec, prof, split="test", limit=limit, progress=say)
-    if json_out:
-        print_json(ev)
-    else:
-        console.print(f"{spec.name} on {prof.name} (QNN HTP emulator, measured): {ev.n} samples; "
-                      f"held to {ev.reference} within {ev.tolerance_points:g} point(s)")
-        console.print(table(None, ["path", "accuracy"], [[p, f"{a * 100:.2f}%"] for p, a in ev.accuracy.items()]))
-        console.print(table("per cohort", ["cohort", "n", "HTP - reference (points)", "within"],
-                            [[f"{c.field}={c.value}", c.n, f"{c.diff_points:+.2f}", "yes" if c.within else "NO"]
-                             for c in ev.cohorts]))
-        agree = ev.agreement.get(f"htp_emulator_vs_{ev.reference}")
-        dis = ev.agreement.get("disagreements_by_float_margin")
-        if agree and dis and dis["disagreements"]:
-            console.print(f"top-1 agreement with {ev.reference}: {agree['top1_agreement'] * 100:.2f}%; "
-                          f"{dis['disagreements']} disagreements, the largest at a float top-2 margin of "
-                          f"{dis['largest_float_margin_of_a_disagreement']:.2f} (near ties under "
-                          f"{dis['near_tie_margin']:g}: {_pct(dis['disagreement_rate_near_tie'])} disagree; "
-                          f"the rest: {_pct(dis['disagreement_rate_confident'])})")
-    qnn_eval.check_eval(ev)
+    sec = read_report(res.directory)["eval"]
+    tol = sec.get("tolerance")
+    if not tol:
+        return
+    rows = [g for g in sec["gates"] if g["gate"] == "tolerance"]
+    console.print(table(f"held to {tol['reference']} within {tol['points']:g} point(s)",
+                        ["cohort", "device - reference (points)", "within"],
+                        [[g["subject"], f"{g['value']:+.2f}", "yes" if g["passed"] else "NO"] for g in rows]))
+    agreement = sec.get("agreement") or {}
+    agree = agreement.get(f"{sec['device_path']}_vs_{tol['reference']}")
+    dis = agreement.get("disagreements_by_float_margin")
+    if agree and dis and dis["disagreements"]:
+        console.print(f"top-1 agreement with {tol['reference']}: {agree['top1_agreement'] * 100:.2f}%; "
+                      f"{dis['disagreements']} disagreements, the largest at a float top-2 margin of "
+                      f"{dis['largest_float_margin_of_a_disagreement']:.2f} (near ties under "
+                      f"{dis['near_tie_margin']:g}: {_pct(dis['disagreement_rate_near_tie'])} disagree; "
+                      f"the rest: {_pct(dis['disagreement_rate_confident'])})")
 
 
 def _pct(x: Optional[float]) -> str:

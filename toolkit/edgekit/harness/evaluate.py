@@ -78,7 +78,7 @@ def _tflite_path(build_result, directory: Path) -> Path:
     return directory / "model_int8.tflite"
 
 
-def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, limit: Optional[int] = None,
+def evaluate(spec, target, device: Optional[str] = None, jobs: Optional[int] = None, limit: Optional[int] = None,
              combos: Sequence[Sequence[str]] = (), min_accuracy: Optional[float] = None,
              max_cohort_drop: float = 0.02, firmware_variant: Optional[str] = None,
              progress: Optional[Progress] = None, enforce_gates: bool = True,
@@ -87,7 +87,9 @@ def evaluate(spec, target, device: str = "qemu", jobs: Optional[int] = None, lim
     cohorts run different firmware: each sample then runs on its cohort's firmware, and the
     report gains the cohort field "firmware" (see _evaluate_cohort_firmware).
     cluster: "local", "auto", "ray://HOST:PORT" or "HOST:PORT" (or a RayCluster): the device
-    batches run on a Ray cluster (edgekit.harness.cluster); records, resume, report unchanged."""
+    batches run on a Ray cluster (edgekit.harness.cluster); records, resume, report unchanged.
+    device: a --device spec ("qemu", the default, or "serial:PORT[@baud]") for firmware; None
+    for a runtime whose device is a host session (its backend's eval_source)."""
     if cluster is None:
         return _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohort_drop,
                          firmware_variant, progress, enforce_gates, cohort_firmware, None)
@@ -111,23 +113,36 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
         if bad:
             raise UserError(f"--cohorts {'+'.join(c)}: unknown cohort field {bad[0]!r}; "
                             f"{spec.name} has {', '.join(known_fields) or 'none'}")
-    from edgekit.devices import kind_for
-
-    device_kind = kind_for(device)
-    kind = device_kind.parse(device).kind
     from edgekit.runtimes import backend_for
 
     backend = backend_for(target)
     backend.check_can_evaluate(spec, target)
-    if backend.evaluates_on_host_emulator:
-        raise UserError(f"target {target.name}: runtime {target.runtime.name} has no device session; "
-                        f"`edgekit eval` runs firmware targets (QEMU or a board) here")
+    directory = resources.stage_dir(target.name, spec.name)
+    say = progress or (lambda *a: None)
+
+    def build_stage() -> None:  # for a runtime without firmware, whose model file is missing
+        from edgekit.build import build
+
+        say("build", 0, 1)
+        build(spec, target, check_budgets=False)
+        say("build", 1, 1)
+
+    hosted = backend.eval_source(spec, target, directory, build_stage)
+    if hosted is not None:
+        if device is not None or cohort_firmware is not None or cluster is not None:
+            raise UserError(f"target {target.name}: runtime {target.runtime.name} evaluates on {hosted.device} "
+                            f"(a host session); --device, --cohort-firmware and --cluster do not apply")
+        return _evaluate_host_session(spec, target, hosted, directory, limit, combos, min_accuracy,
+                                      max_cohort_drop, say, enforce_gates, t_start)
+    device = device or "qemu"
+    from edgekit.devices import kind_for
+
+    device_kind = kind_for(device)
+    kind = device_kind.parse(device).kind
 
     from edgekit import data, interpreters
     from edgekit.report.gates import gate_rows
 
-    directory = resources.stage_dir(target.name, spec.name)
-    say = progress or (lambda *a: None)
     if cohort_firmware is not None:
         return _evaluate_cohort_firmware(spec, target, cohort_firmware, directory, device, jobs, limit, combos,
                                          min_accuracy, max_cohort_drop, say, enforce_gates, t_start, cluster)
@@ -237,6 +252,61 @@ def _finish(directory: Path, section: dict, records: Path, samples: int, resumed
     if enforce_gates:
         enforce(section["gates"])
     return result
+
+
+def _evaluate_host_session(spec, target, source, directory: Path, limit: Optional[int], combos,
+                           min_accuracy: Optional[float], max_cohort_drop: float, say, enforce_gates: bool,
+                           t_start: float) -> EvalResult:
+    """A runtime whose device is a host session (host sessions): `source`, from its backend's
+    eval_source, is run like a device through the same records, summary, gates and reports.
+    It provides: device (a name), sessions, unavailable (path -> reason), path_descriptions,
+    identity (what the records depend on), device_info, host_scores(X) -> {path: scores},
+    payload(x) -> bytes, opener(input_shape) -> a callable opening a session with
+    infer_batch/infer/restart/close, scores(result) -> the scores of one device result, and
+    analysis(records) -> what the eval section adds (its "tolerance" gates the device
+    against a reference path: report.gates.tolerance_rows)."""
+    from edgekit import data
+    from edgekit.report.gates import gate_rows
+
+    ds = data.load_dataset(spec)
+    X, _, recs = data.split_arrays(spec, "test", limit=limit)
+    if not len(recs):
+        raise UserError(f"dataset of {spec.name}: no test samples; run `edgekit data prepare --model {spec.name}`")
+    samples = [core.EvalSample(r.id, int(r.label), dict(r.cohort)) for r in recs]
+    index = {r.id: i for i, r in enumerate(recs)}
+
+    def host_paths(pending: list[core.EvalSample]) -> dict:
+        say("host reference", 0, len(pending))
+        scores = source.host_scores(X[np.array([index[s.id] for s in pending], dtype=np.int64)])
+        return {s.id: {p: core.scores_part(v[k]) for p, v in scores.items()} for k, s in enumerate(pending)}
+
+    def jobs_for(s: core.EvalSample) -> DeviceJob:
+        return DeviceJob(s.id, {"device_features": ("features", source.payload(X[index[s.id]]))})
+
+    with RecordStore(directory / "eval", {"model": spec.name, "target": target.name, "data_hash": ds.data_hash,
+                                          **source.identity}) as store:
+        hres = core.run(samples, store, host_paths, jobs_for, source.opener(X.shape[1:]),
+                        lambda path, r: core.scores_part(source.scores(r)), source.unavailable,
+                        sessions=source.sessions, progress=lambda done, total: say("device", done, total))
+        wanted = {s.id for s in samples}
+        records = [r for r in store.records() if r["id"] in wanted]
+    section = summarize(records, target=target, model_name=spec.name, labels=spec.labels,
+                        cohort_fields=spec.cohort_fields, combos=combos, max_cohort_drop=max_cohort_drop,
+                        device_info=source.device_info)
+    for path, text in source.path_descriptions.items():
+        section["paths"][path]["description"] = text
+    section.update(source.analysis(records))
+    section["firmware_variant"] = None
+    section["limit"] = limit
+    section["gates"] = gate_rows(section, min_accuracy)
+    reportstore.write_section(directory, "eval", section)
+    wall = time.perf_counter() - t_start
+    reportstore.write_section(directory, "eval_run", {
+        "wall_s": wall, "samples": len(samples), "resumed": hres.resumed, "new": hres.new,
+        "host_reference_s": hres.host_s, "device_call_s": hres.device.device_call_s if hres.device else 0.0,
+        "records": str(hres.records_path), "moved_aside": str(hres.moved_aside) if hres.moved_aside else None})
+    return _finish(directory, section, hres.records_path, len(samples), hres.resumed, hres.new, wall,
+                   hres.moved_aside, enforce_gates)
 
 
 def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, device: str, jobs: Optional[int],

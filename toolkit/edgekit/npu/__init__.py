@@ -83,7 +83,7 @@ def budget_figures(target: TargetProfile, *, flash_bytes: int, ram_bytes: int, l
 
 def write_report(result: NpuBuildResult) -> Path:
     """The report section "npu" for a build, then report.html and junit.xml from report.json.
-    An earlier eval of the same runtime's artefacts stays in the section."""
+    (Its evaluation is the report's "eval" section, as for every target.)"""
     from edgekit import reportstore
     from edgekit.report import write_reports
 
@@ -92,9 +92,6 @@ def write_report(result: NpuBuildResult) -> Path:
     section["all_on_npu"] = result.all_on_npu
     section["budgets_passed"] = result.budgets_passed
     section["budget"] = result.budget.to_json()
-    prev = reportstore.read_report(result.out_dir).get(SECTION) or {}
-    if "eval" in prev and prev.get("runtime") == result.runtime:
-        section["eval"] = prev["eval"]
     path = reportstore.write_section(result.out_dir, SECTION, section)
     write_reports(result.out_dir)
     return path

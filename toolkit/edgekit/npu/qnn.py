@@ -11,7 +11,7 @@ The QNN EP (package onnxruntime-qnn 2.x) is a plugin execution provider: it is r
 the HTP cannot run fully fails at session creation; the EP's framework-op trace names the ops.
 
 This module builds (export, quantization, context binaries, the build's checks); the EP
-sessions are in qnn_ep.py, the evaluation on the HTP emulator in qnn_eval.py.
+sessions are in qnn_ep.py; qnn_eval.py is what the harness runs to evaluate on the HTP emulator.
 """
 
 from __future__ import annotations
@@ -376,7 +376,7 @@ def build_from_keras(keras_path: Path, calibration: np.ndarray, target: TargetPr
         artefacts=artefacts, ops_total=ops_total, ops_on_npu=ops_on, cpu_ops=cpu_ops,
         figures=figures, figures_how=how, budget=budget_result,
         accuracy_source="measured on the QNN HTP emulator (x86) running model_qdq.onnx "
-                        "(`edgekit eval` / qnn_eval.evaluate)",
+                        "(`edgekit eval`, through the harness: npu/qnn_eval.py)",
         notes=[
             "No Snapdragon silicon here: outputs come from the QNN HTP emulator on x86; "
             "latency and energy are estimates from the target profile, not measurements.",

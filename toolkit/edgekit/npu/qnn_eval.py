@@ -1,79 +1,40 @@
-"""`edgekit eval` on a Snapdragon HTP target: the QNN HTP emulator is the device, the same QDQ
-model on ONNX Runtime's CPU provider its int8 host reference (docs/ARCHITECTURE.md,
-"Runtime backends"). Records are per-sample records as the harness writes them (paths
-float, int8_host, device_features), per-cohort accuracy comes from edgekit.stats, and the
-gate rows and the exit from edgekit.report.gates, as for every other target.
+"""How `edgekit eval` runs a Snapdragon HTP target: the QNN HTP emulator is the device, the same
+QDQ model on ONNX Runtime's CPU provider its int8 host reference (docs/ARCHITECTURE.md,
+"Runtime backends").
+
+The runtime backend (runtimes/onnxruntime_qnn.py) hands the harness a QnnEvalSource; the
+harness (harness.evaluate) runs it like any device: the same per-sample records, resume,
+summary (edgekit.stats), report sections and gates as firmware on QEMU or a board. What is
+particular to this runtime is here: the paths' scores, the emulator session, and the
+tolerance the device is held to (its int8 arithmetic is not bit-exact with the CPU's, by
+design, so the gate is a tolerance against the int8 host reference, report.gates).
+
+Paths, in the harness's names: float (model_float.onnx on the CPU provider), int8_host
+(model_qdq.onnx on the CPU provider), device_features (the HTP emulator running the context
+model compiled for the profile's SoC), and the side path int8_litert_ref (the converter's
+int8 .tflite on LiteRT's reference kernels) for the agreement figures.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
-from edgekit import reportstore, resources
 from edgekit.errors import UserError
-from edgekit.npu import SECTION, say as _say
-from edgekit.npu.qnn import Progress, _check_target, compare_outputs
+from edgekit.fileio import sha256_file
+from edgekit.npu.qnn import _check_target, compare_outputs
 from edgekit.npu.qnn_ep import cpu_session, htp_session, run_session
 from edgekit.targets.schema import TargetProfile
 
-
-@dataclass
-class CohortRow:
-    field: str
-    value: str
-    n: int
-    accuracy: dict[str, float]  # path -> accuracy (0..1)
-    diff_points: float  # (htp - reference) in percentage points
-    within: bool
-    diff_points_vs: dict[str, float] = field(default_factory=dict)  # htp - every other path
-
-
-@dataclass
-class QnnEvalResult:
-    target: str
-    model: str
-    split: str
-    n: int
-    accuracy: dict[str, float]  # path -> overall accuracy
-    reference: str  # the int8 host reference the HTP is held to
-    tolerance_points: float
-    cohorts: list[CohortRow]
-    agreement: dict[str, dict]  # path pair -> compare_outputs()
-    records_path: Path
-    passed: bool
-    overall_diff_points: float = 0.0  # (htp - reference) over the whole split
-    device_model: str = ""
-    notes: list[str] = field(default_factory=list)
-
-
-def evaluate(spec, target: TargetProfile, split: str = "test", limit: Optional[int] = None,
-             out_dir: Optional[Path] = None, tolerance_points: float = 1.0,
-             progress: Progress = None) -> QnnEvalResult:
-    """Per-cohort accuracy with the HTP emulator as the device, against the int8 host
-    reference. Needs `edgekit build` first (model_qdq.onnx)."""
-    from edgekit import data
-
-    _check_target(target)
-    out_dir = Path(out_dir) if out_dir is not None else resources.stage_dir(target.name, spec.name)
-    qdq = out_dir / "model_qdq.onnx"
-    if not qdq.is_file():
-        raise UserError(f"{qdq}: not found; run `edgekit build --target {target.name} "
-                        f"--model {spec.name}` first")
-    _say(progress, f"loading the {split} split")
-    x, y, records = data.split_arrays(spec, split, limit=limit)
-    if len(x) == 0:
-        raise UserError(f"{spec.name}: the {split} split is empty; run `edgekit data prepare "
-                        f"--model {spec.name}`")
-    cohorts = [{k: r.cohort.get(k) for k in spec.cohort_fields} for r in records]
-    return evaluate_arrays(qdq, x, np.asarray(y), [r.id for r in records], cohorts, target,
-                           spec.name, split, out_dir, tolerance_points, progress,
-                           int8_tflite=_int8_tflite(out_dir))
+DEVICE = "htp-emulator"
+# The HTP is held to the int8 host reference within this many accuracy points, per cohort
+# and overall (report.gates.tolerance_rows).
+TOLERANCE_POINTS = 1.0
+# A side path: scored into the records for the agreement figures, not a stage of its own.
+LITERT_PATH = "int8_litert_ref"
 
 
 def device_artefact(out_dir: Path, target: TargetProfile) -> Optional[Path]:
@@ -88,11 +49,6 @@ def device_artefact(out_dir: Path, target: TargetProfile) -> Optional[Path]:
     return None
 
 
-def _int8_tflite(out_dir: Path) -> Optional[Path]:
-    p = Path(out_dir) / "model_int8.tflite"
-    return p if p.is_file() else None
-
-
 def _litert_ref(tflite: Path, x: np.ndarray) -> Optional[np.ndarray]:
     """Scores of the converter's int8 .tflite under LiteRT's reference kernels (the project's
     int8 host reference), or None if the converter stage is not installed."""
@@ -104,94 +60,126 @@ def _litert_ref(tflite: Path, x: np.ndarray) -> Optional[np.ndarray]:
     return qout.dequantize(run_litert_ref(tflite, qin.quantize(x)))
 
 
-def evaluate_arrays(qdq: Path, x: np.ndarray, y: np.ndarray, ids: list[str], cohorts: list[dict],
-                    target: TargetProfile, model_name: str, split: str, out_dir: Path,
-                    tolerance_points: float = 1.0, progress: Progress = None,
-                    int8_tflite: Optional[Path] = None) -> QnnEvalResult:
-    out_dir = Path(out_dir)
-    float_onnx = out_dir / "model_float.onnx"
-    device_model = device_artefact(out_dir, target) or Path(qdq)
-    _say(progress, f"running {len(x)} samples of {device_model.name} on the HTP emulator")
-    scores = {"htp_emulator": run_session(htp_session(device_model), x),
-              "int8_qdq_cpu": run_session(cpu_session(qdq), x)}
-    if float_onnx.is_file():
-        scores["float"] = run_session(cpu_session(float_onnx), x)
-    notes = [f"The device is the QNN HTP emulator on x86 running {device_model.name} "
-             f"(no Snapdragon silicon here)."]
-    if int8_tflite is not None:
-        ref = _litert_ref(int8_tflite, x)
-        if ref is not None:
-            scores["int8_litert_ref"] = ref
-        else:
-            notes.append("edgekit.interpreters is not available: the LiteRT int8 reference was skipped.")
-    preds = {k: v.reshape(len(v), -1).argmax(1) for k, v in scores.items()}
-    records_path = out_dir / f"npu_eval_{split}.jsonl"
-    tmp = records_path.with_name(f".{records_path.name}.tmp")
-    with open(tmp, "w") as fh:
-        for i, sid in enumerate(ids):
-            # The harness's per-sample record (edgekit.harness.records), this runtime's paths.
-            fh.write(json.dumps({"id": sid, "cohort": cohorts[i], "label": int(y[i]), "paths": {
-                k: {"status": "ok", "pred": int(preds[k][i]),
-                    "scores": [round(float(v), 6) for v in scores[k][i].reshape(-1)]} for k in scores}}) + "\n")
-    os.replace(tmp, records_path)
-    return summarize_records(records_path, target, model_name, split, out_dir, tolerance_points,
-                             device_model.name, notes)
+class HtpEmulatorSession:
+    """The HTP emulator as a harness device session (the methods harness.runner calls): one
+    ONNX Runtime session on the QNN EP's HTP backend, CPU fallback disabled, fed float32
+    features. It has no counters: the latency of an HTP target is the build's roofline
+    estimate, not a measurement."""
+
+    def __init__(self, model: Path, input_shape: Sequence[int]):
+        self._session = htp_session(model)
+        self._shape = tuple(input_shape)
+
+    def infer_batch(self, inputs: list[bytes], kind: str) -> list[np.ndarray]:
+        x = np.stack([np.frombuffer(b, np.float32).reshape(self._shape) for b in inputs])
+        return list(run_session(self._session, x))
+
+    def infer(self, data: bytes, kind: str) -> np.ndarray:
+        return self.infer_batch([data], kind)[0]
+
+    def restart(self) -> None:
+        """Nothing to restart: the session holds no state between inferences."""
+
+    def close(self) -> None:
+        self._session = None
 
 
-# Percentage points are compared with this slack: 9 flips in 900 samples is 1.0 point exactly,
-# which float arithmetic may render as 1.0000000000000009.
-_POINTS_EPS = 1e-9
+@dataclass(frozen=True)
+class HtpEmulatorOpener:
+    """Opens an HtpEmulatorSession (a recipe, like harness.runner.DeviceOpener)."""
+
+    model: Path
+    input_shape: tuple
+
+    def __call__(self) -> HtpEmulatorSession:
+        return HtpEmulatorSession(self.model, self.input_shape)
 
 
-def summarize_records(records_path: Path, target: TargetProfile, model_name: str, split: str,
-                      out_dir: Path, tolerance_points: float = 1.0, device_model: str = "",
-                      notes: Optional[list[str]] = None) -> QnnEvalResult:
-    """Per-cohort accuracy of every path from the per-sample records (npu_eval_<split>.jsonl),
-    the HTP emulator held to the int8 host reference; writes the report's npu.eval section.
-    Re-summarizing needs no emulator run."""
-    from edgekit.stats import accuracy_by_cohort
+class QnnEvalSource:
+    """What the harness needs to evaluate `spec` on an HTP target from the build in
+    `directory` (model_qdq.onnx, the context models): see harness.evaluate, "host sessions"."""
 
-    recs = [json.loads(line) for line in Path(records_path).read_text().splitlines() if line.strip()]
-    if not recs:
-        raise UserError(f"{records_path}: no records; run the evaluation again")
-    # The HTP runs model_qdq.onnx (compiled for the SoC); the same QDQ model on ONNX Runtime's
-    # CPU EP is its int8 host reference (same scales and zero points, host kernels).
-    reference, device = "int8_qdq_cpu", "htp_emulator"
-    paths = list(recs[0]["paths"])
-    fields = sorted({f for r in recs for f in r["cohort"]})
-    # Per-cohort accuracy of every path: edgekit.stats, as for every other target.
-    by = {k: {(a.field, a.value): a for a in accuracy_by_cohort(recs, k, fields)} for k in paths}
-    y = np.array([r["label"] for r in recs])
-    preds = {k: np.array([r["paths"][k]["pred"] for r in recs]) for k in paths}
-    scores = {k: np.array([r["paths"][k]["scores"] for r in recs], np.float32) for k in paths}
-    acc = {k: by[k][("all", "all")].accuracy for k in paths}
+    device = DEVICE
+    sessions = 1      # one emulator session: it runs in this process on every core it wants
+    unavailable = {"device_e2e": "unavailable: the HTP emulator runs the model only; the features "
+                                 "are computed on the host (no on-device frontend)"}
 
-    def points(key, other: str) -> float:
-        d, o = by[device][key], by[other][key]
-        return 100.0 * (d.correct - o.correct) / d.n
+    def __init__(self, spec, target: TargetProfile, directory: Path):
+        _check_target(target)
+        self.target, self.directory = target, Path(directory)
+        self.qdq = self.directory / "model_qdq.onnx"
+        if not self.qdq.is_file():
+            raise UserError(f"{self.qdq}: not found; run `edgekit build --target {target.name} "
+                            f"--model {spec.name}` first")
+        self.float_onnx = self.directory / "model_float.onnx"
+        tflite = self.directory / "model_int8.tflite"
+        self.int8_tflite = tflite if tflite.is_file() else None
+        self.device_model = device_artefact(self.directory, target) or self.qdq
+        self.tolerance = {"reference": "int8_host", "points": TOLERANCE_POINTS}
+        self.notes = [f"The device is the QNN HTP emulator on x86 running {self.device_model.name} "
+                      f"(no Snapdragon silicon here)."]
+        self.path_descriptions = {
+            "float": "float reference (model_float.onnx on ONNX Runtime's CPU provider)",
+            "int8_host": "int8 host reference: model_qdq.onnx on ONNX Runtime's CPU provider "
+                         "(the scales and zero points the HTP runs)",
+            "device_features": f"QNN HTP emulator (x86) running {self.device_model.name}, "
+                               f"host-computed features",
+        }
 
-    rows: list[CohortRow] = []
-    for key, dev in by[device].items():
-        if key[0] == "all":
-            continue
-        diff = points(key, reference)
-        vs = {k: round(points(key, k), 4) for k in paths if k != device}
-        rows.append(CohortRow(key[0], key[1], dev.n, {k: by[k][key].accuracy for k in paths}, round(diff, 4),
-                              abs(diff) <= tolerance_points + _POINTS_EPS, vs))
-    overall_diff = points(("all", "all"), reference)
-    passed = abs(overall_diff) <= tolerance_points + _POINTS_EPS and all(r.within for r in rows)
-    agreement = {f"htp_emulator_vs_{k}": compare_outputs(scores["htp_emulator"], v)
-                 for k, v in scores.items() if k != "htp_emulator"}
-    if "float" in scores:
-        agreement["disagreements_by_float_margin"] = disagreements_by_margin(
-            preds["htp_emulator"], preds[reference], scores["float"])
-    result = QnnEvalResult(target=target.name, model=model_name, split=split, n=int(len(y)),
-                           accuracy=acc, reference=reference, tolerance_points=tolerance_points,
-                           cohorts=rows, agreement=agreement, records_path=Path(records_path),
-                           passed=passed, overall_diff_points=round(overall_diff, 4),
-                           device_model=device_model, notes=list(notes or []))
-    _write_eval_section(Path(out_dir), result)
-    return result
+    @property
+    def identity(self) -> dict:
+        """What the records depend on (a change moves old records aside)."""
+        return {"model_qdq_sha256": sha256_file(self.qdq), "device_model": self.device_model.name,
+                "device_model_sha256": sha256_file(self.device_model),
+                "float_onnx_sha256": sha256_file(self.float_onnx) if self.float_onnx.is_file() else None,
+                "tflite_sha256": sha256_file(self.int8_tflite) if self.int8_tflite else None,
+                "device": self.device}
+
+    @property
+    def device_info(self) -> dict:
+        return {"spec": self.device, "model": self.device_model.name,
+                "how": "measured on the QNN HTP emulator (x86)"}
+
+    def host_scores(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """path -> scores [N, classes] of the host paths on float features x."""
+        out = {"int8_host": run_session(cpu_session(self.qdq), x)}
+        if self.float_onnx.is_file():
+            out["float"] = run_session(cpu_session(self.float_onnx), x)
+        if self.int8_tflite is not None:
+            ref = _litert_ref(self.int8_tflite, x)
+            if ref is not None:
+                out[LITERT_PATH] = ref
+            elif not any("LiteRT" in n for n in self.notes):
+                self.notes.append("edgekit.interpreters is not available: the LiteRT int8 reference was skipped.")
+        return {k: v.reshape(len(x), -1) for k, v in out.items()}
+
+    def payload(self, x: np.ndarray) -> bytes:
+        """One sample's device input: its float32 features (the QDQ model quantizes on the HTP)."""
+        return np.ascontiguousarray(x, np.float32).tobytes()
+
+    def opener(self, input_shape: Sequence[int]) -> HtpEmulatorOpener:
+        return HtpEmulatorOpener(self.device_model, tuple(input_shape))
+
+    @staticmethod
+    def scores(result: np.ndarray) -> np.ndarray:
+        """The scores of one device result."""
+        return np.asarray(result, np.float32).reshape(-1)
+
+    def analysis(self, records: Sequence[dict]) -> dict:
+        """What the eval section adds for this runtime: the tolerance its gate applies, how close
+        the emulator's scores are to every other path's, and where the top-1 disagreements
+        with the reference fall (near ties of the float model, or confident samples)."""
+        dev = "device_features"
+        scored = [r for r in records if r["paths"].get(dev, {}).get("status") == "ok"]
+        paths = [p for p in dict.fromkeys(k for r in scored for k in r["paths"])
+                 if p != dev and all(r["paths"].get(p, {}).get("status") == "ok" for r in scored)]
+        scores = {p: np.array([r["paths"][p]["scores"] for r in scored], np.float32) for p in [dev, *paths]}
+        preds = {p: np.array([r["paths"][p]["pred"] for r in scored]) for p in [dev, *paths]}
+        agreement = {f"{dev}_vs_{p}": compare_outputs(scores[dev], scores[p]) for p in paths}
+        ref = self.tolerance["reference"]
+        if "float" in scores and ref in preds and scored:
+            agreement["disagreements_by_float_margin"] = disagreements_by_margin(preds[dev], preds[ref], scores["float"])
+        return {"tolerance": dict(self.tolerance), "agreement": agreement, "notes": list(self.notes)}
 
 
 # Float top-1 minus top-2 probability below which a sample counts as a near tie.
@@ -214,34 +202,3 @@ def disagreements_by_margin(pred_a: np.ndarray, pred_b: np.ndarray, float_scores
             "samples_near_tie": int(near.sum()), "disagreement_rate_near_tie": rate(near),
             "disagreement_rate_confident": rate(~near),
             "largest_float_margin_of_a_disagreement": round(float(margin[dis].max()), 6) if dis.any() else None}
-
-
-def check_eval(result: QnnEvalResult) -> None:
-    """The accuracy gate: the rows edgekit.report.gates makes of the eval section (the same
-    rows report.html and junit.xml show), CheckFailed naming the cohorts where the HTP
-    emulator is further than the tolerance from the int8 host reference."""
-    from edgekit.report.gates import enforce, npu_accuracy_rows
-
-    rows = npu_accuracy_rows(asdict(result))
-    if result.passed and all(r["passed"] for r in rows):
-        return
-    bad = [r for r in rows if not r["passed"]]
-    where = ", ".join(f"{r['subject']} ({r['value']:+.2f} points)" for r in bad) or \
-        f"overall ({result.overall_diff_points:+.2f} points)"
-    if not bad:
-        rows.append({"gate": "npu_accuracy", "subject": "overall", "value": result.overall_diff_points,
-                     "limit": result.tolerance_points, "passed": False, "detail": f"points vs {result.reference}"})
-    enforce(rows, f"{result.target}/{result.model}: HTP emulator accuracy differs from the int8 "
-                  f"host reference by more than {result.tolerance_points:g} point(s): {where}")
-
-
-def _write_eval_section(out_dir: Path, result: QnnEvalResult) -> None:
-    from edgekit.report import write_reports
-
-    section = reportstore.read_report(out_dir).get(SECTION) or {}
-    ev = asdict(result)
-    ev["how"] = "measured on the QNN HTP emulator (x86)"
-    section["eval"] = ev
-    reportstore.write_section(out_dir, SECTION, section)
-    write_reports(out_dir)
-

@@ -73,6 +73,7 @@ TEMPLATE = r"""<!doctype html>
 </table>
 
 <h2>Does the device compute what the host computes?</h2>
+{% set agr = (ev.get("agreement") or {}).get("disagreements_by_float_margin") %}{% if ev.get("tolerance") %}<p>The device is not bit-exact with the host by design: it is held to {{ ev.tolerance.reference }} within {{ ev.tolerance.points }} accuracy point(s), overall and per cohort (the tolerance gates above).{% if agr %} Top-1 disagreements with {{ ev.tolerance.reference }}: {{ agr.disagreements }}; the largest at a float top-1 minus top-2 margin of {{ agr.largest_float_margin_of_a_disagreement }}. Among near ties (margin under {{ agr.near_tie_margin }}, {{ agr.samples_near_tie }} samples) the disagreement rate is {{ agr.disagreement_rate_near_tie }}; among the rest {{ agr.disagreement_rate_confident }}.{% endif %}</p>{% endif %}
 {% set be = ev.bit_exact %}<p>{% if be.compared %}{{ be.equal }} of {{ be.compared }} samples ({{ "%.2f"|format(be.share*100) }}%) have a device output byte-for-byte equal to the int8 host reference.{% else %}<span class="na">No samples with both int8 paths.</span>{% endif %} <span class="note">{{ be.how }}</span></p>
 
 <h2>Is it fast enough? Latency</h2>
@@ -137,13 +138,6 @@ NPU_TEMPLATE = r"""
 <table><tr><th>figure</th><th>value</th><th>budget</th><th>margin</th><th>how obtained</th><th>result</th></tr>
 {% for b in npu.budget.rows %}<tr><td>{{ b.name }}</td><td class="num">{{ "%.4g"|format(b.value) }} {{ b.unit }}</td><td class="num">{{ "%.4g"|format(b.budget) }} {{ b.unit }}</td><td class="num">{{ "%.4g"|format(b.margin) }}</td><td>{{ b.how }}</td><td class="{{ 'pass' if b.passed else 'fail' }}">{{ "pass" if b.passed else "FAIL" }}</td></tr>{% endfor %}</table>
 <p class="note">Accuracy: {{ npu.accuracy_source }}. {{ npu.notes|join(" ") }}</p>{% endif %}
-{% set e = npu.get("eval") %}{% if e %}<h3>Per-cohort accuracy on {{ e.device_model }} ({{ e.how }}), held to {{ e.reference }} within {{ e.tolerance_points }} point(s)</h3>
-<div class="banner {{ 'ok' if e.passed else 'bad' }}">{{ e.n }} samples; {{ "every cohort within the tolerance" if e.passed else "some cohorts outside the tolerance" }} (overall {{ "%+.2f"|format(e.overall_diff_points) }} points).</div>
-<table><tr><th>cohort</th><th>n</th>{% for p in e.accuracy %}<th>{{ p }}</th>{% endfor %}<th>HTP &minus; reference (points)</th><th>within</th></tr>
-<tr><td>overall</td><td class="num">{{ e.n }}</td>{% for p, a in e.accuracy.items() %}<td class="num">{{ "%.2f"|format(a*100) }}%</td>{% endfor %}<td class="num">{{ "%+.2f"|format(e.overall_diff_points) }}</td><td></td></tr>
-{% for c in e.cohorts %}<tr><td>{{ c.field }}={{ c.value }}</td><td class="num">{{ c.n }}</td>{% for p in e.accuracy %}<td class="num">{{ "%.2f"|format(c.accuracy[p]*100) }}%</td>{% endfor %}<td class="num">{{ "%+.2f"|format(c.diff_points) }}</td><td class="{{ 'pass' if c.within else 'fail' }}">{{ "yes" if c.within else "NO" }}</td></tr>{% endfor %}</table>
-{% set d = e.agreement.get("disagreements_by_float_margin") %}{% if d %}<p class="note">Top-1 disagreements with the reference: {{ d.disagreements }}; the largest at a float top-1 minus top-2 margin of {{ d.largest_float_margin_of_a_disagreement }}. Among near ties (margin under {{ d.near_tie_margin }}, {{ d.samples_near_tie }} samples) the disagreement rate is {{ d.disagreement_rate_near_tie }}; among the rest {{ d.disagreement_rate_confident }}.</p>{% endif %}
-{% endif %}
 """
 
 # The sections a page can show; report.json needs at least one of them.

@@ -72,9 +72,6 @@ class RuntimeBackend:
     model_file: ClassVar[str] = "model_int8.tflite"
     # Whether `edgekit eval` can run this runtime's compiled model (see evaluation_note otherwise).
     evaluates: ClassVar[bool] = False
-    # True while its evaluation runs outside the harness, on a host-side emulator
-    # (edgekit.npu.qnn_eval.evaluate); the harness runs every other one.
-    evaluates_on_host_emulator: ClassVar[bool] = False
     # Why not, when it cannot: one line, with {model} and {target} filled in.
     evaluation_note: ClassVar[str] = ""
     # Whether firmware for it carries an on-device preprocessing frontend (firmware variants,
@@ -99,6 +96,15 @@ class RuntimeBackend:
     def check_can_evaluate(self, spec, target) -> None:
         if not self.evaluates:
             raise UserError(self.evaluation_note.format(model=spec.name, target=target.name))
+
+    def eval_source(self, spec, target, directory: Path, build: Callable[[], None]):
+        """How `edgekit eval` runs this runtime's model. None (the default): its build is
+        firmware, which the harness builds and runs on a --device kind (QEMU, a board).
+        Otherwise an object whose device is a host session (the QNN HTP emulator:
+        npu.qnn_eval.QnnEvalSource), which the harness runs through the same records, summary,
+        report and gates (its methods: harness.evaluate, "host sessions"). `directory` is the
+        stage folder; `build()` runs `edgekit build` there, for when its artefacts are missing."""
+        return None
 
     def build(self, spec, target, out: Path, *, progress: Progress = None, check_budgets: bool = True,
               **options) -> BuildResult:

@@ -5,6 +5,7 @@ device. See docs/ARCHITECTURE.md, "Runtime backends"."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from edgekit.runtimes import register
 from edgekit.runtimes.base import BuildResult, Progress, RuntimeBackend, npu_build
@@ -17,7 +18,6 @@ class OnnxRuntimeQnn(RuntimeBackend):
     builds = "a QDQ ONNX model and a QNN context binary per SoC, with a roofline latency estimate"
     model_file = "model_qdq.onnx"
     evaluates = True
-    evaluates_on_host_emulator = True
     npu_kinds = ("hexagon-htp",)
     needs_core = False
 
@@ -26,3 +26,12 @@ class OnnxRuntimeQnn(RuntimeBackend):
         from edgekit.npu import qnn
 
         return npu_build(qnn.build, spec, target, out, progress, check_budgets)
+
+    def eval_source(self, spec, target, directory: Path, build: Callable[[], None]):
+        """The QNN HTP emulator as the device, model_qdq.onnx on the CPU provider its int8 host
+        reference (npu/qnn_eval.py); builds first when model_qdq.onnx is missing."""
+        from edgekit.npu.qnn_eval import QnnEvalSource
+
+        if not (Path(directory) / self.model_file).is_file():
+            build()
+        return QnnEvalSource(spec, target, directory)
