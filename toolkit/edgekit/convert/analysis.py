@@ -43,6 +43,10 @@ class AccuracyFigures:
     int8_accuracy: float
     delta_points: Optional[float]  # (int8 - float) * 100
     agreement: Optional[float]  # fraction of samples where float and int8 predict the same class
+    int8_ci_low: float = 0.0  # 95% Wilson interval of int8_accuracy
+    int8_ci_high: float = 0.0
+    p_value: Optional[float] = None  # McNemar, int8 against float on the same samples
+    flagged: Optional[bool] = None  # a significant drop larger than the threshold (stats.compare_paths)
 
 
 @dataclass
@@ -51,29 +55,48 @@ class AccuracyReport:
     per_cohort: dict[str, dict[str, AccuracyFigures]] = field(default_factory=dict)
 
 
-def _acc(pred: np.ndarray, y: np.ndarray) -> float:
-    return float((pred == y).mean()) if len(y) else float("nan")
-
-
-def _figures(pf: Optional[np.ndarray], pq: np.ndarray, y: np.ndarray) -> AccuracyFigures:
-    fa = _acc(pf, y) if pf is not None else None
-    qa = _acc(pq, y)
-    return AccuracyFigures(n=int(len(y)), float_accuracy=fa, int8_accuracy=qa,
-                           delta_points=None if fa is None else round((qa - fa) * 100, 3),
-                           agreement=None if pf is None else float((pf == pq).mean()))
+# A cohort whose int8 drop against float is significant and larger than this is flagged, as
+# `edgekit eval --max-cohort-drop` does by default.
+MAX_COHORT_DROP = 0.02
 
 
 def accuracy_report(float_pred: Optional[np.ndarray], int8_pred: np.ndarray, y: np.ndarray,
                     cohorts: list[dict], cohort_fields: list[str]) -> AccuracyReport:
-    rep = AccuracyReport(overall=_figures(float_pred, int8_pred, y))
+    """Float and int8 accuracy overall and per cohort, through edgekit.stats (the one
+    per-cohort computation: the same groups, keys, Wilson intervals and McNemar flags as
+    `edgekit eval`'s quantization stage)."""
+    from edgekit import stats
+
     fields = list(cohort_fields) or sorted({k for c in cohorts for k in c})
-    for f in fields:
-        values = np.array([str(c.get(f)) for c in cohorts])
-        groups = {}
-        for v in sorted(set(values)):
-            m = values == v
-            groups[v] = _figures(None if float_pred is None else float_pred[m], int8_pred[m], y[m])
-        rep.per_cohort[f] = groups
+
+    def records(labels, paths: dict[str, np.ndarray]) -> list[dict]:
+        return [{"id": str(i), "label": int(labels[i]), "cohort": dict(cohorts[i]),
+                 "paths": {p: {"status": "ok", "pred": int(v[i])} for p, v in paths.items()}}
+                for i in range(len(labels))]
+
+    paths = {"int8_host": int8_pred} if float_pred is None else {"float": float_pred, "int8_host": int8_pred}
+    recs = records(y, paths)
+    key = lambda a: (a.field, a.value)  # noqa: E731
+    int8 = {key(a): a for a in stats.accuracy_by_cohort(recs, "int8_host", fields)}
+    flt = {key(a): a for a in stats.accuracy_by_cohort(recs, "float", fields)} if float_pred is not None else {}
+    cmp = {key(c): c for c in stats.compare_paths(recs, "float", "int8_host", fields, threshold=MAX_COHORT_DROP)} \
+        if float_pred is not None else {}
+    # Agreement: int8 "accuracy" against the float model's predictions, over the same groups.
+    agree = {key(a): a for a in stats.accuracy_by_cohort(records(float_pred, {"int8_host": int8_pred}),
+                                                         "int8_host", fields)} if float_pred is not None else {}
+
+    def figures(k) -> AccuracyFigures:
+        q, f, c = int8[k], flt.get(k), cmp.get(k)
+        return AccuracyFigures(n=q.n, float_accuracy=f.accuracy if f else None, int8_accuracy=q.accuracy,
+                               delta_points=None if f is None else round((q.accuracy - f.accuracy) * 100, 3),
+                               agreement=agree[k].accuracy if k in agree else None,
+                               int8_ci_low=q.ci_low, int8_ci_high=q.ci_high,
+                               p_value=c.p_value if c else None, flagged=c.flagged if c else None)
+
+    rep = AccuracyReport(overall=figures(("all", "all")), per_cohort={f: {} for f in fields})
+    for k in int8:
+        if k[0] != "all":
+            rep.per_cohort[k[0]][k[1]] = figures(k)
     return rep
 
 
