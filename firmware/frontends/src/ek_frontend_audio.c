@@ -148,6 +148,19 @@ static inline int bitrev_quarter(uint32_t i) {
 #endif
 }
 
+/* Eight consecutive floats: one VSTM on Arm (the values pinned to s0-s7 for it). */
+static inline __attribute__((always_inline)) void store8(float *p, float v0, float v1, float v2, float v3,
+                                                          float v4, float v5, float v6, float v7) {
+#if defined(__GNUC__) && defined(__ARM_FP) && defined(__thumb2__)
+    register float r0 __asm__("s0") = v0, r1 __asm__("s1") = v1, r2 __asm__("s2") = v2, r3 __asm__("s3") = v3;
+    register float r4 __asm__("s4") = v4, r5 __asm__("s5") = v5, r6 __asm__("s6") = v6, r7 __asm__("s7") = v7;
+    __asm__ volatile("vstmia %0, {s0-s7}" : : "r"(p), "t"(r0), "t"(r1), "t"(r2), "t"(r3), "t"(r4), "t"(r5),
+                     "t"(r6), "t"(r7) : "memory");
+#else
+    p[0] = v0; p[1] = v1; p[2] = v2; p[3] = v3; p[4] = v4; p[5] = v5; p[6] = v6; p[7] = v7;
+#endif
+}
+
 __attribute__((noinline)) static void window_first_radix4(const uint8_t *frame) {
     /* r in natural order (sequential reads of the frame and the window), each butterfly
      * written to its bit-reversed place. */
@@ -157,13 +170,13 @@ __attribute__((noinline)) static void window_first_radix4(const uint8_t *frame) 
         PAIR_IF(2, r, br, bi);
         PAIR_IF(1, r, cr, ci);
         PAIR_IF(3, r, dr, di);
-        const float s0r = ar + br, s0i = ai + bi, s1r = ar - br, s1i = ai - bi;
-        const float s2r = cr + dr, s2i = ci + di, s3r = cr - dr, s3i = ci - di;
-        float *p = fft_buf + 8 * bitrev_quarter((uint32_t)r);
-        p[0] = s0r + s2r; p[1] = s0i + s2i;
-        p[2] = s1r + s3i; p[3] = s1i - s3r;
-        p[4] = s0r - s2r; p[5] = s0i - s2i;
-        p[6] = s1r - s3i; p[7] = s1i + s3r;
+        /* An all-zero quarter adds nothing (x + 0 is kept by the compiler for x = -0). */
+        const float s0r = LIM(2) ? ar + br : ar, s0i = LIM(2) ? ai + bi : ai;
+        const float s1r = LIM(2) ? ar - br : ar, s1i = LIM(2) ? ai - bi : ai;
+        const float s2r = LIM(3) ? cr + dr : cr, s2i = LIM(3) ? ci + di : ci;
+        const float s3r = LIM(3) ? cr - dr : cr, s3i = LIM(3) ? ci - di : ci;
+        store8(fft_buf + 8 * bitrev_quarter((uint32_t)r), s0r + s2r, s0i + s2i, s1r + s3i, s1i - s3r,
+               s0r - s2r, s0i - s2i, s1r - s3i, s1i + s3r);
     }
 }
 #endif
@@ -231,12 +244,29 @@ int ek_frontend_run(const void *raw, size_t raw_bytes, int8_t *model_input) {
 #endif
         }
         int8_t *out = model_input + t * EK_FE_DCT_COEFFS;
+#if EK_FE_MEL_BINS % 2 == 0
+        /* The DCT-II basis is even (j even) or odd (j odd) about the middle of the mel axis:
+         * fold the log-mel vector once and use half of each basis row. */
+        enum { HALF = EK_FE_MEL_BINS / 2 };
+        float even[HALF], odd[HALF];
+        for (int m = 0; m < HALF; m++) {
+            even[m] = log_mel[m] + log_mel[EK_FE_MEL_BINS - 1 - m];
+            odd[m] = log_mel[m] - log_mel[EK_FE_MEL_BINS - 1 - m];
+        }
+        for (int j = 0; j < EK_FE_DCT_COEFFS; j++) {
+            const float *d = ek_fe_dct + j * EK_FE_MEL_BINS, *f = (j & 1) ? odd : even;
+            float acc = 0.0f;
+            for (int m = 0; m < HALF; m++) acc = fmaf(d[m], f[m], acc);
+            out[j] = ek_fe_quantize(acc);
+        }
+#else
         for (int j = 0; j < EK_FE_DCT_COEFFS; j++) {
             const float *d = ek_fe_dct + j * EK_FE_MEL_BINS;
             float acc = 0.0f;
             for (int m = 0; m < EK_FE_MEL_BINS; m++) acc = fmaf(d[m], log_mel[m], acc);
             out[j] = ek_fe_quantize(acc);
         }
+#endif
     }
     return EK_FRONTEND_OK;
 }
