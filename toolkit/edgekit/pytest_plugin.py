@@ -29,7 +29,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("edgekit", "edgekit hardware-in-the-loop evaluation")
     group.addoption("--edgekit-target", default=None, help="target profile to evaluate on")
     group.addoption("--edgekit-model", default=None, help="model to evaluate")
-    group.addoption("--edgekit-device", default="qemu", help="qemu or serial:/dev/ttyACM0[@baud]")
+    group.addoption("--edgekit-device", default=None,
+                    help="qemu (the default for firmware) or serial:/dev/ttyACM0[@baud]")
     group.addoption("--edgekit-limit", type=int, default=None, help="evaluate at most this many test samples")
     group.addoption("--edgekit-jobs", type=int, default=None, help="emulator instances in parallel")
     group.addoption("--edgekit-cohorts", default=None, help="extra cohort combinations, e.g. mic+snr_db")
@@ -114,7 +115,7 @@ def edgekit_device(pytestconfig, edgekit_target, edgekit_model):
     from edgekit.harness.evaluate import _firmware_image
 
     image = _firmware_image(build(edgekit_model, edgekit_target))
-    with open_device(pytestconfig.getoption("--edgekit-device"), edgekit_target, image) as dev:
+    with open_device(pytestconfig.getoption("--edgekit-device") or "qemu", edgekit_target, image) as dev:
         yield dev
 
 
