@@ -90,65 +90,70 @@ static void radix2_pass(float *z, const float *tw, int n, int m, int L) {
     }
 }
 
-/* One radix-4 butterfly with its twiddles (W^j, W^2j, W^3j) at t, the four points p0..p3
- * advanced by one complex value afterwards. On Armv7E-M / v8-M with FMA: VLDM/VSTM moves a
- * complex value and all six twiddles in one instruction each, and the arithmetic is exactly
- * radix4()'s: VNMUL = -(x*w) rounded, VFMA = fmaf, the same adds in the same order. */
+/* Two radix-4 butterflies (j, j+1) with their twiddle triples at t, the four points of each
+ * p0..p3 advanced by two complex values afterwards. On Armv7E-M / v8-M with FMA: one VLDM
+ * per point pair, one for all twelve twiddles, one VSTM per point pair; the arithmetic is
+ * exactly radix4()'s (VNMUL = -(x*w) rounded, VFMA = fmaf, the same adds in the same order). */
 #if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__ARM_FEATURE_FMA) && defined(__thumb2__)
-#define EK_FFT_ASM 1
-static inline __attribute__((always_inline)) void radix4_table(float **p0, float **p1, float **p2, float **p3,
-                                                                const float **t) {
+/* One butterfly on registers: a (A0,A1) b c d, twiddles W^j (W1), W^2j (W2), W^3j (W3),
+ * temporaries s28-s31; results in place: p0 -> a, p1 -> b, p2 -> c, p3 -> d. */
+#define EK_R4_ASM(A0, A1, B0, B1, C0, C1, D0, D1, W1R, W1I, W2R, W2I, W3R, W3I)              \
+    "vnmul.f32 s28, " B1 ", " W2I "\n\t"  /* b' = b W^2j -> (s28, s29) */                  \
+    "vmul.f32 s29, " B1 ", " W2R "\n\t"                                                    \
+    "vfma.f32 s28, " B0 ", " W2R "\n\t"                                                    \
+    "vfma.f32 s29, " B0 ", " W2I "\n\t"                                                    \
+    "vnmul.f32 " B0 ", " C1 ", " W1I "\n\t"  /* c' = c W^j -> (B0, B1) */                  \
+    "vmul.f32 " B1 ", " C1 ", " W1R "\n\t"                                                 \
+    "vfma.f32 " B0 ", " C0 ", " W1R "\n\t"                                                 \
+    "vfma.f32 " B1 ", " C0 ", " W1I "\n\t"                                                 \
+    "vnmul.f32 " C0 ", " D1 ", " W3I "\n\t"  /* d' = d W^3j -> (C0, C1) */                 \
+    "vmul.f32 " C1 ", " D1 ", " W3R "\n\t"                                                 \
+    "vfma.f32 " C0 ", " D0 ", " W3R "\n\t"                                                 \
+    "vfma.f32 " C1 ", " D0 ", " W3I "\n\t"                                                 \
+    "vadd.f32 " D0 ", " A0 ", s28\n\t"       /* s0 = a + b' -> (D0, D1) */                 \
+    "vadd.f32 " D1 ", " A1 ", s29\n\t"                                                     \
+    "vsub.f32 s30, " A0 ", s28\n\t"          /* s1 = a - b' -> (s30, s31) */               \
+    "vsub.f32 s31, " A1 ", s29\n\t"                                                        \
+    "vadd.f32 " A0 ", " B0 ", " C0 "\n\t"    /* s2 = c' + d' -> (A0, A1) */                \
+    "vadd.f32 " A1 ", " B1 ", " C1 "\n\t"                                                  \
+    "vsub.f32 s28, " B0 ", " C0 "\n\t"       /* s3 = c' - d' -> (s28, s29) */              \
+    "vsub.f32 s29, " B1 ", " C1 "\n\t"                                                     \
+    "vsub.f32 " C0 ", " D0 ", " A0 "\n\t"    /* p2 = s0 - s2 */                            \
+    "vsub.f32 " C1 ", " D1 ", " A1 "\n\t"                                                  \
+    "vadd.f32 " A0 ", " D0 ", " A0 "\n\t"    /* p0 = s0 + s2 */                            \
+    "vadd.f32 " A1 ", " D1 ", " A1 "\n\t"                                                  \
+    "vadd.f32 " B0 ", s30, s29\n\t"          /* p1 = s1 - i s3 */                          \
+    "vsub.f32 " B1 ", s31, s28\n\t"                                                        \
+    "vsub.f32 " D0 ", s30, s29\n\t"          /* p3 = s1 + i s3 */                          \
+    "vadd.f32 " D1 ", s31, s28\n\t"
+
+static inline __attribute__((always_inline)) void radix4_table2(float **p0, float **p1, float **p2, float **p3,
+                                                                 const float **t) {
     __asm__ volatile(
-        "vldmia %[t]!, {s8-s13}\n\t"
-        "vldm %[p0], {s0-s1}\n\t"
-        "vldm %[p1], {s2-s3}\n\t"
-        "vldm %[p2], {s4-s5}\n\t"
-        "vldm %[p3], {s6-s7}\n\t"
-        "vnmul.f32 s14, s3, s11\n\t"    /* b * W^2j */
-        "vmul.f32 s15, s3, s10\n\t"
-        "vfma.f32 s14, s2, s10\n\t"
-        "vfma.f32 s15, s2, s11\n\t"
-        "vnmul.f32 s2, s5, s9\n\t"      /* c * W^j */
-        "vmul.f32 s3, s5, s8\n\t"
-        "vfma.f32 s2, s4, s8\n\t"
-        "vfma.f32 s3, s4, s9\n\t"
-        "vnmul.f32 s4, s7, s13\n\t"     /* d * W^3j */
-        "vmul.f32 s5, s7, s12\n\t"
-        "vfma.f32 s4, s6, s12\n\t"
-        "vfma.f32 s5, s6, s13\n\t"
-        "vadd.f32 s6, s0, s14\n\t"      /* s0 = a + b */
-        "vadd.f32 s7, s1, s15\n\t"
-        "vsub.f32 s8, s0, s14\n\t"      /* s1 = a - b */
-        "vsub.f32 s9, s1, s15\n\t"
-        "vadd.f32 s10, s2, s4\n\t"      /* s2 = c + d */
-        "vadd.f32 s11, s3, s5\n\t"
-        "vsub.f32 s12, s2, s4\n\t"      /* s3 = c - d */
-        "vsub.f32 s13, s3, s5\n\t"
-        "vadd.f32 s0, s6, s10\n\t"      /* p0 = s0 + s2 */
-        "vadd.f32 s1, s7, s11\n\t"
-        "vsub.f32 s2, s6, s10\n\t"      /* p2 = s0 - s2 */
-        "vsub.f32 s3, s7, s11\n\t"
-        "vadd.f32 s4, s8, s13\n\t"      /* p1 = s1 - i s3 */
-        "vsub.f32 s5, s9, s12\n\t"
-        "vsub.f32 s6, s8, s13\n\t"      /* p3 = s1 + i s3 */
-        "vadd.f32 s7, s9, s12\n\t"
-        "vstmia %[p0]!, {s0-s1}\n\t"
-        "vstmia %[p2]!, {s2-s3}\n\t"
-        "vstmia %[p1]!, {s4-s5}\n\t"
-        "vstmia %[p3]!, {s6-s7}\n\t"
+        "vldmia %[t]!, {s8-s19}\n\t"
+        "vldm %[p0], {s0-s3}\n\t"
+        "vldm %[p1], {s4-s7}\n\t"
+        "vldm %[p2], {s20-s23}\n\t"
+        "vldm %[p3], {s24-s27}\n\t"
+        EK_R4_ASM("s0", "s1", "s4", "s5", "s20", "s21", "s24", "s25", "s8", "s9", "s10", "s11", "s12", "s13")
+        EK_R4_ASM("s2", "s3", "s6", "s7", "s22", "s23", "s26", "s27", "s14", "s15", "s16", "s17", "s18", "s19")
+        "vstmia %[p0]!, {s0-s3}\n\t"
+        "vstmia %[p1]!, {s4-s7}\n\t"
+        "vstmia %[p2]!, {s20-s23}\n\t"
+        "vstmia %[p3]!, {s24-s27}\n\t"
         : [p0] "+r"(*p0), [p1] "+r"(*p1), [p2] "+r"(*p2), [p3] "+r"(*p3), [t] "+r"(*t)
         :
         : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14",
-          "s15", "memory");
+          "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28",
+          "s29", "s30", "s31", "memory");
 }
 #else
-#define EK_FFT_ASM 0
-static inline void radix4_table(float **p0, float **p1, float **p2, float **p3, const float **t) {
-    (void)p1; (void)p2; (void)p3;
+static inline void radix4_table2(float **p0, float **p1, float **p2, float **p3, const float **t) {
     const float *w = *t;
     const int L = (int)((*p1 - *p0) / 2);
     radix4(*p0, L, 0, w[0], w[1], w[2], w[3], w[4], w[5]);
-    *p0 += 2; *p1 += 2; *p2 += 2; *p3 += 2; *t += 6;
+    radix4(*p0 + 2, L, 0, w[6], w[7], w[8], w[9], w[10], w[11]);
+    *p0 += 4; *p1 += 4; *p2 += 4; *p3 += 4; *t += 12;
 }
 #endif
 
@@ -160,7 +165,7 @@ void ek_cfft_f32_passes(float *z, const float *tw, const float *stage_tw, int lo
         for (float *g = z; g < z + 2 * m; g += 8 * L) {
             float *p0 = g, *p1 = g + 2 * L, *p2 = g + 4 * L, *p3 = g + 6 * L;
             const float *t = stage_tw;
-            for (int j = 0; j < L; j++) radix4_table(&p0, &p1, &p2, &p3, &t);
+            for (int j = 0; j < L; j += 2) radix4_table2(&p0, &p1, &p2, &p3, &t);   /* L >= 4, even */
         }
         stage_tw += 6 * L;
     }
