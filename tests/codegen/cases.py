@@ -99,6 +99,15 @@ FIXED_CASES = [
      "cout": 6, "residual": True, "in_range": [-1.0, 1.0]},
     {"op": "block", "seed": 13, "in_shape": [11, 9, 8], "stride": [1, 1], "padding": "VALID", "cout": 8,
      "ds": True, "in_range": [0.0, 3.0]},
+    # The dsp conv's packed paths: K = 27 (not a multiple of 4, cin 3: per-tap im2col), a
+    # dilated SAME window cut by the padding, 25 output pixels (the last pair padded), 7
+    # output channels (the last pair padded), no activation (the saturating clamp).
+    {"op": "conv", "seed": 30, "in_shape": [5, 5, 3], "kernel": [3, 3], "cout": 7, "stride": [1, 1],
+     "dilation": [2, 1], "padding": "SAME", "act": "none", "in_range": [-2.0, 1.0]},
+    # cin 8: whole filter rows as one contiguous run where inside, per tap at the border;
+    # stride 1x2, 3 output channels, ReLU6 (the two-sided clamp).
+    {"op": "conv", "seed": 31, "in_shape": [6, 9, 8], "kernel": [2, 3], "cout": 3, "stride": [1, 2],
+     "padding": "SAME", "act": "relu6", "in_range": [-1.0, 4.0]},
 ]
 
 

@@ -57,44 +57,57 @@ static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int
  * four taps (pixel 0's four int16, then pixel 1's), so one LDM fetches both pixels' inputs
  * of a group and one LDM each channel's weights, and the 2x2 block is eight SMLADs. */
 
-/* Pixel `slot` (0 or 1) of the interleaved pair row: element k is col[(k/4)*8 + slot*4 +
- * lane(k%4)]. A padded tap enters as the input zero point (its offset-corrected value is 0,
- * as the reference's skipped tap); the K tail past the last group's end is zero. */
+/* Widen n int8 values into pixel `slot`'s elements k.. of the interleaved pair row (element
+ * k at col[(k/4)*8 + slot*4 + lane(k%4)]), src NULL for the padding: the input zero point
+ * (its offset-corrected value is 0, as the reference's skipped tap). */
+static void widen_slot(const int8_t *src, int32_t n, int32_t k, int16_t zp, int16_t *col)
+{
+    int32_t i = 0;
+    if ((k & 3) == 0) {  /* whole groups: a word of four int8 -> two words of int16 */
+        const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
+        int16_t *dst = col + (k >> 2) * 8;
+        for (; i + 4 <= n; i += 4, dst += 8) {
+            if (src) {
+                const uint32_t v = rd32(src + i);
+                wr32(dst, ek_sxtb16(v));
+                wr32(dst + 2, ek_sxtb16_ror8(v));
+            } else {
+                wr32(dst, zp2);
+                wr32(dst + 2, zp2);
+            }
+        }
+    }
+    for (; i < n; ++i) {
+        const int32_t kk = k + i;
+        col[(kk >> 2) * 8 + (((kk & 1) << 1) | ((kk >> 1) & 1))] = src ? (int16_t)src[i] : zp;
+    }
+}
+
+/* Pixel `slot` (0 or 1) of the interleaved pair row: the K = kh*kw*cin inputs of output
+ * pixel px, the tail up to k4 zero. A filter row wholly inside the input (dilation_w 1) is
+ * one contiguous run of kw*cin bytes (a 1x1 conv's pixel, the first KWS conv's 4 taps). */
 static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
                         const ek_shape_t *fs, int32_t px, int32_t ow, int32_t oh, int32_t K,
                         int32_t k4, int16_t *col)
 {
-    const int32_t cin = fs->c;
+    const int32_t cin = fs->c, run = fs->w * cin;
     const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
     const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
     const int16_t zp = (int16_t)(-p->input_offset);
-    const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
+    const int row_inside = p->dilation_w == 1 && ix0 >= 0 && ix0 + fs->w <= is->w;
     int32_t k = 0;
-    for (int32_t fy = 0; fy < fs->h; ++fy) {
+    for (int32_t fy = 0; fy < fs->h; ++fy, k += run) {
         const int32_t iy = iy0 + p->dilation_h * fy;
-        for (int32_t fx = 0; fx < fs->w; ++fx) {
-            const int32_t ix = ix0 + p->dilation_w * fx;
-            const int pad = ix < 0 || ix >= is->w || iy < 0 || iy >= is->h;
-            const int8_t *src = pad ? NULL : input + ((b * is->h + iy) * is->w + ix) * cin;
-            int32_t i = 0;
-            if ((k & 3) == 0) {  /* whole groups: a word of four int8 -> two words of int16 */
-                for (; i + 4 <= cin; i += 4) {
-                    int16_t *dst = col + ((k + i) >> 2) * 8;
-                    if (pad) {
-                        wr32(dst, zp2);
-                        wr32(dst + 2, zp2);
-                    } else {
-                        const uint32_t v = rd32(src + i);
-                        wr32(dst, ek_sxtb16(v));
-                        wr32(dst + 2, ek_sxtb16_ror8(v));
-                    }
-                }
+        if (iy < 0 || iy >= is->h) {
+            widen_slot(NULL, run, k, zp, col);
+        } else if (row_inside) {
+            widen_slot(input + ((b * is->h + iy) * is->w + ix0) * cin, run, k, zp, col);
+        } else {
+            for (int32_t fx = 0; fx < fs->w; ++fx) {
+                const int32_t ix = ix0 + p->dilation_w * fx;
+                const int pad = ix < 0 || ix >= is->w;
+                widen_slot(pad ? NULL : input + ((b * is->h + iy) * is->w + ix) * cin, cin, k + fx * cin, zp, col);
             }
-            for (; i < cin; ++i) {
-                const int32_t kk = k + i;
-                col[(kk >> 2) * 8 + (((kk & 1) << 1) | ((kk >> 1) & 1))] = pad ? zp : (int16_t)src[i];
-            }
-            k += cin;
         }
     }
     for (; k < k4; ++k) col[(k >> 2) * 8 + (((k & 1) << 1) | ((k >> 1) & 1))] = 0;
@@ -104,8 +117,7 @@ static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const i
  * the channel pair's (8 int16); both advance. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* LDM needs ascending registers, so the block names them: r4 r5 pixel 0's two words, r6 r8
- * pixel 1's, r10 r11 one channel's weights. The accumulators, pointers and count are the
- * compiler's (seven of r0-r3, r7, r9, r12, lr). QEMU counts an LDM as one instruction. */
+ * pixel 1's, r10 r11 one channel's weights. QEMU counts an LDM as one instruction. */
 #define EK_CONV_GROUP_ASM                             \
     "ldmia %[c]!, {r4, r5, r6, r8}\n\t"               \
     "ldmia %[w]!, {r10, r11}\n\t"                     \
@@ -119,10 +131,17 @@ static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const i
     "smlad %[a11], r10, r6, %[a11]\n\t"               \
     "smlad %[a11], r11, r8, %[a11]\n\t"
 
-static inline void mac2x2(const int16_t *c, const int16_t *w, int32_t groups, int32_t acc[4])
+/* The accumulators, pointers and count sit in fixed registers too: left to the compiler,
+ * seven operands beside six clobbers can be impossible to allocate inside a larger loop. */
+static inline void mac2x2(const int16_t *col, const int16_t *wp, int32_t groups, int32_t acc[4])
 {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    int32_t pairs = groups >> 1;
+    register int32_t a00 __asm__("r0") = acc[0];
+    register int32_t a01 __asm__("r1") = acc[1];
+    register int32_t a10 __asm__("r2") = acc[2];
+    register int32_t a11 __asm__("r3") = acc[3];
+    register const int16_t *c __asm__("r12") = col;
+    register const int16_t *w __asm__("r9") = wp;
+    register int32_t n __asm__("lr") = groups >> 1;
     if (groups & 1) {
         __asm__ volatile(EK_CONV_GROUP_ASM
                          : [c] "+r"(c), [w] "+r"(w), [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10),
@@ -130,11 +149,11 @@ static inline void mac2x2(const int16_t *c, const int16_t *w, int32_t groups, in
                          :
                          : "r4", "r5", "r6", "r8", "r10", "r11", "memory");
     }
-    if (pairs) {
+    if (n) {
         __asm__ volatile("1:\n\t" EK_CONV_GROUP_ASM EK_CONV_GROUP_ASM
                          "subs %[n], %[n], #1\n\t"
                          "bne 1b\n\t"
-                         : [c] "+r"(c), [w] "+r"(w), [n] "+r"(pairs), [a00] "+r"(a00), [a01] "+r"(a01),
+                         : [c] "+r"(c), [w] "+r"(w), [n] "+r"(n), [a00] "+r"(a00), [a01] "+r"(a01),
                            [a10] "+r"(a10), [a11] "+r"(a11)
                          :
                          : "r4", "r5", "r6", "r8", "r10", "r11", "cc", "memory");
@@ -172,23 +191,35 @@ static inline int32_t rdbypot_masked(int32_t x, int32_t e, int32_t mask, int32_t
 }
 
 /* Requantize the accumulators of one pixel pair (acc[2 * oc] pixel 0's, acc[2 * oc + 1]
- * pixel 1's), apart from the MAC loop (inside it, the outputs' pointers and bounds spill:
- * hence noinline). The shift split and rounding mask are per channel, shared by the two
- * pixels; the value is mbqm_qadd's (= TFLM's MultiplyByQuantizedMultiplier). */
-__attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, const int32_t *mult,
-                                                   const int32_t *shift, const int32_t *acc, int32_t C,
-                                                   int8_t *out0, int8_t *out1)
+ * pixel 1's; out1 == out0 for a pixel paired with itself). The shift split and rounding
+ * mask are per channel, shared by the two pixels; the value is mbqm_qadd's (= TFLM's
+ * MultiplyByQuantizedMultiplier) with rdbypot_masked's rounding. `full` (the activation
+ * range is all of int8, as after no activation or a ReLU whose zero is -128) clamps with
+ * one saturation instead of two compares; each caller passes a constant. */
+static inline void requant_pair_body(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                                     const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1, int full)
 {
     const int32_t zp = p->output_offset, lo = p->act_min, hi = p->act_max;
     for (int32_t oc = 0; oc < C; ++oc, acc += 2) {
         const int32_t s = shift[oc], m = mult[oc];
         const int32_t left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
         const int32_t mask = (int32_t)((1u << right) - 1u), half = mask >> 1;
-        const int32_t x0 = rdbypot_masked(srdhm_qadd((int32_t)((uint32_t)acc[0] << left), m), right, mask, half);
-        const int32_t x1 = rdbypot_masked(srdhm_qadd((int32_t)((uint32_t)acc[1] << left), m), right, mask, half);
-        out0[oc] = (int8_t)clamp_i32(x0 + zp, lo, hi);
-        out1[oc] = (int8_t)clamp_i32(x1 + zp, lo, hi);
+        const int32_t x0 = rdbypot_masked(srdhm_qadd((int32_t)((uint32_t)acc[0] << left), m), right, mask, half) + zp;
+        const int32_t x1 = rdbypot_masked(srdhm_qadd((int32_t)((uint32_t)acc[1] << left), m), right, mask, half) + zp;
+        out0[oc] = (int8_t)(full ? ek_ssat8(x0) : clamp_i32(x0, lo, hi));
+        out1[oc] = (int8_t)(full ? ek_ssat8(x1) : clamp_i32(x1, lo, hi));
     }
+}
+
+/* Apart from the MAC loop (inside it the outputs' pointers and bounds spill: noinline). */
+__attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, const int32_t *mult,
+                                                   const int32_t *shift, const int32_t *acc, int32_t C,
+                                                   int8_t *out0, int8_t *out1)
+{
+    if (p->act_min == -128 && p->act_max == 127)
+        requant_pair_body(p, mult, shift, acc, C, out0, out1, 1);
+    else
+        requant_pair_body(p, mult, shift, acc, C, out0, out1, 0);
 }
 
 /* Every output channel of a pixel pair: the accumulators start at the folded bias. */
