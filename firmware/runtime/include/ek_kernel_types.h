@@ -43,6 +43,9 @@ typedef struct {
     int32_t input_offset;          /* -input zero point */
     int32_t output_offset;         /* +output zero point */
     int32_t act_min, act_max;      /* fused activation, already in the output's scale */
+    /* Depthwise 3x3 only: the layer data the DSP kernels read pre-packed (built by
+     * codegen/ops/depthwise_conv_2d.py, laid out as depthwise.c's dwp_layer_t), or NULL. */
+    const int32_t *dw_packed;
 } ek_conv_params_t;
 
 #ifdef __cplusplus

@@ -193,7 +193,7 @@ class Lowerer:
     def params(self, ctype: str, name: str, **fields) -> str:
         """A static const kernel-parameter struct with designated initializers (so the
         generated code does not depend on the field order in the kernel's header); returns &name."""
-        body = ", ".join(f".{k} = {int(v)}" for k, v in fields.items())
+        body = ", ".join(f".{k} = {v if isinstance(v, str) else int(v)}" for k, v in fields.items())
         self.decls.append(f"static const {ctype} {name} = {{{body}}};")
         return f"&{name}"
 

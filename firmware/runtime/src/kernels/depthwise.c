@@ -8,16 +8,17 @@
 #include "depthwise.h"
 #include "ek_simd.h"
 
+/* Input channels from ic_begin on (0: all; the pre-packed DSP path leaves it the last C % 4). */
 static void dwconv_ref(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
-                       int8_t *output)
+                       int8_t *output, int32_t ic_begin)
 {
     const int32_t in_depth = is->c, dm = p->depth_multiplier, out_depth = os->c;
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             for (int32_t ox = 0; ox < os->w; ++ox) {
-                for (int32_t ic = 0; ic < in_depth; ++ic) {
+                for (int32_t ic = ic_begin; ic < in_depth; ++ic) {
                     for (int32_t m = 0; m < dm; ++m) {
                         const int32_t oc = m + ic * dm;
                         const int32_t iy0 = oy * p->stride_h - p->pad_h;
@@ -172,6 +173,147 @@ static void dw3x3_border4(const ek_conv_params_t *p, const int32_t *mult, const 
     }
 }
 
+/* 3x3, dilation 1, depth_multiplier 1 with the layer data pre-packed at build time
+ * (p->dw_packed, codegen/ops/depthwise_conv_2d.py dsp_pack_3x3; it exists only where the
+ * conditions of dw_rq_fast hold for every channel). Per group of four channels: the weights
+ * already widened and doubled (one LDRD a tap, no SXTB16 on them), input_offset * sum(w)
+ * folded into the bias of the interior pixels (their taps take the raw input bytes, no
+ * SADD16), and the requantization's addend and shift ready (dw_rq_fast without computing
+ * them). Border pixels add the offset per tap to the taps inside the input, from 2 * bias. */
+typedef struct {
+    int32_t bias_in[4];   /* 2 * (bias + input_offset * sum of the nine weights) */
+    int32_t bias_raw[4];  /* 2 * bias */
+    uint32_t w[9][2];     /* per tap: doubled int16 lanes (c0, c2) and (c1, c3) */
+    int32_t mult[4], addend[4], exp[4];
+} dwp_group_t;
+typedef struct {
+    uint32_t lo4, hi4, off2, unused;  /* act_min, act_max per byte; input_offset per lane */
+    dwp_group_t g[];
+} dwp_layer_t;
+
+static inline uint32_t dwp_rq4(const dwp_group_t *g, int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+#define EK_DWP_RQ(j, a) ek_ssat8(ek_smmlar(a, g->mult[j], g->addend[j] + ((a) >> 31)) >> g->exp[j])
+    return ek_pack_s8x4((uint32_t)EK_DWP_RQ(0, a0), (uint32_t)EK_DWP_RQ(1, a1), (uint32_t)EK_DWP_RQ(2, a2),
+                        (uint32_t)EK_DWP_RQ(3, a3));
+#undef EK_DWP_RQ
+}
+
+/* One tap of four channels: the input word (raw, or plus the offset per lane with SADD16) and
+ * the tap's two weight words in one LDRD, SMLABB/SMLATT per channel. On the core, one asm
+ * block per tap: as separate statements the compiler hoists every load of the nine taps to
+ * the top and spills the widened words. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* The asm pieces: load and widen, the extra lane step (none, or SADD16 of the offset), MACs. */
+#define EK_DWP_ASM_LOAD "ldr %[x], %[in]\n\tldrd %[wl], %[wh], %[w]\n\tsxtb16 %[y], %[x]\n\tsxtb16 %[x], %[x], ror #8\n\t"
+#define EK_DWP_ASM_MAC                                                         \
+    "smlabb %[a0], %[y], %[wl], %[a0]\n\tsmlatt %[a2], %[y], %[wl], %[a2]\n\t" \
+    "smlabb %[a1], %[x], %[wh], %[a1]\n\tsmlatt %[a3], %[x], %[wh], %[a3]"
+#define EK_DWP_ASM_TAP(ip, wt, step, oc, off2, a0, a1, a2, a3)                               \
+    do {                                                                                     \
+        uint32_t x_, y_, wl_, wh_;                                                           \
+        __asm__(EK_DWP_ASM_LOAD step EK_DWP_ASM_MAC                                          \
+                : [x] "=&r"(x_), [y] "=&r"(y_), [wl] "=&r"(wl_), [wh] "=&r"(wh_),            \
+                  [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)                 \
+                : [in] "m"(*(const uint32_t *)(const void *)(ip)),                           \
+                  [w] "m"(*(const uint64_t *)(const void *)(wt)), [o] oc(off2));              \
+    } while (0)
+#define EK_DWP_TAP(ip, wt, a0, a1, a2, a3) EK_DWP_ASM_TAP(ip, wt, "", "i", 0, a0, a1, a2, a3)
+#define EK_DWP_TAP_OFF(ip, wt, off2, a0, a1, a2, a3) \
+    EK_DWP_ASM_TAP(ip, wt, "sadd16 %[y], %[y], %[o]\n\tsadd16 %[x], %[x], %[o]\n\t", "r", off2, a0, a1, a2, a3)
+#else
+#define EK_DWP_TAPW(x02, x13, wt, a0, a1, a2, a3)                            \
+    do {                                                                     \
+        a0 = ek_smlabb(x02, (wt)[0], a0);                                    \
+        a2 = ek_smlatt(x02, (wt)[0], a2);                                    \
+        a1 = ek_smlabb(x13, (wt)[1], a1);                                    \
+        a3 = ek_smlatt(x13, (wt)[1], a3);                                    \
+    } while (0)
+#define EK_DWP_TAP(ip, wt, a0, a1, a2, a3)                                   \
+    do {                                                                     \
+        const uint32_t x_ = rd32(ip);                                        \
+        EK_DWP_TAPW(ek_sxtb16(x_), ek_sxtb16_ror8(x_), wt, a0, a1, a2, a3);  \
+    } while (0)
+#define EK_DWP_TAP_OFF(ip, wt, off2, a0, a1, a2, a3)                                             \
+    do {                                                                                         \
+        const uint32_t x_ = rd32(ip);                                                            \
+        EK_DWP_TAPW(ek_sadd16(ek_sxtb16(x_), off2), ek_sadd16(ek_sxtb16_ror8(x_), off2), wt, a0, \
+                    a1, a2, a3);                                                                 \
+    } while (0)
+#endif
+
+/* One output pixel whose window is inside the input: every group of four channels. */
+__attribute__((noinline)) static void dwp_interior(const dwp_layer_t *L, const int8_t *in, int32_t in_row,
+                                                   int32_t C, int8_t *out, int32_t groups)
+{
+    const uint32_t lo4 = L->lo4, hi4 = L->hi4;
+    for (const dwp_group_t *g = L->g, *end = L->g + groups; g < end; ++g, in += 4, out += 4) {
+        int32_t a0 = g->bias_in[0], a1 = g->bias_in[1], a2 = g->bias_in[2], a3 = g->bias_in[3];
+        const int8_t *r = in;
+        EK_DWP_TAP(r, g->w[0], a0, a1, a2, a3);
+        EK_DWP_TAP(r + C, g->w[1], a0, a1, a2, a3);
+        EK_DWP_TAP(r + 2 * C, g->w[2], a0, a1, a2, a3);
+        r += in_row;
+        EK_DWP_TAP(r, g->w[3], a0, a1, a2, a3);
+        EK_DWP_TAP(r + C, g->w[4], a0, a1, a2, a3);
+        EK_DWP_TAP(r + 2 * C, g->w[5], a0, a1, a2, a3);
+        r += in_row;
+        EK_DWP_TAP(r, g->w[6], a0, a1, a2, a3);
+        EK_DWP_TAP(r + C, g->w[7], a0, a1, a2, a3);
+        EK_DWP_TAP(r + 2 * C, g->w[8], a0, a1, a2, a3);
+        wr32(out, ek_clamp_s8x4(dwp_rq4(g, a0, a1, a2, a3), lo4, hi4));
+    }
+}
+
+/* One output pixel whose window the padding cuts: the taps [fy0, fy1) x [fx0, fx1) inside the
+ * input, the offset added per tap. px_off is an offset, not a pointer: the window origin may
+ * lie in the padding. */
+__attribute__((noinline)) static void dwp_border(const dwp_layer_t *L, const int8_t *input, int32_t px_off,
+                                                 int32_t in_row, int32_t C, int8_t *out, int32_t groups,
+                                                 uint32_t window)
+{
+    const int32_t fy0 = window & 3, fy1 = (window >> 2) & 3, fx0 = (window >> 4) & 3, fx1 = window >> 6;
+    const uint32_t off2 = L->off2, lo4 = L->lo4, hi4 = L->hi4;
+    const int8_t *base = input + (px_off + fy0 * in_row + fx0 * C);
+    for (const dwp_group_t *g = L->g, *end = L->g + groups; g < end; ++g, base += 4, out += 4) {
+        int32_t a0 = g->bias_raw[0], a1 = g->bias_raw[1], a2 = g->bias_raw[2], a3 = g->bias_raw[3];
+        const int8_t *row = base;
+        for (int32_t fy = fy0; fy < fy1; ++fy, row += in_row) {
+            const int8_t *ip = row;
+            for (int32_t fx = fx0; fx < fx1; ++fx, ip += C) EK_DWP_TAP_OFF(ip, g->w[fy * 3 + fx], off2, a0, a1, a2, a3);
+        }
+        wr32(out, ek_clamp_s8x4(dwp_rq4(g, a0, a1, a2, a3), lo4, hi4));
+    }
+}
+
+static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                          const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs, const int8_t *filter,
+                          const int32_t *bias, const ek_shape_t *os, int8_t *output)
+{
+    const dwp_layer_t *L = (const dwp_layer_t *)p->dw_packed;
+    const int32_t C = os->c, groups = C / 4, in_row = is->w * C;
+    for (int32_t b = 0; b < os->n; ++b) {
+        for (int32_t oy = 0; oy < os->h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_h;
+            const int32_t fy0 = iy0 < 0 ? -iy0 : 0, fy1 = iy0 + 3 > is->h ? is->h - iy0 : 3;
+            int8_t *out = output + (b * os->h + oy) * os->w * C;
+            for (int32_t ox = 0; ox < os->w; ++ox, out += C) {
+                const int32_t ix0 = ox * p->stride_w - p->pad_w;
+                const int32_t fx0 = ix0 < 0 ? -ix0 : 0, fx1 = ix0 + 3 > is->w ? is->w - ix0 : 3;
+                const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
+                if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3)
+                    dwp_interior(L, input + px_off, in_row, C, out, groups);
+                else if (fy0 < fy1 && fx0 < fx1)
+                    dwp_border(L, input, px_off, in_row, C, out, groups,
+                               (uint32_t)(fy0 | fy1 << 2 | fx0 << 4 | fx1 << 6));
+                else  /* no tap inside the input (large padding): the bias alone */
+                    dwp_border(L, input, 0, in_row, C, out, groups, 0);
+            }
+        }
+    }
+    if (groups * 4 < C) dwconv_ref(p, mult, shift, is, input, fs, filter, bias, os, output, groups * 4);
+}
+
 /* depth_multiplier 1: four channels at a time, one accumulator each (SMLABB/SMLATT on the
  * SXTB16 lanes), the valid filter window computed once per output pixel. */
 static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
@@ -301,10 +443,14 @@ void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
     }
 #endif
 #if EK_KERNELS_DSP
+    if (p->dw_packed) {
+        dwconv_packed(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+        return;
+    }
     if (p->depth_multiplier == 1) {
         dwconv_dsp(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
         return;
     }
 #endif
-    dwconv_ref(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+    dwconv_ref(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output, 0);
 }

@@ -96,7 +96,9 @@ def per_channel_quant(lw, op, x, w, b, y, oc: int, qdim: int):
     return xz, yz, mult, shift
 
 
-def lower_conv(lw, op, depthwise: bool) -> None:
+def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
+    """extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw): more
+    kernel-parameter fields (DEPTHWISE_CONV_2D's pre-packed data, ops/depthwise_conv_2d.py)."""
     ins = lw.inputs(op, 2, 3)
     x = lw.act(op, ins[0], "input")
     w = lw.const(op, ins[1], INT8, "filter")
@@ -147,7 +149,9 @@ def lower_conv(lw, op, depthwise: bool) -> None:
     m_name, s_name, w_name, b_name = lw.weight_arrays(k, mult, shift, w, b)
     params = lw.params("ek_conv_params_t", f"ek_p{k}", stride_h=sh, stride_w=sw, dilation_h=dh,
                        dilation_w=dw, pad_h=ph, pad_w=pw, depth_multiplier=dm, input_offset=-xz,
-                       output_offset=yz, act_min=lo, act_max=hi)
+                       output_offset=yz, act_min=lo, act_max=hi,
+                       **(extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw)
+                          if extra_params else {}))
     ish = lw.shape_decl(f"ek_is{k}", x.shape)
     fsh = lw.shape_decl(f"ek_fs{k}", w.shape)
     sched = lw.schedule.get(k)

@@ -1,10 +1,85 @@
 """DEPTHWISE_CONV_2D (per-channel int8), kernel firmware/runtime/src/kernels/depthwise.c; the
-lowering is CONV_2D's (ops/conv_2d.py)."""
+lowering is CONV_2D's (ops/conv_2d.py), plus the DSP kernels' pre-packed 3x3 layer data
+(dsp_pack_3x3; docs/ARCHITECTURE.md, "Adding a kernel variant")."""
 
 from __future__ import annotations
 
+from typing import Optional
+
+import numpy as np
+
 from edgekit.codegen.ops import register
-from edgekit.codegen.ops.conv_2d import lower_conv
+from edgekit.codegen.ops.conv_2d import DSP_PACKED_MACROS, lower_conv
+
+# Words per group of four channels in the packed layer data; the order is dwp_group_t's in
+# depthwise.c: bias_in[4], bias_raw[4], w[9][2], mult[4], addend[4], exp[4].
+GROUP_WORDS = 38
+HEADER_WORDS = 4   # act_min per byte, act_max per byte, input_offset per int16 lane, 0
+TAP_BOUND = 128 * 255  # |w * (x + input_offset)| for int8 w and x
+# Only the dsp (not Helium) build links the packed data; the others see NULL (--gc-sections
+# drops the array), as conv's packed arrays (conv_2d.DSP_PACKED_MACROS).
+DW_PACKED_MACROS = (DSP_PACKED_MACROS[0] + "  /* depthwise */", "#define EK_DSP_DW_PACKED(packed) (packed)", "#else",
+                    "#define EK_DSP_DW_PACKED(packed) NULL", "#endif")
+
+
+def _lanes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """int16 lane pairs (lo in bits 0-15, hi in 16-31) as int32 words."""
+    return ((lo.astype(np.int64) & 0xFFFF) | ((hi.astype(np.int64) & 0xFFFF) << 16)).astype(np.uint32).view(np.int32)
+
+
+def _byte4(v: int) -> int:
+    return int(np.array([(v & 0xFF) * 0x01010101], dtype=np.uint32).view(np.int32)[0])
+
+
+def dsp_pack_3x3(w: np.ndarray, b: Optional[np.ndarray], mult, shift, input_offset: int,
+                 output_zp: int, act_min: int, act_max: int) -> Optional[np.ndarray]:
+    """The DSP kernels' data for a 3x3, depth-multiplier-1 layer, or None where its fast
+    requantization would not be exact (a right shift outside 1..21, a negative multiplier,
+    |bias| so large that twice the accumulator could overflow) or there is no group of four
+    channels. Per group: the weights widened to the SXTB16 lane order (c0, c2) and (c1, c3),
+    doubled; 2 * (bias + input_offset * the sum of the nine weights), the bias of the pixels
+    whose window is inside the input, and 2 * bias for the others; the multiplier, the
+    rounding addend 2^(e-1) + output_zp * 2^e and the right shift e."""
+    C = w.shape[-1]
+    groups = C // 4
+    mult = np.asarray(mult, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    bias = np.zeros(C, dtype=np.int64) if b is None else np.asarray(b, dtype=np.int64).reshape(C)
+    if groups == 0 or (shift > -1).any() or (shift < -21).any() or (mult < 0).any():
+        return None
+    if (np.abs(bias) >= (1 << 29) - 9 * TAP_BOUND).any():
+        return None
+    wt = np.asarray(w, dtype=np.int64).reshape(9, C)
+    e = -shift
+    out = np.zeros(HEADER_WORDS + groups * GROUP_WORDS, dtype=np.int64)
+    out[:3] = [_byte4(act_min), _byte4(act_max),
+               int(_lanes(np.array([input_offset]), np.array([input_offset]))[0])]
+    for g in range(groups):
+        c = slice(4 * g, 4 * g + 4)
+        base = HEADER_WORDS + g * GROUP_WORDS
+        out[base:base + 4] = 2 * (bias[c] + input_offset * wt[:, c].sum(axis=0))
+        out[base + 4:base + 8] = 2 * bias[c]
+        w2 = 2 * wt[:, c]
+        taps = np.stack([_lanes(w2[:, 0], w2[:, 2]), _lanes(w2[:, 1], w2[:, 3])], axis=1)
+        out[base + 8:base + 26] = taps.reshape(-1)
+        out[base + 26:base + 30] = mult[c]
+        addend = (1 << (e[c] - 1)) + output_zp * (1 << e[c])
+        out[base + 30:base + 34] = addend
+        out[base + 34:base + 38] = e[c]
+    return out.astype(np.int32)
+
+
+def _packed_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw) -> dict:
+    """The kernel-parameter fields of the pre-packed data, or none (the kernels pack nothing)."""
+    if (kh, kw, dm, dh, dw) != (3, 3, 1, 1, 1):
+        return {}
+    packed = dsp_pack_3x3(w.data, None if b is None else b.data, mult, shift, -xz, yz, lo, hi)
+    if packed is None:
+        return {}
+    if DW_PACKED_MACROS[1] not in lw.decls:
+        lw.decls.extend(DW_PACKED_MACROS)
+    name = lw.const_array(packed, "int32", name=f"ek_dwpack{k}", variant="dsp")
+    return {"dw_packed": f"EK_DSP_DW_PACKED({name})"}
 
 
 @register("DEPTHWISE_CONV_2D", 4, types=("int8",), weights=("int8", "int32"),
@@ -14,4 +89,4 @@ from edgekit.codegen.ops.conv_2d import lower_conv
                    (5, "dilation_w", "<i", 1), (6, "dilation_h", "<i", 1)),
           options_type="DepthwiseConv2DOptions")
 def lower_depthwise_conv_2d(lw, op) -> None:
-    lower_conv(lw, op, depthwise=True)
+    lower_conv(lw, op, depthwise=True, extra_params=_packed_params)
