@@ -171,9 +171,9 @@ def test_zero_stride(valid_bytes, tmp_path):
 def test_unsupported_op(valid_bytes, tmp_path):
     def edit(m):
         for oc in m.operatorCodes:
-            if max(oc.builtinCode, oc.deprecatedBuiltinCode) == 25:   # SOFTMAX -> TANH
-                oc.builtinCode = oc.deprecatedBuiltinCode = 28
-    _edit_and_expect(valid_bytes, tmp_path, edit, r"TANH.*not implemented")
+            if max(oc.builtinCode, oc.deprecatedBuiltinCode) == 25:   # SOFTMAX -> LOG_SOFTMAX
+                oc.builtinCode = oc.deprecatedBuiltinCode = 50
+    _edit_and_expect(valid_bytes, tmp_path, edit, r"builtin#50\): is not implemented by edgekit-micro; supported ops: .*TANH")
 
 
 def test_use_before_definition(valid_bytes, tmp_path):
