@@ -95,6 +95,7 @@ static void radix2_pass(float *z, const float *tw, int n, int m, int L) {
  * per point pair, one for all twelve twiddles, one VSTM per point pair; the arithmetic is
  * exactly radix4()'s (VNMUL = -(x*w) rounded, VFMA = fmaf, the same adds in the same order). */
 #if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__ARM_FEATURE_FMA) && defined(__thumb2__)
+#define EK_FFT_ASM 1
 /* One butterfly on registers: a (A0,A1) b c d, twiddles W^j (W1), W^2j (W2), W^3j (W3),
  * temporaries s28-s31; results in place: p0 -> a, p1 -> b, p2 -> c, p3 -> d. */
 #define EK_R4_ASM(A0, A1, B0, B1, C0, C1, D0, D1, W1R, W1I, W2R, W2I, W3R, W3I)              \
@@ -148,6 +149,7 @@ static inline __attribute__((always_inline)) void radix4_table2(float **p0, floa
           "s29", "s30", "s31", "memory");
 }
 #else
+#define EK_FFT_ASM 0
 static inline void radix4_table2(float **p0, float **p1, float **p2, float **p3, const float **t) {
     const float *w = *t;
     const int L = (int)((*p1 - *p0) / 2);
@@ -201,6 +203,71 @@ static inline __attribute__((always_inline)) void emit(float *buf, float *out, i
     out[k] = mode == EK_RFFT_POWER ? p : sqrt_f32(p);
 }
 
+#if EK_FFT_ASM
+/* One iteration k of finish()'s loop for the low half of the spectrum (bins k and h-k),
+ * magnitude (or power, `SQRT` empty): the C below it, operation for operation (VNMUL =
+ * -(x*w) rounded, VFMA/VFMS = fmaf with the product added/subtracted), with the four
+ * points and the twiddles moved by VLDM and the two bins stored by VSTM with writeback. */
+#define EK_SPLIT_LOW_ASM(SQRT_K, SQRT_L)                                                  \
+    __asm__ volatile(                                                                      \
+        "vldmia %[pk]!, {s0-s1}\n\t"      /* E[k] */                                       \
+        "vldmia %[pkh]!, {s2-s3}\n\t"     /* O[k] */                                       \
+        "vldmdb %[pl]!, {s4-s5}\n\t"      /* E[h-k] */                                     \
+        "vldmdb %[plh]!, {s6-s7}\n\t"     /* O[h-k] */                                     \
+        "vldm %[ta], {s8-s9}\n\t"         /* W_m^k */                                      \
+        "adds %[ta], #16\n\t"                                                              \
+        "vldmia %[tb]!, {s10-s11}\n\t"    /* W_N^k */                                      \
+        "vnmul.f32 s12, s3, s9\n\t"       /* tk = O[k] W_m^k */                            \
+        "vfma.f32 s12, s2, s8\n\t"                                                         \
+        "vmul.f32 s13, s3, s8\n\t"                                                         \
+        "vfma.f32 s13, s2, s9\n\t"                                                         \
+        "vnmul.f32 s14, s7, s9\n\t"       /* tl = O[h-k] (-ar, ai) */                      \
+        "vfms.f32 s14, s6, s8\n\t"                                                         \
+        "vnmul.f32 s15, s7, s8\n\t"                                                        \
+        "vfma.f32 s15, s6, s9\n\t"                                                         \
+        "vadd.f32 s2, s0, s12\n\t"        /* Z[k] */                                       \
+        "vadd.f32 s3, s1, s13\n\t"                                                         \
+        "vsub.f32 s6, s0, s12\n\t"        /* Z[h+k] */                                     \
+        "vsub.f32 s7, s1, s13\n\t"                                                         \
+        "vadd.f32 s0, s4, s14\n\t"        /* Z[h-k] */                                     \
+        "vadd.f32 s1, s5, s15\n\t"                                                         \
+        "vsub.f32 s8, s4, s14\n\t"        /* Z[m-k] */                                     \
+        "vsub.f32 s9, s5, s15\n\t"                                                         \
+        "vadd.f32 s12, s2, s8\n\t"        /* split (Z[k], Z[m-k]), W_N^k */               \
+        "vsub.f32 s13, s3, s9\n\t"                                                         \
+        "vadd.f32 s14, s3, s9\n\t"                                                         \
+        "vsub.f32 s15, s8, s2\n\t"                                                         \
+        "vnmul.f32 s4, s15, s11\n\t"                                                       \
+        "vfma.f32 s4, s14, s10\n\t"                                                        \
+        "vmul.f32 s5, s15, s10\n\t"                                                        \
+        "vfma.f32 s5, s14, s11\n\t"                                                        \
+        "vadd.f32 s12, s12, s4\n\t"                                                        \
+        "vadd.f32 s13, s13, s5\n\t"                                                        \
+        "vmul.f32 s4, s13, s13\n\t"       /* |X'[k]|^2 */                                  \
+        "vfma.f32 s4, s12, s12\n\t"                                                        \
+        SQRT_K                                                                             \
+        "vstmia %[ok]!, {s4}\n\t"                                                          \
+        "vadd.f32 s12, s0, s6\n\t"        /* split (Z[h-k], Z[h+k]), (-wi, -wr) */        \
+        "vsub.f32 s13, s1, s7\n\t"                                                         \
+        "vadd.f32 s14, s1, s7\n\t"                                                         \
+        "vsub.f32 s15, s6, s0\n\t"                                                         \
+        "vmul.f32 s2, s15, s10\n\t"                                                        \
+        "vfms.f32 s2, s14, s11\n\t"                                                        \
+        "vnmul.f32 s3, s15, s11\n\t"                                                       \
+        "vfms.f32 s3, s14, s10\n\t"                                                        \
+        "vadd.f32 s12, s12, s2\n\t"                                                        \
+        "vadd.f32 s13, s13, s3\n\t"                                                        \
+        "vmul.f32 s5, s13, s13\n\t"       /* |X'[h-k]|^2 */                                \
+        "vfma.f32 s5, s12, s12\n\t"                                                        \
+        SQRT_L                                                                             \
+        "vstmdb %[ol]!, {s5}\n\t"                                                          \
+        : [pk] "+r"(pk), [pkh] "+r"(pkh), [pl] "+r"(pl), [plh] "+r"(plh), [ta] "+r"(ta),   \
+          [tb] "+r"(tb), [ok] "+r"(ok), [ol] "+r"(ol)                                      \
+        :                                                                                  \
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12",  \
+          "s13", "s14", "s15", "cc", "memory")
+#endif
+
 /* Specialised per mode (always inlined with a constant `mode`); `low_half`: exactly bins
  * 0..N/4-1 (or N/4) are wanted, so the upper ones are never computed nor checked. */
 static inline __attribute__((always_inline)) void finish(float *z, const float *tw, int log2n, int n_bins,
@@ -223,6 +290,17 @@ static inline __attribute__((always_inline)) void finish(float *z, const float *
     }
     /* Butterflies k and h-k of the last stage together give Z[k], Z[h+k], Z[h-k], Z[m-k]:
      * exactly the split pairs (k, m-k) and (h-k, h+k), all in registers. */
+#if EK_FFT_ASM
+    if (low_half && mode != EK_RFFT_COMPLEX && q > 1) {
+        float *pk = z + 2, *pkh = z + 2 * (h + 1), *pl = z + 2 * h, *plh = z + 2 * m;
+        const float *ta = tw + 4, *tb = tw + 2;
+        float *ok = out + 1, *ol = out + h;
+        for (int k = 1; k < q; k++) {
+            if (mode == EK_RFFT_MAGNITUDE) EK_SPLIT_LOW_ASM("vsqrt.f32 s4, s4\n\t", "vsqrt.f32 s5, s5\n\t");
+            else EK_SPLIT_LOW_ASM("", "");
+        }
+    } else
+#endif
     for (int k = 1; k < q; k++) {
         const float ar = tw[4 * k], ai = tw[4 * k + 1];            /* W_m^k; W_m^(h-k) = (-ar, ai) */
         const float wr = tw[2 * k], wi = tw[2 * k + 1];            /* W_N^k; W_N^(h-k) = (-wi, -wr) */
