@@ -131,6 +131,13 @@ def _stage_twiddles(tw: np.ndarray, n: int) -> list[float]:
     return out
 
 
+def _ln_table() -> list[float]:
+    """The frontend's ln (ek_frontend_audio.c ln_f32): per 1/128 interval of the mantissa,
+    its middle c as (1/c, ln c)."""
+    c = 1.0 + (np.arange(128) + 0.5) / 128.0
+    return np.stack([1.0 / c, np.log(c)], 1).ravel().tolist()
+
+
 def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tuple[str, str, int]:
     from edgekit.preprocess import audio as ref
 
@@ -185,6 +192,7 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
 extern const float ek_fe_window[{len(win_table)}];
 extern const int16_t ek_fe_window_q15[{spec.window_samples}];
 extern const float ek_fe_twiddle[{n}];
+extern const float ek_fe_ln_table[256]; /* (1/c, ln c), c = 1 + (i + 0.5)/128 */
 extern const float ek_fe_stage_twiddle[{max(len(stage_tw), 1)}];
 extern const int16_t ek_fe_twiddle_q15[{n}];
 extern const float ek_fe_mel_weights[];
@@ -197,6 +205,7 @@ extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff
         _array("float", "ek_fe_window", win_table, _c_float),
         _array("int16_t", "ek_fe_window_q15", _q15(win), str, 12),
         _array("float", "ek_fe_twiddle", tw, _c_float),
+        _array("float", "ek_fe_ln_table", _ln_table(), _c_float),
         _array("float", "ek_fe_stage_twiddle", stage_tw if len(stage_tw) else [0.0], _c_float),
         _array("int16_t", "ek_fe_twiddle_q15", _q15(tw), str, 12),
         _array("float", "ek_fe_mel_weights", weights, _c_float),
@@ -205,7 +214,7 @@ extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff
         _array("uint16_t", "ek_fe_mel_offset", offset, str, 16),
         _array("float", "ek_fe_dct", dct.T.ravel(), _c_float),
     ])
-    nbytes = 6 * len(win) + 6 * len(tw) + 4 * len(stage_tw) + 4 * len(weights) + 6 * spec.mel_bins + 4 * dct.size
+    nbytes = 6 * len(win) + 6 * len(tw) + 4 * len(stage_tw) + 4 * 256 + 4 * len(weights) + 6 * spec.mel_bins + 4 * dct.size
     return cfg, tables, nbytes
 
 
