@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -72,6 +72,9 @@ class EntryPointSkew:
     gates: list[dict]                   # edgekit.report.gates rows, one per cohort
     wall_s: float
     max_cohort_drop: float = 0.02
+    html: Optional[Path] = None         # report.html, rewritten with the section
+    # per sample: id, label, cohort and each path's prediction (eval --captures summarizes them)
+    records: list[dict] = field(default_factory=list, repr=False)
 
     @property
     def preprocessing_skew(self) -> list[dict]:
@@ -277,12 +280,17 @@ def run_entry_point(spec, target, ep: PreprocessingEntryPoint, tflite: Path, sam
            "how": ("measured: paired differences per cohort on the same samples, 95% interval (paired Wald) and "
                    "McNemar's p; interaction = preprocessing effect in int8 minus in float, per-sample paired "
                    "mean with a normal 95% interval; detectable drop estimated for 80% power at alpha 0.05")}
-    report_json = reportstore.write_section(directory, section, out) if section else directory / "report.json"
+    report_json, html = directory / "report.json", None
+    if section:
+        from edgekit.report import write_reports
+
+        report_json = reportstore.write_section(directory, section, out)
+        html = write_reports(directory).html
     return EntryPointSkew(target=target.name, model=spec.name, entry_point=ep.describe(), directory=directory,
                           report_json=report_json, samples=n, failures=failures, skipped=list(skipped),
                           measure=out["measure"], accuracy=overall, cohorts=cohorts, flagged=flagged,
                           differs_not_significant=quiet, gates=gates, wall_s=time.perf_counter() - t0,
-                          max_cohort_drop=max_cohort_drop)
+                          max_cohort_drop=max_cohort_drop, html=html, records=records)
 
 
 PATH_ORDER = ("float", "float_device_pre", "int8_host", "int8_device_pre", "device")
