@@ -184,47 +184,27 @@ def print_entry_point_skew(res) -> None:
                         ["cohort", "n", "int8", "float", "interaction", "parity max|d| / differing",
                          "clipped (ref)", "detectable", "diagnosis"], rows))
     print_flags(res)
-    console.print(f"wrote section 'skew_entry_point' of {res.report_json}")
+    console.print(f"wrote section 'skew_entry_point' of {res.report_json}, and {res.html}")
 
 
 def eval_captures(spec, prof, captures: str, skip_bad: bool, min_accuracy, max_cohort_drop: float,
                   json_out: bool) -> None:
-    """`edgekit eval --captures DIR`: per-cohort accuracy of the captured tensors (the device's
-    own outputs where the manifest has them, else the int8 model on LiteRT's reference
-    kernels on the captured tensors), against the float model on the reference tensors."""
-    from edgekit.cli._common import console, print_json, progress as progress_bar, stdout_to_stderr, table, \
-        task_reporter
+    """`edgekit eval --captures DIR` (edgekit.skew.captures_eval.evaluate_captures): per-cohort
+    accuracy of the captures; the eval section when they are labelled and carry device outputs."""
+    from edgekit.cli._common import console, err_console, print_json, progress as progress_bar, \
+        stdout_to_stderr, table, task_reporter
     from edgekit.report.gates import enforce
-    from edgekit.skew.host import skew_entry_point
+    from edgekit.skew.captures_eval import evaluate_captures
 
-    if min_accuracy is not None and not 0 <= min_accuracy <= 1:
-        raise UserError(f"--min-accuracy {min_accuracy}: must be a fraction between 0 and 1, e.g. 0.85")
     with stdout_to_stderr(json_out), progress_bar(not json_out) as bar:
-        res = skew_entry_point(spec, prof, "captures", captures, skip_bad=skip_bad,
+        ev = evaluate_captures(spec, prof, captures, skip_bad=skip_bad, min_accuracy=min_accuracy,
                                max_cohort_drop=max_cohort_drop, progress=task_reporter(bar))
-    device = "device" if "device" in res.accuracy else "int8_device_pre"
-    stage = "end_to_end" if device == "device" else "captured_int8"
-    rows, gates = [], []
-    for c in res.cohorts:
-        a = c["accuracy"].get(device)
-        d = c.get(stage)
-        if not a:
-            continue
-        rows.append([f"{c['field']}={c['value']}", a["n"], f"{100 * a['accuracy']:.1f}%",
-                     f"[{100 * a['ci_low']:.1f}, {100 * a['ci_high']:.1f}]", _cell(d)])
-        if d:
-            bad = d["significant"] and -d["difference"] > max_cohort_drop
-            gates.append({"gate": "max_cohort_drop", "subject": f"{c['field']}={c['value']}",
-                          "value": round(-d["difference"], 4) + 0.0, "limit": max_cohort_drop, "passed": not bad,
-                          "detail": f"captures {device} vs float on the reference, p={d['p_value']:.3g}"})
-    overall = res.accuracy.get(device)
-    if min_accuracy is not None:
-        gates.append({"gate": "min_accuracy", "subject": f"{device} overall",
-                      "value": None if overall is None else round(overall, 4),
-                      "limit": min_accuracy, "passed": overall is not None and overall >= min_accuracy,
-                      "detail": f"{res.measure} on {res.samples} captures"})
+    res = ev.captures
     if json_out:
-        print_json({"captures": res, "device_path": device, "gates": gates})
+        print_json({"captures": res, "device_path": ev.device_path, "gates": ev.gates,
+                    "eval_written": ev.eval_written, "eval_note": ev.eval_note})
+        if not ev.eval_written:
+            err_console.print(f"note: {ev.eval_note}", highlight=False)
     else:
         console.print(f"{res.model} on {res.target}: {res.samples} captures from {res.entry_point['version']}"
                       + (f", {len(res.skipped)} bad rows left out" if res.skipped else ""), highlight=False)
@@ -232,10 +212,14 @@ def eval_captures(spec, prof, captures: str, skip_bad: bool, min_accuracy, max_c
             console.print("no labels: agreement with the reference path stands in for accuracy (the flip rate)")
         console.print(table(None, ["path", f"{res.measure} (measured)"],
                             [[p, f"{100 * a:.1f}%"] for p, a in res.accuracy.items()]))
-        console.print(table(f"{device} per cohort (measured), change vs float on the reference tensor, points",
+        rows = [[r["cohort"], r["accuracy"]["n"], f"{100 * r['accuracy']['accuracy']:.1f}%",
+                 f"[{100 * r['accuracy']['ci_low']:.1f}, {100 * r['accuracy']['ci_high']:.1f}]", _cell(r["change"])]
+                for r in ev.rows]
+        console.print(table(f"{ev.device_path} per cohort (measured), change vs float on the reference tensor, points",
                             ["cohort", "n", res.measure, "95% interval", "vs float [95%] p"], rows))
         print_flags(res)
-    enforce(gates)
+        console.print(ev.eval_note + (f", and {ev.html}" if ev.html else ""), highlight=False)
+    enforce(ev.gates)
 
 
 def print_flags(res) -> None:
