@@ -53,3 +53,53 @@ def reference_datasets(request):
         fcntl.flock(lock, fcntl.LOCK_EX)
         for name in ("kws", "mobilenetv2"):
             data.prepare(load_model(name))
+
+
+@pytest.fixture(scope="session")
+def int8_model_for(tmp_path_factory):
+    """int8_model_for(model, target) -> a model_int8.tflite converted once per test session
+    and shared by the xdist workers (a file lock per model and target), so the slow tests
+    that need only the int8 model do not each convert it again. It is the model `edgekit
+    convert` makes (the committed calibration set); its accuracy report is cut short.
+    seed_stage(build_dir, model, target) puts it where the stages look for it."""
+    import fcntl
+    import shutil
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "int8-models"
+    root.mkdir(parents=True, exist_ok=True)
+
+    def get(model: str, target: str) -> Path:
+        from edgekit.convert import INT8_NAME, convert
+        from edgekit.models import load_model
+        from edgekit.targets import load_target
+
+        done = root / f"{target}-{model}.tflite"
+        with open(root / f"{target}-{model}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not done.is_file():
+                work = root / f"{target}-{model}.work"
+                shutil.rmtree(work, ignore_errors=True)
+                convert(load_model(model), load_target(target), test_limit=40, verify_samples=4, layer_samples=4,
+                        out_dir=work, enforce_gates=False)
+                os.replace(work / INT8_NAME, done)
+                shutil.rmtree(work, ignore_errors=True)
+        return done
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def seed_stage(int8_model_for):
+    """seed_stage(build_dir, model, target): build_dir/<target>/<model>/model_int8.tflite from
+    the session's shared conversion (newer than the weights, so every stage reuses it)."""
+    import shutil
+
+    def seed(build_dir: Path, model: str, target: str) -> Path:
+        stage = Path(build_dir) / target / model
+        stage.mkdir(parents=True, exist_ok=True)
+        dest = stage / "model_int8.tflite"
+        shutil.copyfile(int8_model_for(model, target), dest)   # a fresh mtime: newer than the weights
+        return dest
+
+    return seed

@@ -1,6 +1,6 @@
 """End to end on KWS (slow): the firmware's summary (firmware/app/ek_summary.c) equals the
 Python one on QEMU, and a simulated rollout is called skew in firmware v2 by the CLI. One
-build folder for the module, so the model is converted once."""
+build folder for the module, seeded with the session's int8 model (tests/conftest.py)."""
 
 import numpy as np
 import pytest
@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def stage(tmp_path_factory):
+def stage(tmp_path_factory, seed_stage):
     root = tmp_path_factory.mktemp("monitor-e2e")
+    seed_stage(root / "build", "kws", "cortex-m4")   # the session's one conversion (tests/conftest.py)
     mp = pytest.MonkeyPatch()
     mp.setenv("EDGEKIT_BUILD", str(root / "build"))
     yield root
@@ -71,6 +72,8 @@ def test_a_simulated_rollout_is_called_skew_in_firmware_v2(stage):
     assert {f"{c['field']}={c['value']}" for c in res["cohorts"] if c["alarm"]} == {"device_model=dm-b", "firmware=v2"}
     v = cohorts["device_model=dm-b"]["verdict"]
     assert v["kind"] == "skew" and v["version"] == "v2"
+    # the simulated devices report the variant v2 runs, so the confirm line names it
+    assert v["confirm"] == "edgekit skew --target cortex-m4 --model kws --firmware-variant fixed-q15"
     assert 21 <= cohorts["device_model=dm-b"]["detected_window"] <= 24
     page = (stage / "build" / "cortex-m4" / "kws" / "report.html").read_text()
     assert "skew in firmware v2" in page
