@@ -243,8 +243,9 @@ static inline uint32_t dwp_rq4(const dwp_group_t *g, int32_t a0, int32_t a1, int
 #endif
 
 /* One output pixel whose window is inside the input: every group of four channels. */
-__attribute__((noinline)) static void dwp_interior(const dwp_layer_t *L, const int8_t *in, int32_t in_row,
-                                                   int32_t C, int8_t *out, int32_t groups)
+__attribute__((always_inline)) static inline void dwp_interior_impl(const dwp_layer_t *L, const int8_t *in,
+                                                                    int32_t in_row, int32_t C, int8_t *out,
+                                                                    int32_t groups, const int clamp)
 {
     const uint32_t lo4 = L->lo4, hi4 = L->hi4;
     for (const dwp_group_t *g = L->g, *end = L->g + groups; g < end; ++g, in += 4, out += 4) {
@@ -261,29 +262,79 @@ __attribute__((noinline)) static void dwp_interior(const dwp_layer_t *L, const i
         EK_DWP_TAP(r, g->w[6], a0, a1, a2, a3);
         EK_DWP_TAP(r + C, g->w[7], a0, a1, a2, a3);
         EK_DWP_TAP(r + 2 * C, g->w[8], a0, a1, a2, a3);
-        wr32(out, ek_clamp_s8x4(dwp_rq4(g, a0, a1, a2, a3), lo4, hi4));
+        const uint32_t v = dwp_rq4(g, a0, a1, a2, a3);
+        wr32(out, clamp ? ek_clamp_s8x4(v, lo4, hi4) : v);
     }
 }
 
-/* One output pixel whose window the padding cuts: the taps [fy0, fy1) x [fx0, fx1) inside the
- * input, the offset added per tap. px_off is an offset, not a pointer: the window origin may
- * lie in the padding. */
+/* One output pixel whose window the padding cuts: its R x S taps inside the input, the first
+ * tap t0, base the input at that tap; the offset added per tap, from 2 * bias. R and S are
+ * constants in each caller (dwp_border): the taps unroll as the interior's do. */
+__attribute__((always_inline)) static inline void dwp_border_rs(const dwp_layer_t *L, const int8_t *base,
+                                                                int32_t in_row, int32_t C, int8_t *out,
+                                                                int32_t groups, int32_t t0, const int R, const int S,
+                                                                const int clamp)
+{
+    const uint32_t off2 = L->off2, lo4 = L->lo4, hi4 = L->hi4;
+    for (const dwp_group_t *g = L->g, *end = L->g + groups; g < end; ++g, base += 4, out += 4) {
+        const uint32_t(*w)[2] = g->w + t0;
+        int32_t a0 = g->bias_raw[0], a1 = g->bias_raw[1], a2 = g->bias_raw[2], a3 = g->bias_raw[3];
+#pragma GCC unroll 3
+        for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 3
+            for (int j = 0; j < S; ++j) EK_DWP_TAP_OFF(base + i * in_row + j * C, w[i * 3 + j], off2, a0, a1, a2, a3);
+        }
+        const uint32_t v = dwp_rq4(g, a0, a1, a2, a3);
+        wr32(out, clamp ? ek_clamp_s8x4(v, lo4, hi4) : v);
+    }
+}
+
+/* The border pixel's window [fy0, fy1) x [fx0, fx1) (window: 2 bits each); px_off is an
+ * offset, not a pointer: the window origin may lie in the padding. */
+__attribute__((always_inline)) static inline void dwp_border_impl(const dwp_layer_t *L, const int8_t *input,
+                                                                  int32_t px_off, int32_t in_row, int32_t C,
+                                                                  int8_t *out, int32_t groups, uint32_t window,
+                                                                  const int clamp)
+{
+    const int32_t fy0 = window & 3, fy1 = (window >> 2) & 3, fx0 = (window >> 4) & 3, fx1 = window >> 6;
+    const int8_t *base = input + (px_off + fy0 * in_row + fx0 * C);
+    const int32_t t0 = fy0 * 3 + fx0;
+    switch ((fy1 - fy0) * 4 + (fx1 - fx0)) {
+    case 2 * 4 + 3: dwp_border_rs(L, base, in_row, C, out, groups, t0, 2, 3, clamp); break;
+    case 3 * 4 + 2: dwp_border_rs(L, base, in_row, C, out, groups, t0, 3, 2, clamp); break;
+    case 2 * 4 + 2: dwp_border_rs(L, base, in_row, C, out, groups, t0, 2, 2, clamp); break;
+    case 1 * 4 + 3: dwp_border_rs(L, base, in_row, C, out, groups, t0, 1, 3, clamp); break;
+    case 3 * 4 + 1: dwp_border_rs(L, base, in_row, C, out, groups, t0, 3, 1, clamp); break;
+    case 1 * 4 + 2: dwp_border_rs(L, base, in_row, C, out, groups, t0, 1, 2, clamp); break;
+    case 2 * 4 + 1: dwp_border_rs(L, base, in_row, C, out, groups, t0, 2, 1, clamp); break;
+    case 1 * 4 + 1: dwp_border_rs(L, base, in_row, C, out, groups, t0, 1, 1, clamp); break;
+    default: dwp_border_rs(L, base, in_row, C, out, groups, t0, 0, 0, clamp); break;  /* no tap inside */
+    }
+}
+
+/* Each with and without the bytewise clamp: where the activation range is all of int8,
+ * SSAT has clamped already. */
+__attribute__((noinline)) static void dwp_interior(const dwp_layer_t *L, const int8_t *in, int32_t in_row, int32_t C,
+                                                   int8_t *out, int32_t groups)
+{
+    dwp_interior_impl(L, in, in_row, C, out, groups, 1);
+}
+__attribute__((noinline)) static void dwp_interior_full(const dwp_layer_t *L, const int8_t *in, int32_t in_row,
+                                                        int32_t C, int8_t *out, int32_t groups)
+{
+    dwp_interior_impl(L, in, in_row, C, out, groups, 0);
+}
 __attribute__((noinline)) static void dwp_border(const dwp_layer_t *L, const int8_t *input, int32_t px_off,
                                                  int32_t in_row, int32_t C, int8_t *out, int32_t groups,
                                                  uint32_t window)
 {
-    const int32_t fy0 = window & 3, fy1 = (window >> 2) & 3, fx0 = (window >> 4) & 3, fx1 = window >> 6;
-    const uint32_t off2 = L->off2, lo4 = L->lo4, hi4 = L->hi4;
-    const int8_t *base = input + (px_off + fy0 * in_row + fx0 * C);
-    for (const dwp_group_t *g = L->g, *end = L->g + groups; g < end; ++g, base += 4, out += 4) {
-        int32_t a0 = g->bias_raw[0], a1 = g->bias_raw[1], a2 = g->bias_raw[2], a3 = g->bias_raw[3];
-        const int8_t *row = base;
-        for (int32_t fy = fy0; fy < fy1; ++fy, row += in_row) {
-            const int8_t *ip = row;
-            for (int32_t fx = fx0; fx < fx1; ++fx, ip += C) EK_DWP_TAP_OFF(ip, g->w[fy * 3 + fx], off2, a0, a1, a2, a3);
-        }
-        wr32(out, ek_clamp_s8x4(dwp_rq4(g, a0, a1, a2, a3), lo4, hi4));
-    }
+    dwp_border_impl(L, input, px_off, in_row, C, out, groups, window, 1);
+}
+__attribute__((noinline)) static void dwp_border_full(const dwp_layer_t *L, const int8_t *input, int32_t px_off,
+                                                      int32_t in_row, int32_t C, int8_t *out, int32_t groups,
+                                                      uint32_t window)
+{
+    dwp_border_impl(L, input, px_off, in_row, C, out, groups, window, 0);
 }
 
 static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
@@ -292,6 +343,11 @@ static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const 
 {
     const dwp_layer_t *L = (const dwp_layer_t *)p->dw_packed;
     const int32_t C = os->c, groups = C / 4, in_row = is->w * C;
+    const int full = L->lo4 == 0x80808080u && L->hi4 == 0x7F7F7F7Fu;
+    void (*const interior)(const dwp_layer_t *, const int8_t *, int32_t, int32_t, int8_t *, int32_t) =
+        full ? dwp_interior_full : dwp_interior;
+    void (*const border)(const dwp_layer_t *, const int8_t *, int32_t, int32_t, int32_t, int8_t *, int32_t,
+                         uint32_t) = full ? dwp_border_full : dwp_border;
     for (int32_t b = 0; b < os->n; ++b) {
         for (int32_t oy = 0; oy < os->h; ++oy) {
             const int32_t iy0 = oy * p->stride_h - p->pad_h;
@@ -302,12 +358,11 @@ static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const 
                 const int32_t fx0 = ix0 < 0 ? -ix0 : 0, fx1 = ix0 + 3 > is->w ? is->w - ix0 : 3;
                 const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
                 if (fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3)
-                    dwp_interior(L, input + px_off, in_row, C, out, groups);
+                    interior(L, input + px_off, in_row, C, out, groups);
                 else if (fy0 < fy1 && fx0 < fx1)
-                    dwp_border(L, input, px_off, in_row, C, out, groups,
-                               (uint32_t)(fy0 | fy1 << 2 | fx0 << 4 | fx1 << 6));
+                    border(L, input, px_off, in_row, C, out, groups, (uint32_t)(fy0 | fy1 << 2 | fx0 << 4 | fx1 << 6));
                 else  /* no tap inside the input (large padding): the bias alone */
-                    dwp_border(L, input, 0, in_row, C, out, groups, 0);
+                    border(L, input, 0, in_row, C, out, groups, 0);
             }
         }
     }
