@@ -45,13 +45,14 @@ def _kill_orphaned_qemu(build: Path) -> None:
                 pass
 
 
-def test_eval_on_qemu_reports_resumes_and_serves_the_plugin(tmp_path, pytester, monkeypatch):
+def test_eval_on_qemu_reports_resumes_and_serves_the_plugin(tmp_path, pytester, monkeypatch, seed_stage):
     from edgekit import data
     from edgekit.models import load_model
     from edgekit.report.schema import validate_eval
 
     data.prepare(load_model("kws"))  # idempotent: the cached dataset when it is there
     build = tmp_path / "build"
+    seed_stage(build, "kws", "cortex-m4")   # the session's one conversion (tests/conftest.py)
     env = {**os.environ, "EDGEKIT_BUILD": str(build)}
     cmd = [sys.executable, "-m", "edgekit", *ARGS]
 

@@ -109,7 +109,7 @@ def test_cli_bad_frontend_is_one_line_exit_2(run_cli, tmp_path, cmd):
 
 
 @pytest.mark.slow
-def test_faulty_frontend_on_qemu_and_a_serial_board_loses_no_records(tmp_path, monkeypatch):
+def test_faulty_frontend_on_qemu_and_a_serial_board_loses_no_records(tmp_path, monkeypatch, seed_stage):
     """A user frontend that faults on one clip, hangs on one and overruns its tensor on one
     (tests/skew/data/faulty_fe.c, chosen by the first five test clips): eval on QEMU records
     all five samples, the three as device failures with their reasons, counted per firmware;
@@ -131,6 +131,7 @@ def test_faulty_frontend_on_qemu_and_a_serial_board_loses_no_records(tmp_path, m
     from edgekit.targets import load_target
 
     monkeypatch.setenv("EDGEKIT_BUILD", str(tmp_path / "build"))
+    seed_stage(tmp_path / "build", "kws", "cortex-m4")   # the session's one conversion (tests/conftest.py)
     spec, target = load_model("kws"), load_target("cortex-m4")
     data.prepare(spec)
     fe = UserCFrontend.from_options(str(ROOT / "tests" / "skew" / "data" / "faulty_fe.c"),
