@@ -211,13 +211,84 @@ static inline void requant_pair_body(const ek_conv_params_t *p, const int32_t *m
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* requant_pair_body(..., full = 1) on the core, the same operations in fixed registers (in
+ * C the compiler spills the pointers on every channel). Per channel: left = max(s, 0),
+ * right = left - s; per output: x = acc << left; SMULL; hi:lo doubled plus 2^31, whose high
+ * word is srdhm(x, m) (= floor((x m + 2^30) / 2^31); the doubling cannot overflow as the
+ * generator's multipliers are never INT32_MIN, the one case srdhm saturates); then
+ * rdbypot_masked, the zero point, SSAT #8. */
+static void requant_pair_full(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                              const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1)
+{
+    register const int32_t *rm __asm__("r0") = mult;
+    register const int32_t *rs __asm__("r1") = shift;
+    register const int32_t *ra __asm__("r2") = acc;
+    register int8_t *o0 __asm__("r3") = out0;
+    register int8_t *o1 __asm__("r12") = out1;
+    register int32_t n __asm__("lr") = C;
+    const int32_t zp = p->output_offset;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr r4, [%[rm]], #4\n\t"
+        "ldr r5, [%[rs]], #4\n\t"
+        "ldrd r6, r8, [%[ra]], #8\n\t"
+        "bic r10, r5, r5, asr #31\n\t"
+        "lsl r6, r6, r10\n\t"
+        "lsl r8, r8, r10\n\t"
+        "sub r5, r10, r5\n\t"
+        "smull r6, r10, r6, r4\n\t"
+        "smull r8, r11, r8, r4\n\t"
+        "adds r6, r6, r6\n\t"
+        "adc r10, r10, r10\n\t"
+        "adds r6, r6, #0x80000000\n\t"
+        "adc r10, r10, #0\n\t"
+        "adds r8, r8, r8\n\t"
+        "adc r11, r11, r11\n\t"
+        "adds r8, r8, #0x80000000\n\t"
+        "adc r11, r11, #0\n\t"
+        "movs r4, #1\n\t"
+        "lsl r4, r4, r5\n\t"
+        "subs r4, r4, #1\n\t"
+        "asr r6, r4, #1\n\t"
+        "and r8, r10, r4\n\t"
+        "add r9, r6, r10, lsr #31\n\t"
+        "sub r9, r9, r8\n\t"
+        "asr r10, r10, r5\n\t"
+        "add r10, r10, r9, lsr #31\n\t"
+        "and r8, r11, r4\n\t"
+        "add r9, r6, r11, lsr #31\n\t"
+        "sub r9, r9, r8\n\t"
+        "asr r11, r11, r5\n\t"
+        "add r11, r11, r9, lsr #31\n\t"
+        "ldr r4, %[zp]\n\t"
+        "add r10, r10, r4\n\t"
+        "add r11, r11, r4\n\t"
+        "ssat r10, #8, r10\n\t"
+        "ssat r11, #8, r11\n\t"
+        "strb r10, [%[o0]], #1\n\t"
+        "strb r11, [%[o1]], #1\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [rm] "+r"(rm), [rs] "+r"(rs), [ra] "+r"(ra), [o0] "+r"(o0), [o1] "+r"(o1), [n] "+r"(n)
+        : [zp] "m"(zp)
+        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#else
+static void requant_pair_full(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                              const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1)
+{
+    requant_pair_body(p, mult, shift, acc, C, out0, out1, 1);
+}
+#endif
+
 /* Apart from the MAC loop (inside it the outputs' pointers and bounds spill: noinline). */
 __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, const int32_t *mult,
                                                    const int32_t *shift, const int32_t *acc, int32_t C,
                                                    int8_t *out0, int8_t *out1)
 {
     if (p->act_min == -128 && p->act_max == 127)
-        requant_pair_body(p, mult, shift, acc, C, out0, out1, 1);
+        requant_pair_full(p, mult, shift, acc, C, out0, out1);
     else
         requant_pair_body(p, mult, shift, acc, C, out0, out1, 0);
 }
