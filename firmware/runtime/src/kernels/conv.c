@@ -133,6 +133,19 @@ static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const i
 
 /* The accumulators, pointers and count sit in fixed registers too: left to the compiler,
  * seven operands beside six clobbers can be impossible to allocate inside a larger loop. */
+#define EK_CONV_GROUP_ASM_FIXED                       \
+    "ldmia r12!, {r4, r5, r6, r8}\n\t"                \
+    "ldmia r9!, {r10, r11}\n\t"                       \
+    "smlad r0, r10, r4, r0\n\t"                       \
+    "smlad r0, r11, r5, r0\n\t"                       \
+    "smlad r1, r10, r6, r1\n\t"                       \
+    "smlad r1, r11, r8, r1\n\t"                       \
+    "ldmia r9!, {r10, r11}\n\t"                       \
+    "smlad r2, r10, r4, r2\n\t"                       \
+    "smlad r2, r11, r5, r2\n\t"                       \
+    "smlad r3, r10, r6, r3\n\t"                       \
+    "smlad r3, r11, r8, r3\n\t"
+
 static inline void mac2x2(const int16_t *col, const int16_t *wp, int32_t groups, int32_t acc[4])
 {
     register int32_t a00 __asm__("r0") = acc[0];
@@ -293,7 +306,51 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
         requant_pair_body(p, mult, shift, acc, C, out0, out1, 0);
 }
 
-/* Every output channel of a pixel pair: the accumulators start at the folded bias. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* Every output channel pair of a pixel pair in one block: the accumulators (r0-r3) start at
+ * the folded bias, run the groups (an odd first one, then two per iteration), and are
+ * stored with one STM; the weights pointer (r9) runs on across channel pairs, as they are
+ * packed back to back. The loop state lives in memory operands: every register is taken. */
+static void mac_pair(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
+                     int32_t C, int32_t k4, int32_t *acc)
+{
+    int32_t pairs = (C + 1) >> 1, groups = k4 >> 2;
+    const int16_t *col_base = col;
+    const int32_t *bias = bias_folded;
+    int32_t *out = acc;
+    register const int16_t *wr __asm__("r9") = w;
+    __asm__ volatile(
+        "2:\n\t"
+        "ldr r4, %[bias]\n\t"
+        "ldrd r0, r2, [r4], #8\n\t"
+        "str r4, %[bias]\n\t"
+        "mov r1, r0\n\t"
+        "mov r3, r2\n\t"
+        "ldr r12, %[col]\n\t"
+        "ldr lr, %[groups]\n\t"
+        "lsrs lr, lr, #1\n\t"
+        "bcc 1f\n\t"
+        EK_CONV_GROUP_ASM_FIXED
+        "cmp lr, #0\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        EK_CONV_GROUP_ASM_FIXED EK_CONV_GROUP_ASM_FIXED
+        "subs lr, lr, #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        "ldr r4, %[out]\n\t"
+        "stmia r4!, {r0, r1, r2, r3}\n\t"
+        "str r4, %[out]\n\t"
+        "ldr r4, %[pairs]\n\t"
+        "subs r4, r4, #1\n\t"
+        "str r4, %[pairs]\n\t"
+        "bne 2b\n\t"
+        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [pairs] "+m"(pairs)
+        : [col] "m"(col_base), [groups] "m"(groups)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+#else
+/* Every output channel pair of a pixel pair: the accumulators start at the folded bias. */
 static inline void mac_pair(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
                             int32_t C, int32_t k4, int32_t *acc)
 {
@@ -305,6 +362,7 @@ static inline void mac_pair(const int16_t *col, const int16_t *w, const int32_t 
         mac2x2(col, w, groups, acc);
     }
 }
+#endif
 
 static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
