@@ -6,11 +6,63 @@
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
 #include "elementwise.h"
-#include "ek_fixedpoint.h"
+#include "ek_simd.h"
+
+#if EK_KERNELS_DSP
+/* ADD's three requantizations without branches (the DSP build): mbqm(x, m, -e) with e >= 0
+ * and |2x| < 2^31 is floor((t + 2^(e-1) - [x < 0 and e > 0]) / 2^e) for t = srdhm(x, m),
+ * which SMMLAR gives from 2x (its rounded high word of 2x * m), with the addend added in the
+ * same instruction. The sign of x stands for t's: they differ only where t = 0, whose rounding
+ * is 0 either way (m >= 0). The output offset joins the output's addend as zp * 2^e. */
+typedef struct {
+    int32_t m, add, sign_mask, e;
+} add_rq_t;
+
+static inline int add_rq_ok(int32_t m, int32_t shift, int32_t e_max) { return m >= 0 && shift <= 0 && -shift <= e_max; }
+
+static inline add_rq_t add_rq(int32_t m, int32_t shift, int32_t zp)
+{
+    const int32_t e = -shift;
+    const add_rq_t r = {m, (int32_t)((e ? 1u << (e - 1) : 0u) + ((uint32_t)zp << e)), e ? -1 : 0, e};
+    return r;
+}
+
+/* x2 is the doubled value. */
+static inline int32_t add_rq_apply(const add_rq_t *r, int32_t x2)
+{
+    return ek_smmlar(x2, r->m, r->add + ((x2 >> 31) & r->sign_mask)) >> r->e;
+}
+
+/* The bounds that keep add_rq_apply exact: left_shift <= 20 (TFLM's int8 ADD uses 20) and
+ * |x + offset| <= 255 keep the doubled inputs below 2^29 in magnitude, so each scaled input is
+ * below 2^28 and twice their sum below 2^30; the output's e <= 21 keeps zp * 2^e below 2^28. */
+static int add_fast(const ek_add_params_t *p, int32_t size, const int8_t *in1, const int8_t *in2, int8_t *output)
+{
+    const int32_t ls = p->left_shift + 1;
+    if (ls > 21 || ls < 1 || p->input1_offset < -128 || p->input1_offset > 128 || p->input2_offset < -128 ||
+        p->input2_offset > 128 || !add_rq_ok(p->input1_multiplier, p->input1_shift, 31) ||
+        !add_rq_ok(p->input2_multiplier, p->input2_shift, 31) ||
+        !add_rq_ok(p->output_multiplier, p->output_shift, 21))
+        return 0;
+    const add_rq_t r1 = add_rq(p->input1_multiplier, p->input1_shift, 0);
+    const add_rq_t r2 = add_rq(p->input2_multiplier, p->input2_shift, 0);
+    const add_rq_t ro = add_rq(p->output_multiplier, p->output_shift, p->output_offset);
+    const int32_t off1 = p->input1_offset, off2 = p->input2_offset, lo = p->act_min, hi = p->act_max;
+    for (int32_t i = 0; i < size; ++i) {
+        const int32_t s1 = add_rq_apply(&r1, (int32_t)((uint32_t)(in1[i] + off1) << ls));
+        const int32_t s2 = add_rq_apply(&r2, (int32_t)((uint32_t)(in2[i] + off2) << ls));
+        output[i] = (int8_t)clamp_i32(add_rq_apply(&ro, (int32_t)((uint32_t)(s1 + s2) << 1)), lo, hi);
+    }
+    return 1;
+}
+#endif
 
 void ek_add_s8(const ek_add_params_t *p, int32_t size, const int8_t *in1, const int8_t *in2,
                int8_t *output)
 {
+#if EK_KERNELS_DSP
+    if (add_fast(p, size, in1, in2, output)) return;
+#endif
     for (int32_t i = 0; i < size; ++i) {
         const int32_t v1 = (p->input1_offset + in1[i]) * (1 << p->left_shift);
         const int32_t v2 = (p->input2_offset + in2[i]) * (1 << p->left_shift);
