@@ -87,8 +87,8 @@ static void widen_slot(const int8_t *src, int32_t n, int32_t k, int16_t zp, int1
  * pixel px, the tail up to k4 zero. A filter row wholly inside the input (dilation_w 1) is
  * one contiguous run of kw*cin bytes (a 1x1 conv's pixel, the first KWS conv's 4 taps). */
 static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
-                        const ek_shape_t *fs, int32_t px, int32_t ow, int32_t oh, int32_t K,
-                        int32_t k4, int16_t *col)
+                        const ek_shape_t *fs, int32_t px, int32_t ow, int32_t oh, int32_t k4,
+                        int16_t *col)
 {
     const int32_t cin = fs->c, run = fs->w * cin;
     const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
@@ -374,8 +374,8 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
     for (int32_t px = 0; px < npix; px += 2) {
         /* An odd last pixel is paired with itself: its second result is the same value. */
         const int32_t px1 = px + 1 < npix ? px + 1 : px;
-        im2col_slot(p, is, input, fs, px, os->w, os->h, K, k4, col);
-        im2col_slot(p, is, input, fs, px1, os->w, os->h, K, k4, col + 4);
+        im2col_slot(p, is, input, fs, px, os->w, os->h, k4, col);
+        im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 4);
         mac_pair(col, wpacked, bias_folded, C, k4, acc);
         requant_pair(p, mult, shift, acc, C, output + px * C, output + px1 * C);
     }
