@@ -41,8 +41,12 @@ def _inputs(case, iq, n=12):
 # The Helium conv is held to exactness only: the dsp conv on build-time packed weights (2x2
 # pixel/channel LDM+SMLAD blocks) now matches or beats it on these layers (KWS first layer
 # on the M55: dsp 279,729 vs mve 356,144 instructions), so a faster Helium conv is open work.
+# So is a faster Helium depthwise: the dsp 3x3 depthwise on build-time packed data beats it
+# on the M55 too (dwconv-2: dsp 68,405 vs mve 114,373 instructions; dwconv-9 27,996 vs
+# 47,404; dwconv-10 52,128 vs 54,556; cnn-8 100,006 vs 104,602), so on the M55 the Helium
+# kernels are held to exactness only.
 VARIANTS = [("cortex-m4", "reference", "dsp", ("conv", "dwconv", "fc", "cnn")),
-            ("cortex-m55", "dsp", "mve", ("dwconv", "cnn"))]
+            ("cortex-m55", "dsp", "mve", ())]
 
 
 @pytest.mark.parametrize("target_name, baseline, optimized, faster_ops", VARIANTS, ids=[v[2] for v in VARIANTS])
