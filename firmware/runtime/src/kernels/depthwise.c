@@ -209,14 +209,18 @@ static inline uint32_t dwp_rq4(const dwp_group_t *g, int32_t a0, int32_t a1, int
 #define EK_DWP_ASM_MAC                                                         \
     "smlabb %[a0], %[y], %[wl], %[a0]\n\tsmlatt %[a2], %[y], %[wl], %[a2]\n\t" \
     "smlabb %[a1], %[x], %[wh], %[a1]\n\tsmlatt %[a3], %[x], %[wh], %[a3]"
+/* The asm's memory operands name the bytes it reads; may_alias types, since those bytes are
+ * int8/int16 arrays (a plain uint32_t/uint64_t lvalue breaks strict aliasing). */
+typedef uint32_t __attribute__((may_alias)) ek_dw_u32_alias;
+typedef uint64_t __attribute__((may_alias)) ek_dw_u64_alias;
 #define EK_DWP_ASM_TAP(ip, wt, step, oc, off2, a0, a1, a2, a3)                               \
     do {                                                                                     \
         uint32_t x_, y_, wl_, wh_;                                                           \
         __asm__(EK_DWP_ASM_LOAD step EK_DWP_ASM_MAC                                          \
                 : [x] "=&r"(x_), [y] "=&r"(y_), [wl] "=&r"(wl_), [wh] "=&r"(wh_),            \
                   [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)                 \
-                : [in] "m"(*(const uint32_t *)(const void *)(ip)),                           \
-                  [w] "m"(*(const uint64_t *)(const void *)(wt)), [o] oc(off2));              \
+                : [in] "m"(*(const ek_dw_u32_alias *)(const void *)(ip)),                           \
+                  [w] "m"(*(const ek_dw_u64_alias *)(const void *)(wt)), [o] oc(off2));              \
     } while (0)
 #define EK_DWP_TAP(ip, wt, a0, a1, a2, a3) EK_DWP_ASM_TAP(ip, wt, "", "i", 0, a0, a1, a2, a3)
 #define EK_DWP_TAP_OFF(ip, wt, off2, a0, a1, a2, a3) \
