@@ -4,7 +4,9 @@ one record per sample appended as soon as all of its paths are known.
 Paths (docs/ARCHITECTURE.md, "Per-sample record"):
   float            the float model (Keras) on reference features
   int8_host        the int8 .tflite on LiteRT's reference kernels, same quantized input
-  device_features  the device, given the host-computed quantized features
+  device_features  the device, given the host-computed quantized features (taken from the
+                   device_e2e inference, marked same_input_as, where the device's frontend
+                   produced exactly those features: runner.DeviceJob.same_input)
   device_e2e       the device from raw input through its own frontend ("unavailable"
                    until the firmware has one: never faked)
 """
