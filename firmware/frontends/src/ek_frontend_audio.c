@@ -161,23 +161,29 @@ static inline __attribute__((always_inline)) void store8(float *p, float v0, flo
 #endif
 }
 
+/* Butterfly r; `b_in`: r lies inside quarter 2's window part (a constant per loop below). */
+static inline __attribute__((always_inline)) void window_butterfly(const uint8_t *frame, int r, int b_in) {
+    float ar = 0, ai = 0, br = 0, bi = 0, cr = 0, ci = 0, dr = 0, di = 0;
+    PAIR_IF(0, r, ar, ai);
+    if (b_in) PAIR_IF(2, r, br, bi);
+    PAIR_IF(1, r, cr, ci);
+    PAIR_IF(3, r, dr, di);
+    /* An all-zero quarter adds nothing (x + 0 is kept by the compiler for x = -0). */
+    const float s0r = LIM(2) ? ar + br : ar, s0i = LIM(2) ? ai + bi : ai;
+    const float s1r = LIM(2) ? ar - br : ar, s1i = LIM(2) ? ai - bi : ai;
+    const float s2r = LIM(3) ? cr + dr : cr, s2i = LIM(3) ? ci + di : ci;
+    const float s3r = LIM(3) ? cr - dr : cr, s3i = LIM(3) ? ci - di : ci;
+    store8(fft_buf + 8 * bitrev_quarter((uint32_t)r), s0r + s2r, s0i + s2i, s1r + s3i, s1i - s3r,
+           s0r - s2r, s0i - s2i, s1r - s3i, s1i + s3r);
+}
+
 __attribute__((noinline)) static void window_first_radix4(const uint8_t *frame) {
     /* r in natural order (sequential reads of the frame and the window), each butterfly
-     * written to its bit-reversed place. */
-    for (int r = 0; r < Q4; r++) {
-        float ar = 0, ai = 0, br = 0, bi = 0, cr = 0, ci = 0, dr = 0, di = 0;
-        PAIR_IF(0, r, ar, ai);
-        PAIR_IF(2, r, br, bi);
-        PAIR_IF(1, r, cr, ci);
-        PAIR_IF(3, r, dr, di);
-        /* An all-zero quarter adds nothing (x + 0 is kept by the compiler for x = -0). */
-        const float s0r = LIM(2) ? ar + br : ar, s0i = LIM(2) ? ai + bi : ai;
-        const float s1r = LIM(2) ? ar - br : ar, s1i = LIM(2) ? ai - bi : ai;
-        const float s2r = LIM(3) ? cr + dr : cr, s2i = LIM(3) ? ci + di : ci;
-        const float s3r = LIM(3) ? cr - dr : cr, s3i = LIM(3) ? ci - di : ci;
-        store8(fft_buf + 8 * bitrev_quarter((uint32_t)r), s0r + s2r, s0i + s2i, s1r + s3i, s1i - s3r,
-               s0r - s2r, s0i - s2i, s1r - s3i, s1i + s3r);
-    }
+     * written to its bit-reversed place; two loops, so that neither tests (nor moves
+     * zeros for) quarter 2's part of the window. */
+    enum { B_END = LIM(2) };
+    for (int r = 0; r < B_END; r++) window_butterfly(frame, r, 1);
+    for (int r = B_END; r < Q4; r++) window_butterfly(frame, r, 0);
 }
 #endif
 
