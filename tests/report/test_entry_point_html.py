@@ -80,3 +80,12 @@ def test_a_faithful_entry_point_reads_no_skew_and_device_numerics_show_when_meas
     html = write_reports(tmp_path).html.read_text()
     assert "No cohort shows preprocessing skew" in html and "Preprocessing skew in" not in html
     assert "device numerics" in html and html.count(">-1.0</span> [-3.0, +1.0]") == 3
+
+
+def test_device_clip_share_names_the_channel_clipping_most():
+    from edgekit.report.entry_point import device_clip_share
+
+    sat = {"device_high": [0.1, 0.0, 0.3], "device_low": [0.05, 0.4, 0.2]}
+    worst, share = device_clip_share(sat)
+    assert worst == 2 and abs(share - 0.5) < 1e-12
+    assert device_clip_share({"device_high": [], "device_low": []}) == (0, 0.0)

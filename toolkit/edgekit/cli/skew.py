@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
 import typer
 
 from edgekit.cli._common import FRONTEND_HELP, FrontendDefineOption, FrontendIncludeOption, JsonOption
 from edgekit.errors import UserError
+from edgekit.report.entry_point import device_clip_share
 
 
 def _pts(x: Optional[float]) -> str:
@@ -173,7 +173,7 @@ def print_entry_point_skew(res) -> None:
         if c["field"] != "all" and c["field"] not in shown:
             continue
         par, sat = c["parity"], c["saturation"]
-        clip = max(np.add(sat["device_high"], sat["device_low"])) if sat["device_high"] else 0.0
+        clip = device_clip_share(sat)[1]
         clip_ref = max(sat["reference"]) if sat["reference"] else 0.0
         rows.append([f"{c['field']}={c['value']}", c["n"], _cell(c["preprocessing_int8"]),
                      _cell(c["preprocessing_float"]), _cell(c["interaction"]),

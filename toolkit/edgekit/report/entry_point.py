@@ -33,6 +33,16 @@ TEMPLATE = r"""
 """
 
 
+def device_clip_share(sat: dict) -> tuple[int, float]:
+    """(channel, share) of the channel whose device input clips most often (at 127 or -128)
+    in a cohort's `saturation` entry; (0, 0.0) when it has no channels."""
+    dev = [h + lo for h, lo in zip(sat.get("device_high", []), sat.get("device_low", []))]
+    if not dev:
+        return 0, 0.0
+    worst = max(range(len(dev)), key=dev.__getitem__)
+    return worst, dev[worst]
+
+
 def html(sec: Optional[dict]) -> str:
     """The section's part of report.html ("" when report.json has none)."""
     if not sec:
@@ -44,8 +54,7 @@ def html(sec: Optional[dict]) -> str:
     clipped = []
     for c in sec.get("cohorts", []):
         sat = c.get("saturation") or {}
-        dev = [h + lo for h, lo in zip(sat.get("device_high", []), sat.get("device_low", []))]
-        clipped.append((max(dev, default=0.0), max(sat.get("reference", []), default=0.0)))
+        clipped.append((device_clip_share(sat)[1], max(sat.get("reference", []), default=0.0)))
     carriers = {f.get("carried_by") for f in sec.get("preprocessing_skew", [])}
     return _env().from_string(TEMPLATE).render(sec=sec, ep=sec.get("entry_point") or {}, stages=stages,
                                                has_device=has_device, clipped=clipped, carriers=carriers)

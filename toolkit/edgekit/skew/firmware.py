@@ -37,6 +37,7 @@ from typing import Callable, Optional, Sequence
 
 from edgekit import reportstore, resources, stats
 from edgekit.errors import UserError
+from edgekit.report.entry_point import device_clip_share
 from edgekit.harness.fleet import (COHORT_RUNS_DIR, DEFAULT_VARIANT, FIRMWARE_FIELD, CohortFirmwareMap,
                                    preprocessing_by_firmware, run_cohort_firmware)
 from edgekit.skew import analysis
@@ -163,11 +164,9 @@ def skew(spec, target, firmware_variant: Optional[str] = None,
     for f in pre_skew:  # the int8 / float split of the flagged drop, measured on the host 2x2
         h = next((d.get("host_2x2") for d in decomposition if (d["field"], d["value"]) == (f["field"], f["value"])), None)
         if h and h["preprocessing_float"]:
-            sat = h["saturation"]
-            clip = [a + b for a, b in zip(sat["device_high"], sat["device_low"])]
             f["float_difference"] = h["preprocessing_float"]["difference"]
             f["interaction"] = h["interaction"]
-            f["saturated_share"] = max(clip) if clip else 0.0
+            f["saturated_share"] = device_clip_share(h["saturation"])[1]
     from edgekit.skew.firmware_diagnosis import diagnose_flagged
 
     diagnose_flagged(spec, fe_quant, pre_skew, chosen, variant_of, cohort_firmware.frontends)

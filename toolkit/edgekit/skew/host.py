@@ -37,6 +37,7 @@ import numpy as np
 
 from edgekit import reportstore, resources, stats
 from edgekit.errors import UserError
+from edgekit.report.entry_point import device_clip_share
 from edgekit.skew.entrypoints import EntryPointContext, PreprocessingEntryPoint, RawSample
 
 Progress = Callable[[str, int, int], None]
@@ -324,8 +325,7 @@ def _carriers(flagged: list[dict], records: list[dict], index: dict, labelled: b
 def _flag(row: dict, ep) -> dict:
     pre, fl, inter = row["preprocessing_int8"], row.get("preprocessing_float") or {}, row["interaction"]
     sat = row["saturation"]
-    worst = int(np.argmax(np.add(sat["device_high"], sat["device_low"])))
-    share = sat["device_high"][worst] + sat["device_low"][worst]
+    worst, share = device_clip_share(sat)
     return {"field": row["field"], "value": row["value"], "stage": "preprocessing", "n": pre["n"],
             "firmware": [f"{ep.name}:{ep.version}"],
             "difference": pre["difference"], "ci_low": pre["ci_low"], "ci_high": pre["ci_high"],
