@@ -71,8 +71,9 @@ def _bitreversed_pairs(x: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("mode", [1, 2])  # EK_RFFT_MAGNITUDE, EK_RFFT_POWER
 def test_spectrum_entry_points_give_twice_the_bins_of_the_complex_fft(fft_lib, log2n, mode):
     """The frontend's path (bit-reversed input, the passes, the fused last stage and split)
-    yields |2 X[k]| (or its square) bit for bit what the complex entry point's X gives, for
-    the wanted bins only."""
+    yields |2 X[k]| (or its square) of what the complex entry point's X gives, for the wanted
+    bins only, to float32 rounding (the two paths order their operations differently; the
+    frontend's own device-vs-host check, tests/frontends/test_arm.py, is byte for byte)."""
     n = 1 << log2n
     x = np.random.default_rng(100 + log2n).standard_normal(n).astype(np.float32)
     tw = _twiddles(n).astype(np.float32)

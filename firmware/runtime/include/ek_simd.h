@@ -1,6 +1,7 @@
 /* SIMD primitives shared by the kernel files: the dual 16-bit MAC instructions of the DSP
- * extension (SXTB16, SADD16, SMLAD, SMLABB, SMLATT), the int16 im2col-row helpers the conv and
- * fully-connected DSP kernels share, and Helium's four-lane requantization. Not part of the
+ * extension (SXTB16, SADD16, SMLAD, SMLABB, SMLATT), the int16 im2col-row helpers of the
+ * fully-connected DSP kernel (conv now widens into its own pair rows, conv.c), and Helium's
+ * four-lane requantization. Not part of the
  * runtime's API (the kernel headers in src/kernels/ are).
  *
  * With EK_KERNELS_DSP on a core with __ARM_FEATURE_DSP the primitives are ACLE intrinsics; on
@@ -141,9 +142,9 @@ static inline void wr32(void *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline int32_t col_pos(int32_t k, int32_t k4) { return k < k4 ? (k & ~3) + ((k & 1) << 1) + ((k >> 1) & 1) : k; }
 
 /* Widen n int8 values (+offset) into the reordered int16 row starting at col[k..]. k and n
- * are multiples of 4 on the fast path. Out of line on the DSP-only builds, as it was when conv
- * and fully connected shared one copy in one file: inlined, it moves the measured instruction
- * counts (the Helium build has one caller and inlines it, as before). */
+ * are multiples of 4 on the fast path. Fully connected is its one caller now; it stays out of
+ * line on the DSP-only builds (and its address escapes, below) so the fully-connected code,
+ * and the instruction counts measured on it, stay what they were when conv shared it. */
 #if EK_KERNELS_MVE
 __attribute__((unused))
 #else
@@ -164,8 +165,8 @@ static void widen_s8(const int8_t *src, int32_t n, int32_t k, int32_t k4, int32_
     for (; i < n; ++i) col[col_pos(k + i, k4)] = (int16_t)((int32_t)src[i] + offset);
 }
 #if !EK_KERNELS_MVE
-/* The address escapes, so no file specializes its copy for its own callers' constants (the
- * one shared copy had callers with different ones); the pointer itself is never linked. */
+/* The address escapes, so the compiler does not specialize the copy for its caller's
+ * constants; the pointer itself is never linked. */
 __attribute__((used)) static void (*const ek_widen_s8_shared)(const int8_t *, int32_t, int32_t, int32_t,
                                                               int32_t, int16_t *) = widen_s8;
 #endif

@@ -77,7 +77,7 @@ def build_cmd(
     if ds:  # the on-device summary edgekit monitor reads (firmware/app/ek_summary.c)
         share = f" ({100 * ds['share_of_model']:.2f}% of the model)" if ds.get("share_of_model") else ""
         rows.append(["device summary", f"{ds['ram_bytes']} B RAM, {ds['count_per_inference']:,} {res.instructions_unit}"
-                     f" per inference{share}", "RAM measured from link, count on the device"])
+                     f" per inference{share}", f"RAM {ds['ram_how']}; {res.instructions_unit} counted on the device"])
     console.print(table(f"edgekit build {res.model} -> {res.target} ({res.kernels} kernels)", ["figure", "value", "how"], rows))
     if res.per_op:
         console.print(table(f"where the model's {res.instructions_unit} go, by op type (one inference)",

@@ -184,7 +184,8 @@ def print_entry_point_skew(res) -> None:
                         ["cohort", "n", "int8", "float", "interaction", "parity max|d| / differing",
                          "clipped (ref)", "detectable", "diagnosis"], rows))
     print_flags(res)
-    console.print(f"wrote section 'skew_entry_point' of {res.report_json}, and {res.html}")
+    if res.html:
+        console.print(f"wrote section 'skew_entry_point' of {res.report_json}, and {res.html}")
 
 
 def eval_captures(spec, prof, captures: str, skip_bad: bool, min_accuracy, max_cohort_drop: float,

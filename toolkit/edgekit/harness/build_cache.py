@@ -62,8 +62,7 @@ def inputs_key(spec, target, firmware_variant: Optional[str], directory: Path, e
         return None
     h = hashlib.sha256()
     for part in (sha256_file(tflite), sha256_file(weights) if weights.is_file() else "-",
-                 spec.model_dump_json() if hasattr(spec, "model_dump_json") else repr(spec),
-                 target.model_dump_json() if hasattr(target, "model_dump_json") else repr(target),
+                 spec.model_dump_json(), target.model_dump_json(),
                  repr(firmware_variant), extra):
         h.update(part.encode() + b"\0")
     _tree_digest(h, Path(edgekit.__file__).parent)

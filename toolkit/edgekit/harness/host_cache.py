@@ -18,9 +18,8 @@ load or holds other shapes is a miss.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+
+from edgekit.fileio import write_atomic
 
 CACHE_DIR = "host_reference"
 KEY_VERSION = 1
@@ -79,18 +80,12 @@ class HostReferenceCache:
         if not entries:
             return
         ids = sorted(entries)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, ids=np.array(ids), input_digest=np.array([entries[i][0] for i in ids]),
-                         float_scores=np.stack([entries[i][1] for i in ids]),
-                         int8_out=np.stack([entries[i][2] for i in ids]))
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        (self.directory / f"{self.digest}.json").write_text(json.dumps(self.key, indent=2, sort_keys=True) + "\n")
+        buf = io.BytesIO()
+        np.savez(buf, ids=np.array(ids), input_digest=np.array([entries[i][0] for i in ids]),
+                 float_scores=np.stack([entries[i][1] for i in ids]),
+                 int8_out=np.stack([entries[i][2] for i in ids]))
+        write_atomic(self.path, buf.getvalue())
+        write_atomic(self.directory / f"{self.digest}.json", json.dumps(self.key, indent=2, sort_keys=True) + "\n")
 
 
 def host_reference_arrays(ids: Sequence[str], X: np.ndarray, xq: np.ndarray,

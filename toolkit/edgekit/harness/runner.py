@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 DEVICE_REASONS = ("timeout", "crc", "crash", "garbage", "protocol")
-SMALL_LEFTOVER = 8   # up to this many inputs over the UART cost less than an emulator boot
+SMALL_LEFTOVER = 8   # up to this many inputs over the UART cost less than an emulator boot (estimated, not benchmarked)
 
 
 def is_device_error(exc: BaseException) -> bool:

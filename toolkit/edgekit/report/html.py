@@ -156,13 +156,11 @@ def external_section(name: str):
 
 
 def identity(report: dict) -> tuple[str, str]:
-    """(model, target) from the first section that names them (an NPU section may hold only
-    its eval, which does)."""
+    """(model, target) from the first section that names them."""
     for k in SECTIONS:
         sec = report.get(k) or {}
-        for part in (sec, sec.get("eval") or {}):
-            if "model" in part and "target" in part:
-                return part["model"], part["target"]
+        if "model" in sec and "target" in sec:
+            return sec["model"], sec["target"]
     return "?", "?"
 
 

@@ -8,23 +8,6 @@
 #include "softmax.h"
 #include "ek_fixedpoint.h"
 
-/* exp(a) for a <= 0, a in Q5.26; result Q0.31. */
-static int32_t exp_neg_q5(int32_t a)
-{
-    const int frac = 26;
-    const int32_t one_quarter = 1 << (frac - 2);
-    const int32_t mask = one_quarter - 1;
-    const int32_t a_mod = (a & mask) - one_quarter;
-    int32_t result = exp_quarter(sat_mul_pot(a_mod, 5));
-    const int32_t remainder = a_mod - a;
-    static const int32_t mults[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                     39332535, 720401, 242};
-    for (int e = -2; e <= 4; ++e)
-        if (remainder & (1 << (frac + e))) result = srdhm(result, mults[e + 2]);
-    if (a == 0) result = INT32_MAX;
-    return result;
-}
-
 void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,
                    const int8_t *input, int8_t *output)
 {
@@ -40,7 +23,7 @@ void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,
             if (diff >= p->diff_min) {
                 const int32_t r = srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
                                            p->input_multiplier);
-                sum += sat_mul_pot(exp_neg_q5(r), -12);
+                sum += sat_mul_pot(exp_on_negative(r, 5), -12);
             }
         }
         /* GetReciprocal */
@@ -57,7 +40,7 @@ void ek_softmax_s8(const ek_softmax_params_t *p, int32_t outer, int32_t depth,
             if (diff >= p->diff_min) {
                 const int32_t r = srdhm((int32_t)((uint32_t)diff << p->input_left_shift),
                                            p->input_multiplier);
-                const int32_t e = exp_neg_q5(r);
+                const int32_t e = exp_on_negative(r, 5);
                 const int32_t unsat = rdbypot(srdhm(shifted_scale, e), exponent);
                 out[c] = (int8_t)clamp_i32(unsat - 128, -128, 127);
             } else {
