@@ -151,6 +151,7 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
     win = ref.window(eff)
     # Padded with a zero to an even length: the FFT reads the frame in sample pairs.
     win_table = np.concatenate([win, np.zeros(len(win) % 2)])
+    ln = _ln_table()
     k = np.arange(n // 2)
     tw = np.stack([np.cos(2 * np.pi * k / n), -np.sin(2 * np.pi * k / n)], 1).ravel()
     stage_tw = _stage_twiddles(tw, n)
@@ -192,7 +193,7 @@ def _audio_files(spec, variant: AudioVariant, quant: InputQuant, h: str) -> tupl
 extern const float ek_fe_window[{len(win_table)}];
 extern const int16_t ek_fe_window_q15[{spec.window_samples}];
 extern const float ek_fe_twiddle[{n}];
-extern const float ek_fe_ln_table[256]; /* (1/c, ln c), c = 1 + (i + 0.5)/128 */
+extern const float ek_fe_ln_table[{len(ln)}]; /* (1/c, ln c), c = 1 + (i + 0.5)/128 */
 extern const float ek_fe_stage_twiddle[{max(len(stage_tw), 1)}];
 extern const int16_t ek_fe_twiddle_q15[{n}];
 extern const float ek_fe_mel_weights[];
@@ -205,7 +206,7 @@ extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff
         _array("float", "ek_fe_window", win_table, _c_float),
         _array("int16_t", "ek_fe_window_q15", _q15(win), str, 12),
         _array("float", "ek_fe_twiddle", tw, _c_float),
-        _array("float", "ek_fe_ln_table", _ln_table(), _c_float),
+        _array("float", "ek_fe_ln_table", ln, _c_float),
         _array("float", "ek_fe_stage_twiddle", stage_tw if len(stage_tw) else [0.0], _c_float),
         _array("int16_t", "ek_fe_twiddle_q15", _q15(tw), str, 12),
         _array("float", "ek_fe_mel_weights", weights, _c_float),
@@ -214,7 +215,8 @@ extern const float ek_fe_dct[{spec.dct_coefficients * spec.mel_bins}]; /* [coeff
         _array("uint16_t", "ek_fe_mel_offset", offset, str, 16),
         _array("float", "ek_fe_dct", dct.T.ravel(), _c_float),
     ])
-    nbytes = 6 * len(win) + 6 * len(tw) + 4 * len(stage_tw) + 4 * 256 + 4 * len(weights) + 6 * spec.mel_bins + 4 * dct.size
+    nbytes = (4 * len(win_table) + 2 * len(win) + 6 * len(tw) + 4 * max(len(stage_tw), 1) + 4 * len(ln)
+              + 4 * len(weights) + 6 * spec.mel_bins + 4 * dct.size)
     return cfg, tables, nbytes
 
 
