@@ -60,6 +60,10 @@ static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int
 /* Widen n int8 values into pixel `slot`'s elements k.. of the interleaved pair row (element
  * k at col[(k/4)*8 + slot*4 + lane(k%4)]), src NULL for the padding: the input zero point
  * (its offset-corrected value is 0, as the reference's skipped tap). */
+/* Where element k of a pixel's im2col row sits in its slot of the pair row: its group of four
+ * taps (eight int16 for the pair), then SXTB16's lane order within the group. */
+static inline int32_t pair_pos(int32_t k) { return (k >> 2) * 8 + (((k & 1) << 1) | ((k >> 1) & 1)); }
+
 static void widen_slot(const int8_t *src, int32_t n, int32_t k, int16_t zp, int16_t *col)
 {
     int32_t i = 0;
@@ -78,8 +82,7 @@ static void widen_slot(const int8_t *src, int32_t n, int32_t k, int16_t zp, int1
         }
     }
     for (; i < n; ++i) {
-        const int32_t kk = k + i;
-        col[(kk >> 2) * 8 + (((kk & 1) << 1) | ((kk >> 1) & 1))] = src ? (int16_t)src[i] : zp;
+        col[pair_pos(k + i)] = src ? (int16_t)src[i] : zp;
     }
 }
 
@@ -110,7 +113,7 @@ static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const i
             }
         }
     }
-    for (; k < k4; ++k) col[(k >> 2) * 8 + (((k & 1) << 1) | ((k >> 1) & 1))] = 0;
+    for (; k < k4; ++k) col[pair_pos(k)] = 0;
 }
 
 /* One group of four taps of the 2x2 block: c points at the pair row's group (8 int16), w at
