@@ -26,6 +26,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The dsp (not Helium) build: its CONV_2D and 3x3 DEPTHWISE_CONV_2D kernels read weights the
+ * generator packed at build time (codegen/ops/conv_2d.py, depthwise_conv_2d.py). */
+#if defined(EK_KERNELS_DSP) && EK_KERNELS_DSP && !(defined(EK_KERNELS_MVE) && EK_KERNELS_MVE)
+#define EK_DSP_PACKED_BUILD 1
+#else
+#define EK_DSP_PACKED_BUILD 0
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

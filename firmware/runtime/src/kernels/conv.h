@@ -6,6 +6,16 @@
 
 #include "ek_kernel_types.h"
 
+/* The generated call names the plain filter and bias and the dsp build's packed filter and
+ * folded bias; this picks, so each build links only its own arrays (--gc-sections). */
+#if EK_DSP_PACKED_BUILD
+#define EK_DSP_PACKED_FILTER(plain, packed) ((const int8_t *)(const void *)(packed))
+#define EK_DSP_FOLDED_BIAS(plain, folded) (folded)
+#else
+#define EK_DSP_PACKED_FILTER(plain, packed) (plain)
+#define EK_DSP_FOLDED_BIAS(plain, folded) (plain)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -6,6 +6,14 @@
 
 #include "ek_kernel_types.h"
 
+/* The 3x3 layers' packed data (ek_conv_params_t.dw_packed): the dsp build's, NULL in the
+ * others (the array is then never referenced and --gc-sections drops it). */
+#if EK_DSP_PACKED_BUILD
+#define EK_DSP_DW_PACKED(packed) (packed)
+#else
+#define EK_DSP_DW_PACKED(packed) NULL
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

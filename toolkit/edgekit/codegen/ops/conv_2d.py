@@ -24,19 +24,6 @@ def scratch_bytes(kdepth: int, out_channels: int) -> int:
     return max(4 * k4 + 8 * (out_channels + (out_channels & 1)), k4 + 4 * out_channels)
 
 
-# The dsp (not Helium) build of ek_conv2d_s8 reads the filter pre-packed and the bias folded
-# (pack_filter_dsp, fold_bias_dsp); every other build the plain arrays. The generated call
-# names both and this picks, so each build links only its own (--gc-sections).
-DSP_PACKED_MACROS = (
-    "#if defined(EK_KERNELS_DSP) && EK_KERNELS_DSP && !(defined(EK_KERNELS_MVE) && EK_KERNELS_MVE)",
-    "#define EK_DSP_PACKED_FILTER(plain, packed) ((const int8_t *)(const void *)(packed))",
-    "#define EK_DSP_FOLDED_BIAS(plain, folded) (folded)",
-    "#else",
-    "#define EK_DSP_PACKED_FILTER(plain, packed) (plain)",
-    "#define EK_DSP_FOLDED_BIAS(plain, folded) (plain)",
-    "#endif",
-)
-
 # Within each group of four taps the dsp kernels keep SXTB16's lane order: x0 x2 x1 x3.
 SXTB16_LANES = [0, 2, 1, 3]
 
@@ -69,9 +56,8 @@ def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> 
 
 def dsp_packed_arrays(lw, k: int, w, b, input_offset: int, w_name: str, b_name: str) -> tuple[str, str]:
     """The filter and bias arguments of a conv-like call k: the plain arrays, or the dsp
-    build's packed filter and folded bias (DSP_PACKED_MACROS)."""
-    if DSP_PACKED_MACROS[0] not in lw.decls:
-        lw.decls.extend(DSP_PACKED_MACROS)
+    build's packed filter and folded bias (picked by EK_DSP_PACKED_FILTER/EK_DSP_FOLDED_BIAS,
+    kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays)."""
     wp = lw.const_array(pack_filter_dsp(w.data), "int16", name=f"ek_wp{k}", variant="dsp")
     bf = lw.const_array(fold_bias_dsp(b.data if b is not None else None, w.data, input_offset), "int32",
                         name=f"ek_bf{k}", variant="dsp")

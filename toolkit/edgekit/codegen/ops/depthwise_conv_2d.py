@@ -9,17 +9,15 @@ from typing import Optional
 import numpy as np
 
 from edgekit.codegen.ops import register
-from edgekit.codegen.ops.conv_2d import DSP_PACKED_MACROS, lower_conv
+from edgekit.codegen.ops.conv_2d import lower_conv
 
 # Words per group of four channels in the packed layer data; the order is dwp_group_t's in
 # depthwise.c: bias_in[4], bias_raw[4], w[9][2], mult[4], addend[4], exp[4].
 GROUP_WORDS = 38
 HEADER_WORDS = 4   # act_min per byte, act_max per byte, input_offset per int16 lane, 0
 TAP_BOUND = 128 * 255  # |w * (x + input_offset)| for int8 w and x
-# Only the dsp (not Helium) build links the packed data; the others see NULL (--gc-sections
-# drops the array), as conv's packed arrays (conv_2d.DSP_PACKED_MACROS).
-DW_PACKED_MACROS = (DSP_PACKED_MACROS[0] + "  /* depthwise */", "#define EK_DSP_DW_PACKED(packed) (packed)", "#else",
-                    "#define EK_DSP_DW_PACKED(packed) NULL", "#endif")
+# Only the dsp (not Helium) build links the packed data; the others see NULL
+# (EK_DSP_DW_PACKED, kernels/depthwise.h; --gc-sections drops the array).
 
 
 def _lanes(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -76,8 +74,6 @@ def _packed_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, d
     packed = dsp_pack_3x3(w.data, None if b is None else b.data, mult, shift, -xz, yz, lo, hi)
     if packed is None:
         return {}
-    if DW_PACKED_MACROS[1] not in lw.decls:
-        lw.decls.extend(DW_PACKED_MACROS)
     name = lw.const_array(packed, "int32", name=f"ek_dwpack{k}", variant="dsp")
     return {"dw_packed": f"EK_DSP_DW_PACKED({name})"}
 
