@@ -95,11 +95,39 @@ def frontend_row(target_name: str, tflite: Path, work: Path) -> dict:
     return {"instructions": r.instructions[0], "cycles": est.cycles_per_instruction * r.instructions[0]}
 
 
+def function_lines(funcs: dict, top: int = 8) -> list[str]:
+    """Per traced run: the functions with the most estimated cycles, and the instruction classes."""
+    lines = []
+    for (model, target_name, kernels), est in funcs.items():
+        lines += ["", f"## Where the cycles go: {model} on {target_name} ({kernels}), by function (estimated, one inference)",
+                  "", "| function | instructions | cycles (estimated) | cycles / instruction |", "|---|---:|---:|---:|"]
+        for name, v in list(est.by_symbol.items())[:top]:
+            lines.append(f"| {name} | {v['instructions']:,} | {v['cycles']:,} | "
+                         f"{v['cycles'] / v['instructions']:.2f} |" if v["instructions"] else f"| {name} | 0 | 0 | - |")
+        kinds = ", ".join(f"{k} {v['cycles'] / est.cycles:.0%}" for k, v in list(est.by_kind.items())[:6])
+        lines.append(f"\nBy instruction class (share of cycles): {kinds}.")
+    return lines
+
+
+def print_functions(funcs: dict) -> None:
+    print("\n".join(function_lines(funcs, top=16)))
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path)
     ap.add_argument("--samples", type=int, default=2)
+    ap.add_argument("--runs", help="only these rows, comma-separated model-target-kernels "
+                    "(e.g. kws-cortex-m4-dsp); leaves out the frontend and the anchors")
     args = ap.parse_args(argv)
+    runs = RUNS
+    if args.runs:
+        wanted = set(args.runs.split(","))
+        runs = [r for r in RUNS if f"{r[0]}-{r[1]}-{r[2]}" in wanted]
+        unknown = wanted - {f"{r[0]}-{r[1]}-{r[2]}" for r in RUNS}
+        if unknown:
+            ap.error(f"--runs: unknown {', '.join(sorted(unknown))}; have "
+                     + ", ".join(f"{r[0]}-{r[1]}-{r[2]}" for r in RUNS))
 
     from edgekit import cycles, resources
     from edgekit.codegen import generate
@@ -110,7 +138,7 @@ def main(argv: list[str]) -> int:
     work = resources.build_dir() / "_bench" / "perf"
     rows, funcs, arenas, ref_counts = [], {}, {}, {}
     t_start = time.time()
-    for model, target_name, kernels, trace in RUNS:
+    for model, target_name, kernels, trace in runs:
         tfl = model_path(model)
         target = load_target(target_name)
         d = work / f"{model}-{target_name}-{kernels}"
@@ -136,6 +164,9 @@ def main(argv: list[str]) -> int:
         rows.append(row)
         print(f"{model} {target_name} {kernels}: {ins:,} instructions, "
               f"{row['cycles'] or 0:,.0f} cycles (estimated), exact {exact}", flush=True)
+    if args.runs:   # a developer's partial run: the rows and where their cycles go
+        print_functions(funcs)
+        return 0 if all(r["exact"] for r in rows) else 1
     fe = frontend_row("cortex-m4", model_path("kws"), work)
 
     lines = ["# Performance: instructions, estimated cycles, arena, frontend (issue 16)", "",
@@ -183,14 +214,7 @@ def main(argv: list[str]) -> int:
               f"{fe['instructions'] / total_i:.1%} | {fe['cycles']:,.0f} | {fe['cycles'] / total_c:.1%} |",
               f"| model (dsp kernels) | {model_kws['instructions']:,} | {model_kws['instructions'] / total_i:.1%} | "
               f"{model_kws['cycles']:,.0f} | {model_kws['cycles'] / total_c:.1%} |"]
-    for (model, target_name, kernels), est in funcs.items():
-        lines += ["", f"## Where the cycles go: {model} on {target_name} ({kernels}), by function (estimated, one inference)",
-                  "", "| function | instructions | cycles (estimated) | cycles / instruction |", "|---|---:|---:|---:|"]
-        for name, v in list(est.by_symbol.items())[:8]:
-            lines.append(f"| {name} | {v['instructions']:,} | {v['cycles']:,} | "
-                         f"{v['cycles'] / v['instructions']:.2f} |" if v["instructions"] else f"| {name} | 0 | 0 | - |")
-        kinds = ", ".join(f"{k} {v['cycles'] / est.cycles:.0%}" for k, v in list(est.by_kind.items())[:6])
-        lines.append(f"\nBy instruction class (share of cycles): {kinds}.")
+    lines += function_lines(funcs)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
