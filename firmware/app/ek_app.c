@@ -80,24 +80,10 @@ static uint32_t get_u32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
-/* A frame whose payload is two parts (a fixed header and a body), so outputs are sent
- * straight from the model's buffer without a copy. */
-static void send_frame2(uint8_t type, uint8_t seq, const void *a, size_t na, const void *b, size_t nb) {
-    uint8_t head[6] = {EK_SYNC0, EK_SYNC1, type, seq, 0, 0};
-    put_u16(head + 4, (uint32_t)(na + nb));
-    uint32_t crc = crc_update(0, head + 2, 4);
-    crc = crc_update(crc, (const uint8_t *)a, na);
-    crc = crc_update(crc, (const uint8_t *)b, nb);
-    uint8_t tail[4];
-    put_u32(tail, crc);
-    ek_uart_write(head, 6);
-    ek_uart_write(a, na);
-    ek_uart_write(b, nb);
-    ek_uart_write(tail, 4);
-}
-
-static void send_frame(uint8_t type, uint8_t seq, const void *p, size_t n) { send_frame2(type, seq, p, n, 0, 0); }
-
+/* A frame whose payload is sent in parts (a fixed header, then bodies straight from the
+ * model's buffers, without a copy). The length field is a u16: callers keep the total
+ * within EK_MAX_PAYLOAD. */
+#define EK_MAX_PAYLOAD 0xFFFFu
 static void send_frame_parts(uint8_t type, uint8_t seq, const void *const *part, const size_t *size, int n) {
     size_t total = 0;
     for (int i = 0; i < n; ++i) total += size[i];
@@ -111,6 +97,14 @@ static void send_frame_parts(uint8_t type, uint8_t seq, const void *const *part,
     for (int i = 0; i < n; ++i) ek_uart_write(part[i], size[i]);
     ek_uart_write(tail, 4);
 }
+
+static void send_frame2(uint8_t type, uint8_t seq, const void *a, size_t na, const void *b, size_t nb) {
+    const void *part[2] = {a, b};
+    const size_t size[2] = {na, nb};
+    send_frame_parts(type, seq, part, size, 2);
+}
+
+static void send_frame(uint8_t type, uint8_t seq, const void *p, size_t n) { send_frame2(type, seq, p, n, 0, 0); }
 
 static void send_error(uint8_t seq, uint8_t code, uint8_t req, const char *msg) {
     uint8_t hdr[2] = {code, req};
@@ -275,7 +269,7 @@ static void handle(uint8_t type, uint8_t seq, const uint8_t *p, uint32_t n) {
          * reading it), so the host can tell whether it equals the host's features. */
         uint32_t flags = n >= 12 ? get_u32(p + 8) : 0;
         int send_input = (flags & EK_BATCH_SEND_INPUT) && h->kind == EK_KIND_RAW &&
-                         h->item_bytes >= m->input.bytes && 28u + m->output.bytes + m->input.bytes <= 0xFFFFu;
+                         h->item_bytes >= m->input.bytes && 28u + m->output.bytes + m->input.bytes <= EK_MAX_PAYLOAD;
         for (uint32_t i = first; i < first + count; ++i) {
             const uint8_t *item_ptr = (const uint8_t *)h + h->data_offset + (size_t)i * h->stride;
             /* Raw items are read in place by the frontend; features are copied into the
