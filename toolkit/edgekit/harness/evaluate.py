@@ -141,7 +141,6 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
     kind = device_kind.parse(device).kind
 
     from edgekit import data, interpreters
-    from edgekit.report.gates import gate_rows
 
     if cohort_firmware is not None:
         return _evaluate_cohort_firmware(spec, target, cohort_firmware, directory, device, jobs, limit, combos,
@@ -215,10 +214,7 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
                         memory=memory,
                         device_info={"spec": device, **{k: v for k, v in info_d.items() if k != "fields"}},
                         model_cpi=_model_cpi(directory))
-    section["firmware_variant"] = firmware_variant
-    section["limit"] = limit
-    section["gates"] = gate_rows(section, min_accuracy)
-    reportstore.write_section(directory, "eval", section)
+    _write_eval(directory, section, firmware_variant, limit, min_accuracy)
     wall = time.perf_counter() - t_start
     d = hres.device
     run_info = {"wall_s": wall, "build_s": build_s, "build_reused": build_reused, "samples": len(samples), "resumed": hres.resumed, "new": hres.new,
@@ -233,6 +229,17 @@ def _evaluate(spec, target, device, jobs, limit, combos, min_accuracy, max_cohor
     reportstore.write_section(directory, "eval_run", run_info)
     return _finish(directory, section, hres.records_path, len(samples), hres.resumed, hres.new, wall,
                    hres.moved_aside, enforce_gates)
+
+
+def _write_eval(directory: Path, section: dict, firmware_variant: Optional[str], limit: Optional[int],
+                min_accuracy: Optional[float]) -> None:
+    """The eval section's run settings and gates, written to report.json (every kind of eval)."""
+    from edgekit.report.gates import gate_rows
+
+    section["firmware_variant"] = firmware_variant
+    section["limit"] = limit
+    section["gates"] = gate_rows(section, min_accuracy)
+    reportstore.write_section(directory, "eval", section)
 
 
 def _finish(directory: Path, section: dict, records: Path, samples: int, resumed: int, new: int, wall: float,
@@ -266,7 +273,6 @@ def _evaluate_host_session(spec, target, source, directory: Path, limit: Optiona
     analysis(records) -> what the eval section adds (its "tolerance" gates the device
     against a reference path: report.gates.tolerance_rows)."""
     from edgekit import data
-    from edgekit.report.gates import gate_rows
 
     ds = data.load_dataset(spec)
     X, _, recs = data.split_arrays(spec, "test", limit=limit)
@@ -296,10 +302,7 @@ def _evaluate_host_session(spec, target, source, directory: Path, limit: Optiona
     for path, text in source.path_descriptions.items():
         section["paths"][path]["description"] = text
     section.update(source.analysis(records))
-    section["firmware_variant"] = None
-    section["limit"] = limit
-    section["gates"] = gate_rows(section, min_accuracy)
-    reportstore.write_section(directory, "eval", section)
+    _write_eval(directory, section, None, limit, min_accuracy)
     wall = time.perf_counter() - t_start
     reportstore.write_section(directory, "eval_run", {
         "wall_s": wall, "samples": len(samples), "resumed": hres.resumed, "new": hres.new,
@@ -318,7 +321,6 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
     Memory is gated on the largest of the images, since each must fit the part."""
     from edgekit import data
     from edgekit.harness.summary import summarize
-    from edgekit.report.gates import gate_rows
     from edgekit.harness.fleet import COHORT_RUNS_DIR, carried_by, preprocessing_by_firmware, run_cohort_firmware
 
     chosen = data.load_dataset(spec).split("test")
@@ -353,12 +355,9 @@ def _evaluate_cohort_firmware(spec, target, cohort_firmware, directory: Path, de
         if f["stage"] == "preprocessing":
             for v in f.get("carried_by", f.get("firmware", [])):
                 carried[v] = carried.get(v, 0) + 1
-    section["firmware_variant"] = None
     section["cohort_firmware"] = {"manifest": cohort_firmware.as_json(), "builds": builds,
                                   "flagged_cohorts_carried": carried}
-    section["limit"] = limit
-    section["gates"] = gate_rows(section, min_accuracy)
-    reportstore.write_section(directory, "eval", section)
+    _write_eval(directory, section, None, limit, min_accuracy)
     wall = time.perf_counter() - t_start
     reportstore.write_section(directory, "eval_run", {
         "wall_s": wall, "samples": len(run.records), "resumed": run.resumed, "new": run.new,
