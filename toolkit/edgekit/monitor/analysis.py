@@ -322,6 +322,10 @@ def check(store: st.TelemetryStore, ref: ReferenceSet, model_spec, target_name: 
     origin = first[0].astimezone(timezone.utc)
     rng = np.random.default_rng(seed)
     cohorts: list[CohortCheck] = []
+
+    def pooled(field_, value, where, from_window):   # what the verdicts ask of the store (monitor.verdict)
+        return _pooled_over(store, ref, field_, value, where, sig_fields, since, origin, window_days, rng, from_window)
+
     for f in by:
         values = [r[0] for r in store.con.execute(
             "SELECT DISTINCT cohort[?] FROM windows WHERE cohort[?] IS NOT NULL AND window_start >= ? ORDER BY 1",
@@ -339,10 +343,6 @@ def check(store: st.TelemetryStore, ref: ReferenceSet, model_spec, target_name: 
                              float(np.mean([s[2].accuracy for s in series])) if series else float("nan"),
                              int(sum(flags)))
             if cc.alarm:
-                def pooled(field_, value, where, from_window):
-                    return _pooled_over(store, ref, field_, value, where, sig_fields, since, origin, window_days,
-                                        rng, from_window)
-
                 cc.verdict = classify(store, cc, model_spec, target_name, origin, window_days, pooled)
             cohorts.append(cc)
     return MonitorCheck(model_spec.name, target_name, str(store.info.path), _iso(origin), window_days, ALPHA,
