@@ -298,12 +298,61 @@ static void requant_pair_full(const ek_conv_params_t *p, const int32_t *mult, co
 }
 #endif
 
+/* The layers whose parameters the generator proved fit (p->rq_short, {M, h, r} per channel;
+ * codegen/ops/conv_2d.py, requant_short_params): srdhm(acc, M) is floor((acc M + 2^30) / 2^31)
+ * (TFLM's nudge rounds negative halves up too), which is SMMLAR of 2 acc and M; adding
+ * h = 2^(r-1) + zp 2^r there and subtracting 1 for a negative accumulator makes one
+ * arithmetic right shift by r give rdbypot's half-away-from-zero rounding plus the zero point
+ * (a negative acc whose srdhm is 0 lands at zp either way, as r >= 1). */
+static inline int32_t requant_short(const int32_t *mhr, int32_t acc)
+{
+    const int32_t x = (int32_t)((uint32_t)acc << 1);
+    return ek_ssat8((ek_smmlar(x, mhr[0], mhr[1]) - (int32_t)((uint32_t)x >> 31)) >> mhr[2]);
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+static void requant_pair_short(const int32_t *mhr, const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1)
+{
+    __asm__ volatile(
+        "1:\n\t"
+        "ldmia %[q]!, {r4, r5, r6}\n\t"
+        "ldrd r8, r10, [%[a]], #8\n\t"
+        "lsl r8, r8, #1\n\t"
+        "lsl r10, r10, #1\n\t"
+        "smmlar r9, r8, r4, r5\n\t"
+        "smmlar r11, r10, r4, r5\n\t"
+        "sub r9, r9, r8, lsr #31\n\t"
+        "sub r11, r11, r10, lsr #31\n\t"
+        "asr r9, r9, r6\n\t"
+        "asr r11, r11, r6\n\t"
+        "ssat r9, #8, r9\n\t"
+        "ssat r11, #8, r11\n\t"
+        "strb r9, [%[o0]], #1\n\t"
+        "strb r11, [%[o1]], #1\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [q] "+r"(mhr), [a] "+r"(acc), [o0] "+r"(out0), [o1] "+r"(out1), [n] "+r"(C)
+        :
+        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "cc", "memory");
+}
+#else
+static void requant_pair_short(const int32_t *mhr, const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1)
+{
+    for (int32_t oc = 0; oc < C; ++oc, acc += 2, mhr += 3) {
+        out0[oc] = (int8_t)requant_short(mhr, acc[0]);
+        out1[oc] = (int8_t)requant_short(mhr, acc[1]);
+    }
+}
+#endif
+
 /* Apart from the MAC loop (inside it the outputs' pointers and bounds spill: noinline). */
 __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, const int32_t *mult,
                                                    const int32_t *shift, const int32_t *acc, int32_t C,
                                                    int8_t *out0, int8_t *out1)
 {
-    if (p->act_min == -128 && p->act_max == 127)
+    if (p->rq_short)
+        requant_pair_short(p->rq_short, acc, C, out0, out1);
+    else if (p->act_min == -128 && p->act_max == 127)
         requant_pair_full(p, mult, shift, acc, C, out0, out1);
     else
         requant_pair_body(p, mult, shift, acc, C, out0, out1, 0);

@@ -54,14 +54,39 @@ def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> 
     return ((acc + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
-def dsp_packed_arrays(lw, k: int, w, b, input_offset: int, w_name: str, b_name: str) -> tuple[str, str]:
+def dsp_packed_arrays(lw, k: int, w, folded_bias: np.ndarray, w_name: str, b_name: str) -> tuple[str, str]:
     """The filter and bias arguments of a conv-like call k: the plain arrays, or the dsp
     build's packed filter and folded bias (picked by EK_DSP_PACKED_FILTER/EK_DSP_FOLDED_BIAS,
     kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays)."""
     wp = lw.const_array(pack_filter_dsp(w.data), "int16", name=f"ek_wp{k}", variant="dsp")
-    bf = lw.const_array(fold_bias_dsp(b.data if b is not None else None, w.data, input_offset), "int32",
-                        name=f"ek_bf{k}", variant="dsp")
+    bf = lw.const_array(folded_bias, "int32", name=f"ek_bf{k}", variant="dsp")
     return f"EK_DSP_PACKED_FILTER({w_name}, {wp})", f"EK_DSP_FOLDED_BIAS({b_name}, {bf})"
+
+
+# The dsp conv kernel's products: |w * x| <= 128 * 128 for int8 weights and raw int8 inputs.
+PRODUCT_BOUND_LOG2 = 14
+SHORT_MAX_RIGHT_SHIFT = 22
+
+
+def requant_short_params(folded_bias: np.ndarray, mult, shift, k4: int, output_zp: int,
+                         act_min: int, act_max: int) -> np.ndarray | None:
+    """The dsp conv kernel's one-SMMLAR requantization data, per output channel
+    {M, 2^(r-1) + output_zp * 2^r, r} with r = -shift (conv.c, requant_short), or None where it
+    would not be TFLM's value: a fused activation narrower than int8 (the short path only
+    saturates), a left shift or a right shift past 22, a multiplier <= 0, or a bias so large
+    that twice an accumulator could overflow (|acc| <= |folded bias| + k4 * 2^14 < 2^30 keeps
+    2 acc, and srdhm(acc, M) + the addend, inside int32)."""
+    if (act_min, act_max) != (-128, 127):
+        return None
+    oc = len(mult)
+    m = np.asarray(mult, dtype=np.int64)
+    r = -np.asarray(shift, dtype=np.int64)
+    if (m <= 0).any() or (m >= 1 << 31).any() or (r < 1).any() or (r > SHORT_MAX_RIGHT_SHIFT).any():
+        return None
+    if (np.abs(folded_bias[:oc].astype(np.int64)) + (k4 << PRODUCT_BOUND_LOG2) >= 1 << 30).any():
+        return None
+    addend = (1 << (r - 1)) + output_zp * (1 << r)
+    return np.stack([m, addend, r], axis=1).reshape(-1).astype(np.int32)
 
 
 def per_channel_quant(lw, op, x, w, b, y, oc: int, qdim: int):
@@ -84,7 +109,9 @@ def per_channel_quant(lw, op, x, w, b, y, oc: int, qdim: int):
 
 def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
     """extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw): more
-    kernel-parameter fields (DEPTHWISE_CONV_2D's pre-packed data, ops/depthwise_conv_2d.py)."""
+    kernel-parameter fields (DEPTHWISE_CONV_2D's pre-packed data, ops/depthwise_conv_2d.py).
+    CONV_2D's dsp build gets its packed filter, folded bias and, where it is exact, the short
+    requantization data (requant_short_params)."""
     ins = lw.inputs(op, 2, 3)
     x = lw.act(op, ins[0], "input")
     w = lw.const(op, ins[1], INT8, "filter")
@@ -133,11 +160,16 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
     lo, hi = lw.activation(op, y)
     k = op.index
     m_name, s_name, w_name, b_name = lw.weight_arrays(k, mult, shift, w, b)
+    extra = extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw) if extra_params else {}
+    if not depthwise:
+        kdepth = kh * kw * ic
+        folded_bias = fold_bias_dsp(b.data if b is not None else None, w.data, -xz)
+        rq = requant_short_params(folded_bias, mult, shift, (kdepth + 3) & ~3, yz, lo, hi)
+        if rq is not None:
+            extra["rq_short"] = f"EK_DSP_RQ_SHORT({lw.const_array(rq, 'int32', name=f'ek_rq{k}', variant='dsp')})"
     params = lw.params("ek_conv_params_t", f"ek_p{k}", stride_h=sh, stride_w=sw, dilation_h=dh,
                        dilation_w=dw, pad_h=ph, pad_w=pw, depth_multiplier=dm, input_offset=-xz,
-                       output_offset=yz, act_min=lo, act_max=hi,
-                       **(extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw)
-                          if extra_params else {}))
+                       output_offset=yz, act_min=lo, act_max=hi, **extra)
     ish = lw.shape_decl(f"ek_is{k}", x.shape)
     fsh = lw.shape_decl(f"ek_fs{k}", w.shape)
     sched = lw.schedule.get(k)
@@ -163,9 +195,8 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
             call = f"ek_depthwise_conv2d_s8({args}, {lw.ptr(y.index)});"
         macs = n * oh * ow * oc * kh * kw
     else:
-        kdepth = kh * kw * ic
         scratch = scratch_bytes(kdepth, oc)
-        w_arg, b_arg = dsp_packed_arrays(lw, k, w, b, -xz, w_name, b_name)
+        w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name)
         args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
                 f"{fsh}, {w_arg}, {b_arg}")
         if sched == P.FUSED_INTO_NEXT:
