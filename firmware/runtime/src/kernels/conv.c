@@ -86,34 +86,93 @@ static void widen_slot(const int8_t *src, int32_t n, int32_t k, int16_t zp, int1
     }
 }
 
-/* Pixel `slot` (0 or 1) of the interleaved pair row: the K = kh*kw*cin inputs of output
- * pixel px, the tail up to k4 zero. A filter row wholly inside the input (dilation_w 1) is
- * one contiguous run of kw*cin bytes (a 1x1 conv's pixel, the first KWS conv's 4 taps). */
-static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
-                        const ek_shape_t *fs, int32_t px, int32_t ow, int32_t oh, int32_t k4,
-                        int16_t *col)
+/* Short runs (a filter row, a tap's cin bytes): whole words, then at most three bytes, spelled
+ * out (as loops, GCC turns the tails into calls of memset/memcpy that cost more than they move). */
+static inline void copy_s8(int8_t *dst, const int8_t *src, int32_t n)
 {
-    const int32_t cin = fs->c, run = fs->w * cin;
-    const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
-    const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-    const int16_t zp = (int16_t)(-p->input_offset);
-    const int row_inside = p->dilation_w == 1 && ix0 >= 0 && ix0 + fs->w <= is->w;
-    int32_t k = 0;
-    for (int32_t fy = 0; fy < fs->h; ++fy, k += run) {
-        const int32_t iy = iy0 + p->dilation_h * fy;
-        if (iy < 0 || iy >= is->h) {
-            widen_slot(NULL, run, k, zp, col);
-        } else if (row_inside) {
-            widen_slot(input + ((b * is->h + iy) * is->w + ix0) * cin, run, k, zp, col);
-        } else {
-            for (int32_t fx = 0; fx < fs->w; ++fx) {
-                const int32_t ix = ix0 + p->dilation_w * fx;
-                const int pad = ix < 0 || ix >= is->w;
-                widen_slot(pad ? NULL : input + ((b * is->h + iy) * is->w + ix) * cin, cin, k + fx * cin, zp, col);
-            }
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) wr32(dst + i, rd32(src + i));
+    if (n & 2) {
+        dst[i] = src[i];
+        dst[i + 1] = src[i + 1];
+        i += 2;
+    }
+    if (n & 1) dst[i] = src[i];
+}
+static inline void fill_s8(int8_t *dst, int8_t v, int32_t n)
+{
+    const uint32_t v4 = (uint8_t)v * 0x01010101u;
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) wr32(dst + i, v4);
+    if (n & 2) {
+        dst[i] = v;
+        dst[i + 1] = v;
+        i += 2;
+    }
+    if (n & 1) dst[i] = v;
+}
+
+/* Output pixel px's K = kh*kw*cin inputs as int8 in `stage`, the padding as the input zero
+ * point. A window wider than one tap is staged so that it widens a word at a time: read in
+ * place, a row of kw*cin bytes not a multiple of four (KWS's first conv: cin 1, VWW's and
+ * MobileNetV2's: cin 3) or a tap cut by the padding would widen one byte at a time. With
+ * dilation_w 1 a filter row is the padding left, one run of input, the padding right. */
+static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                      int32_t b, int32_t iy0, int32_t ix0, int8_t *stage)
+{
+    /* Every field in a local: the int8 stores may alias the structs, which would reload them. */
+    const int32_t cin = fs->c, kw = fs->w, kh = fs->h, run = kw * cin, ih = is->h, iw = is->w;
+    const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
+    const int8_t zp = (int8_t)(-p->input_offset);
+    int32_t fx0 = ix0 < 0 ? -ix0 : 0, fx1 = iw - ix0 < kw ? iw - ix0 : kw;
+    if (fx1 < fx0) fx1 = fx0;
+    const int32_t left = fx0 * cin, inside = (fx1 - fx0) * cin, right = (kw - fx1) * cin;
+    for (int32_t fy = 0; fy < kh; ++fy, stage += run) {
+        const int32_t iy = iy0 + dil_h * fy;
+        if (iy < 0 || iy >= ih) {
+            fill_s8(stage, zp, run);
+            continue;
+        }
+        const int8_t *row = input + (size_t)(b * ih + iy) * iw * cin;
+        if (dil_w == 1) {
+            fill_s8(stage, zp, left);
+            copy_s8(stage + left, row + (ix0 + fx0) * cin, inside);
+            fill_s8(stage + left + inside, zp, right);
+            continue;
+        }
+        for (int32_t fx = 0; fx < kw; ++fx) {
+            const int32_t ix = ix0 + dil_w * fx;
+            if (ix < 0 || ix >= iw)
+                fill_s8(stage + fx * cin, zp, cin);
+            else
+                copy_s8(stage + fx * cin, row + ix * cin, cin);
         }
     }
-    for (; k < k4; ++k) col[pair_pos(k)] = 0;
+}
+
+/* Pixel `slot` (0 or 1) of the interleaved pair row: the K = kh*kw*cin inputs of output
+ * pixel px, the tail up to k4 zero. A 1x1 conv's pixel is read in place (stride 1 and no
+ * padding, the pointwise layers: the output pixel is the input pixel, no division). */
+static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
+                        const ek_shape_t *fs, int32_t px, int32_t ow, int32_t oh, int32_t k4,
+                        int16_t *col, int8_t *stage)
+{
+    const int32_t cin = fs->c, K = fs->h * fs->w * cin;
+    const int16_t zp = (int16_t)(-p->input_offset);
+    if (fs->h == 1 && fs->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
+        widen_slot(input + (size_t)px * cin, cin, 0, zp, col);
+    } else {
+        const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
+        const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+        if (fs->h == 1 && fs->w == 1) {
+            const int inside = iy0 >= 0 && iy0 < is->h && ix0 >= 0 && ix0 < is->w;
+            widen_slot(inside ? input + ((size_t)(b * is->h + iy0) * is->w + ix0) * cin : NULL, cin, 0, zp, col);
+        } else {
+            gather_s8(p, is, input, fs, b, iy0, ix0, stage);
+            widen_slot(stage, K, 0, zp, col);
+        }
+    }
+    for (int32_t k = K; k < k4; ++k) col[pair_pos(k)] = 0;
 }
 
 /* One group of four taps of the 2x2 block: c points at the pair row's group (8 int16), w at
@@ -423,11 +482,12 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 {
     const int32_t K = fs->h * fs->w * fs->c, k4 = (K + 3) & ~3;
     const int32_t C = os->c, npix = os->n * os->h * os->w;
+    int8_t *const stage = (int8_t *)(void *)(acc + 2 * (C + (C & 1)));  /* windows wider than 1x1 only */
     for (int32_t px = 0; px < npix; px += 2) {
         /* An odd last pixel is paired with itself: its second result is the same value. */
         const int32_t px1 = px + 1 < npix ? px + 1 : px;
-        im2col_slot(p, is, input, fs, px, os->w, os->h, k4, col);
-        im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 4);
+        im2col_slot(p, is, input, fs, px, os->w, os->h, k4, col, stage);
+        im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 4, stage);
         mac_pair(col, wpacked, bias_folded, C, k4, acc);
         requant_pair(p, mult, shift, acc, C, output + px * C, output + px1 * C);
     }
@@ -521,7 +581,8 @@ void ek_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t 
 #if EK_KERNELS_DSP && !EK_KERNELS_MVE
     /* The dsp build's generated code passes the packed filter and the folded bias here. */
     if (scratch) {
-        /* The scratch: the pair row (2 x k4 int16), then the pair's accumulators (2 x C, C even). */
+        /* The scratch: the pair row (2 x k4 int16), the pair's accumulators (2 x C, C even), then
+         * for a window wider than 1x1 one pixel's int8 inputs (k4 bytes). */
         const int32_t k4 = (filter_shape->h * filter_shape->w * filter_shape->c + 3) & ~3;
         conv2d_dsp(p, mult, shift, in_shape, input, filter_shape, (const int16_t *)(const void *)filter, bias,
                    out_shape, output, scratch, (int32_t *)(void *)(scratch + 2 * k4));

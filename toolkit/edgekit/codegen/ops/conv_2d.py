@@ -15,13 +15,14 @@ CONV_OPTIONS = ((0, "padding", "<b", 0), (1, "stride_w", "<i", 0), (2, "stride_h
                 (3, "activation", "<b", 0), (4, "dilation_w", "<i", 1), (5, "dilation_h", "<i", 1))
 
 
-def scratch_bytes(kdepth: int, out_channels: int) -> int:
+def scratch_bytes(kdepth: int, out_channels: int, window: bool) -> int:
     """Arena scratch of ek_conv2d_s8: the DSP kernel's interleaved int16 im2col rows of two
-    pixels (each padded to a multiple of four) and their int32 accumulators (output channels
-    padded to even), or the Helium kernel's int8 row plus the int32 weight sums of the output
-    channels, whichever is larger (the one formula; the C side only uses the space)."""
+    pixels (each padded to a multiple of four), their int32 accumulators (output channels
+    padded to even) and, for a window wider than 1x1, one pixel's staged int8 inputs; or the
+    Helium kernel's int8 row plus the int32 weight sums of the output channels, whichever is
+    larger (the one formula; the C side only uses the space)."""
     k4 = (kdepth + 3) & ~3
-    return max(4 * k4 + 8 * (out_channels + (out_channels & 1)), k4 + 4 * out_channels)
+    return max(4 * k4 + 8 * (out_channels + (out_channels & 1)) + (k4 if window else 0), k4 + 4 * out_channels)
 
 
 # Within each group of four taps the dsp kernels keep SXTB16's lane order: x0 x2 x1 x3.
@@ -195,7 +196,7 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
             call = f"ek_depthwise_conv2d_s8({args}, {lw.ptr(y.index)});"
         macs = n * oh * ow * oc * kh * kw
     else:
-        scratch = scratch_bytes(kdepth, oc)
+        scratch = scratch_bytes(kdepth, oc, window=kh * kw > 1)
         w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name)
         args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
                 f"{fsh}, {w_arg}, {b_arg}")
