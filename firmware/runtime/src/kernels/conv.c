@@ -49,41 +49,40 @@ static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int
 #if EK_KERNELS_DSP && !EK_KERNELS_MVE
 /* The dsp kernel reads what the generator packed at build time (codegen/ops/conv_2d.py,
  * pack_filter_dsp and fold_bias_dsp): the filter as int16, K padded to a multiple of four,
- * per pair of output channels and group of four taps the two channels' weights in SXTB16
- * lane order (x0 x2 x1 x3); the bias with input_offset * sum(w) folded in, so the raw int8
- * inputs are multiplied (the same sums modulo 2^32 as the reference's w * (x + offset)).
+ * output channels padded to a multiple of three; per triple of output channels and tap pair
+ * (taps x0 x2, then x1 x3 of each group of four: SXTB16's lanes) the three channels' words;
+ * the bias with input_offset * sum(w) folded in, so the raw int8 inputs are multiplied (the
+ * same sums modulo 2^32 as the reference's w * (x + offset)).
  *
- * Two output pixels are computed together: their im2col rows are interleaved per group of
- * four taps (pixel 0's four int16, then pixel 1's), so one LDM fetches both pixels' inputs
- * of a group and one LDM each channel's weights, and the 2x2 block is eight SMLADs. */
+ * Two output pixels by three output channels are computed together: the two pixels' im2col
+ * rows are interleaved per tap pair (pixel 0's word, pixel 1's), so per tap pair one LDM
+ * fetches both pixels' inputs, one LDM the three channels' weights, and the 2x3 block is six
+ * SMLADs: 13 cycles for 12 MACs on an M4, where the two-by-two block took 19 for 16. */
 
-/* Widen n int8 values into pixel `slot`'s elements k.. of the interleaved pair row (element
- * k at col[(k/4)*8 + slot*4 + lane(k%4)]), src NULL for the padding: the input zero point
- * (its offset-corrected value is 0, as the reference's skipped tap). */
-/* Where element k of a pixel's im2col row sits in its slot of the pair row: its group of four
- * taps (eight int16 for the pair), then SXTB16's lane order within the group. */
-static inline int32_t pair_pos(int32_t k) { return (k >> 2) * 8 + (((k & 1) << 1) | ((k >> 1) & 1)); }
+/* Where element k of a pixel's im2col row sits in its slot (slot 1 starts two int16 on) of
+ * the pair row: its group of four taps (eight int16 for the pair), its tap pair's word
+ * (x0 x2 at 0, x1 x3 at 4), its SXTB16 lane. */
+static inline int32_t pair_pos(int32_t k) { return (k >> 2) * 8 + (k & 1) * 4 + ((k >> 1) & 1); }
 
-static void widen_slot(const int8_t *src, int32_t n, int32_t k, int16_t zp, int16_t *col)
+/* Widen n int8 values into a pixel's slot of the interleaved pair row, src NULL for the
+ * padding: the input zero point (its offset-corrected value is 0, as the reference's skipped
+ * tap). */
+static void widen_slot(const int8_t *src, int32_t n, int16_t zp, int16_t *col)
 {
     int32_t i = 0;
-    if ((k & 3) == 0) {  /* whole groups: a word of four int8 -> two words of int16 */
-        const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
-        int16_t *dst = col + (k >> 2) * 8;
-        for (; i + 4 <= n; i += 4, dst += 8) {
-            if (src) {
-                const uint32_t v = rd32(src + i);
-                wr32(dst, ek_sxtb16(v));
-                wr32(dst + 2, ek_sxtb16_ror8(v));
-            } else {
-                wr32(dst, zp2);
-                wr32(dst + 2, zp2);
-            }
+    const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
+    int16_t *dst = col;
+    for (; i + 4 <= n; i += 4, dst += 8) {  /* whole groups: a word of four int8 -> two words */
+        if (src) {
+            const uint32_t v = rd32(src + i);
+            wr32(dst, ek_sxtb16(v));
+            wr32(dst + 4, ek_sxtb16_ror8(v));
+        } else {
+            wr32(dst, zp2);
+            wr32(dst + 4, zp2);
         }
     }
-    for (; i < n; ++i) {
-        col[pair_pos(k + i)] = src ? (int16_t)src[i] : zp;
-    }
+    for (; i < n; ++i) col[pair_pos(i)] = src ? (int16_t)src[i] : zp;
 }
 
 /* Short runs (a filter row, a tap's cin bytes): whole words, then at most three bytes, spelled
@@ -150,7 +149,7 @@ static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int
     }
 }
 
-/* Pixel `slot` (0 or 1) of the interleaved pair row: the K = kh*kw*cin inputs of output
+/* A pixel's slot of the interleaved pair row: the K = kh*kw*cin inputs of output
  * pixel px, the tail up to k4 zero. A 1x1 conv's pixel is read in place (stride 1 and no
  * padding, the pointwise layers: the output pixel is the input pixel, no division). */
 static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input,
@@ -160,101 +159,20 @@ static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const i
     const int32_t cin = fs->c, K = fs->h * fs->w * cin;
     const int16_t zp = (int16_t)(-p->input_offset);
     if (fs->h == 1 && fs->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
-        widen_slot(input + (size_t)px * cin, cin, 0, zp, col);
+        widen_slot(input + (size_t)px * cin, cin, zp, col);
     } else {
         const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
         const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
         if (fs->h == 1 && fs->w == 1) {
             const int inside = iy0 >= 0 && iy0 < is->h && ix0 >= 0 && ix0 < is->w;
-            widen_slot(inside ? input + ((size_t)(b * is->h + iy0) * is->w + ix0) * cin : NULL, cin, 0, zp, col);
+            widen_slot(inside ? input + ((size_t)(b * is->h + iy0) * is->w + ix0) * cin : NULL, cin, zp, col);
         } else {
             gather_s8(p, is, input, fs, b, iy0, ix0, stage);
-            widen_slot(stage, K, 0, zp, col);
+            widen_slot(stage, K, zp, col);
         }
     }
     for (int32_t k = K; k < k4; ++k) col[pair_pos(k)] = 0;
 }
-
-/* One group of four taps of the 2x2 block: c points at the pair row's group (8 int16), w at
- * the channel pair's (8 int16); both advance. */
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* LDM needs ascending registers, so the block names them: r4 r5 pixel 0's two words, r6 r8
- * pixel 1's, r10 r11 one channel's weights. QEMU counts an LDM as one instruction. */
-#define EK_CONV_GROUP_ASM                             \
-    "ldmia %[c]!, {r4, r5, r6, r8}\n\t"               \
-    "ldmia %[w]!, {r10, r11}\n\t"                     \
-    "smlad %[a00], r10, r4, %[a00]\n\t"               \
-    "smlad %[a00], r11, r5, %[a00]\n\t"               \
-    "smlad %[a01], r10, r6, %[a01]\n\t"               \
-    "smlad %[a01], r11, r8, %[a01]\n\t"               \
-    "ldmia %[w]!, {r10, r11}\n\t"                     \
-    "smlad %[a10], r10, r4, %[a10]\n\t"               \
-    "smlad %[a10], r11, r5, %[a10]\n\t"               \
-    "smlad %[a11], r10, r6, %[a11]\n\t"               \
-    "smlad %[a11], r11, r8, %[a11]\n\t"
-
-/* The accumulators, pointers and count sit in fixed registers too: left to the compiler,
- * seven operands beside six clobbers can be impossible to allocate inside a larger loop. */
-#define EK_CONV_GROUP_ASM_FIXED                       \
-    "ldmia r12!, {r4, r5, r6, r8}\n\t"                \
-    "ldmia r9!, {r10, r11}\n\t"                       \
-    "smlad r0, r10, r4, r0\n\t"                       \
-    "smlad r0, r11, r5, r0\n\t"                       \
-    "smlad r1, r10, r6, r1\n\t"                       \
-    "smlad r1, r11, r8, r1\n\t"                       \
-    "ldmia r9!, {r10, r11}\n\t"                       \
-    "smlad r2, r10, r4, r2\n\t"                       \
-    "smlad r2, r11, r5, r2\n\t"                       \
-    "smlad r3, r10, r6, r3\n\t"                       \
-    "smlad r3, r11, r8, r3\n\t"
-
-static inline void mac2x2(const int16_t *col, const int16_t *wp, int32_t groups, int32_t acc[4])
-{
-    register int32_t a00 __asm__("r0") = acc[0];
-    register int32_t a01 __asm__("r1") = acc[1];
-    register int32_t a10 __asm__("r2") = acc[2];
-    register int32_t a11 __asm__("r3") = acc[3];
-    register const int16_t *c __asm__("r12") = col;
-    register const int16_t *w __asm__("r9") = wp;
-    register int32_t n __asm__("lr") = groups >> 1;
-    if (groups & 1) {
-        __asm__ volatile(EK_CONV_GROUP_ASM
-                         : [c] "+r"(c), [w] "+r"(w), [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10),
-                           [a11] "+r"(a11)
-                         :
-                         : "r4", "r5", "r6", "r8", "r10", "r11", "memory");
-    }
-    if (n) {
-        __asm__ volatile("1:\n\t" EK_CONV_GROUP_ASM EK_CONV_GROUP_ASM
-                         "subs %[n], %[n], #1\n\t"
-                         "bne 1b\n\t"
-                         : [c] "+r"(c), [w] "+r"(w), [n] "+r"(n), [a00] "+r"(a00), [a01] "+r"(a01),
-                           [a10] "+r"(a10), [a11] "+r"(a11)
-                         :
-                         : "r4", "r5", "r6", "r8", "r10", "r11", "cc", "memory");
-    }
-    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
-}
-#else
-/* The same products in the same order with the portable SMLAD (host builds of the tests). */
-static inline void mac2x2(const int16_t *c, const int16_t *w, int32_t groups, int32_t acc[4])
-{
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    for (int32_t g = 0; g < groups; ++g, c += 8, w += 8) {
-        const uint32_t x0 = rd32(c), x1 = rd32(c + 2), y0 = rd32(c + 4), y1 = rd32(c + 6);
-        const uint32_t u0 = rd32(w), u1 = rd32(w + 2), v0 = rd32(w + 4), v1 = rd32(w + 6);
-        a00 = ek_smlad(u0, x0, a00);
-        a00 = ek_smlad(u1, x1, a00);
-        a01 = ek_smlad(u0, y0, a01);
-        a01 = ek_smlad(u1, y1, a01);
-        a10 = ek_smlad(v0, x0, a10);
-        a10 = ek_smlad(v1, x1, a10);
-        a11 = ek_smlad(v0, y0, a11);
-        a11 = ek_smlad(v1, y1, a11);
-    }
-    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
-}
-#endif
 
 /* RoundingDivideByPOT (rdbypot) with the mask and half-mask precomputed per channel and no
  * branch: x / 2^e rounded half away from zero is (x >> e) + (remainder > threshold), and
@@ -417,60 +335,94 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
         requant_pair_body(p, mult, shift, acc, C, out0, out1, 0);
 }
 
+/* Tap pairs per pass of the unrolled MAC loop; the first pass of a channel triple enters it
+ * part way, so a pass's worth of padding is never multiplied. */
+#define EK_CONV_PASS 8
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* Every output channel pair of a pixel pair in one block: the accumulators (r0-r3) start at
- * the folded bias, run the groups (an odd first one, then two per iteration), and are
- * stored with one STM; the weights pointer (r9) runs on across channel pairs, as they are
+/* One tap pair of the 2x3 block, 32 bytes (every instruction 32-bit, so that the entry into
+ * a pass can be computed): r6 r8 the two pixels' words, r10 r11 lr the three channels'. */
+#define EK_CONV_TAP_PAIR_ASM                          \
+    "ldmia.w r12!, {r6, r8}\n\t"                    \
+    "ldmia.w r9!, {r10, r11, lr}\n\t"               \
+    "smlad r0, r10, r6, r0\n\t"                     \
+    "smlad r1, r10, r8, r1\n\t"                     \
+    "smlad r2, r11, r6, r2\n\t"                     \
+    "smlad r3, r11, r8, r3\n\t"                     \
+    "smlad r4, lr, r6, r4\n\t"                      \
+    "smlad r5, lr, r8, r5\n\t"
+#define EK_CONV_TAP_PAIR_BYTES 32
+
+/* Every output channel triple of a pixel pair: the accumulators (r0-r5: channel-major, pixel
+ * 0 then 1, the order requant_pair reads) start at the folded bias, run the tap pairs
+ * (a BX into the first pass skips what the tap count leaves of it, then whole passes), and
+ * are stored with one STM; the weights pointer (r9) runs on across triples, as they are
  * packed back to back. The loop state lives in memory operands: every register is taken. */
-static void mac_pair(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
-                     int32_t C, int32_t k4, int32_t *acc)
+static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
+                      int32_t C, int32_t k4, int32_t *acc)
 {
-    int32_t pairs = (C + 1) >> 1, groups = k4 >> 2;
+    const int32_t tap_pairs = k4 >> 1, rem = tap_pairs % EK_CONV_PASS;
+    const int32_t passes = tap_pairs / EK_CONV_PASS + (rem != 0);
+    const int32_t skip = rem ? (EK_CONV_PASS - rem) * EK_CONV_TAP_PAIR_BYTES : 0;
+    int32_t triples = (C + 2) / 3, left;
     const int16_t *col_base = col;
     const int32_t *bias = bias_folded;
     int32_t *out = acc;
     register const int16_t *wr __asm__("r9") = w;
     __asm__ volatile(
         "2:\n\t"
-        "ldr r4, %[bias]\n\t"
-        "ldrd r0, r2, [r4], #8\n\t"
-        "str r4, %[bias]\n\t"
+        "ldr r6, %[bias]\n\t"
+        "ldmia r6!, {r0, r2, r4}\n\t"
+        "str r6, %[bias]\n\t"
         "mov r1, r0\n\t"
         "mov r3, r2\n\t"
+        "mov r5, r4\n\t"
         "ldr r12, %[col]\n\t"
-        "ldr lr, %[groups]\n\t"
-        "lsrs lr, lr, #1\n\t"
-        "bcc 1f\n\t"
-        EK_CONV_GROUP_ASM_FIXED
-        "cmp lr, #0\n\t"
-        "beq 3f\n\t"
+        "ldr r6, %[passes]\n\t"
+        "str r6, %[left]\n\t"
+        "ldr r6, %[skip]\n\t"
+        "adr.w r8, 1f\n\t"
+        "add r8, r8, r6\n\t"
+        "orr r8, r8, #1\n\t"
+        "bx r8\n\t"
+        ".p2align 2\n"
         "1:\n\t"
-        EK_CONV_GROUP_ASM_FIXED EK_CONV_GROUP_ASM_FIXED
-        "subs lr, lr, #1\n\t"
+        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
+        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
+        "ldr r6, %[left]\n\t"
+        "subs r6, r6, #1\n\t"
+        "str r6, %[left]\n\t"
         "bne 1b\n\t"
-        "3:\n\t"
-        "ldr r4, %[out]\n\t"
-        "stmia r4!, {r0, r1, r2, r3}\n\t"
-        "str r4, %[out]\n\t"
-        "ldr r4, %[pairs]\n\t"
-        "subs r4, r4, #1\n\t"
-        "str r4, %[pairs]\n\t"
+        "ldr r6, %[out]\n\t"
+        "stmia r6!, {r0, r1, r2, r3, r4, r5}\n\t"
+        "str r6, %[out]\n\t"
+        "ldr r6, %[triples]\n\t"
+        "subs r6, r6, #1\n\t"
+        "str r6, %[triples]\n\t"
         "bne 2b\n\t"
-        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [pairs] "+m"(pairs)
-        : [col] "m"(col_base), [groups] "m"(groups)
+        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left)
+        : [col] "m"(col_base), [passes] "m"(passes), [skip] "m"(skip)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 #else
-/* Every output channel pair of a pixel pair: the accumulators start at the folded bias. */
-static inline void mac_pair(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
-                            int32_t C, int32_t k4, int32_t *acc)
+/* The same products with the portable SMLAD (host builds of the tests). */
+static inline void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
+                             int32_t C, int32_t k4, int32_t *acc)
 {
-    const int32_t groups = k4 >> 2;
-    /* Channels padded to even: a pair's second may be the padding (bias 0, weights 0). */
-    for (int32_t oc = 0; oc < C; oc += 2, w += 2 * k4, acc += 4, bias_folded += 2) {
-        acc[0] = acc[1] = bias_folded[0];
-        acc[2] = acc[3] = bias_folded[1];
-        mac2x2(col, w, groups, acc);
+    const int32_t tap_pairs = k4 >> 1;
+    /* Channels padded to a multiple of three: the padding has bias 0 and weights 0. */
+    for (int32_t oc = 0; oc < C; oc += 3, acc += 6, bias_folded += 3) {
+        int32_t a[6] = {bias_folded[0], bias_folded[0], bias_folded[1], bias_folded[1], bias_folded[2],
+                        bias_folded[2]};
+        for (int32_t t = 0; t < tap_pairs; ++t, w += 6) {
+            const uint32_t x0 = rd32(col + 4 * t), x1 = rd32(col + 4 * t + 2);
+            for (int j = 0; j < 3; ++j) {
+                const uint32_t wj = rd32(w + 2 * j);
+                a[2 * j] = ek_smlad(wj, x0, a[2 * j]);
+                a[2 * j + 1] = ek_smlad(wj, x1, a[2 * j + 1]);
+            }
+        }
+        for (int j = 0; j < 6; ++j) acc[j] = a[j];
     }
 }
 #endif
@@ -482,13 +434,13 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 {
     const int32_t K = fs->h * fs->w * fs->c, k4 = (K + 3) & ~3;
     const int32_t C = os->c, npix = os->n * os->h * os->w;
-    int8_t *const stage = (int8_t *)(void *)(acc + 2 * (C + (C & 1)));  /* windows wider than 1x1 only */
+    int8_t *const stage = (int8_t *)(void *)(acc + 2 * ((C + 2) / 3 * 3));  /* windows wider than 1x1 only */
     for (int32_t px = 0; px < npix; px += 2) {
         /* An odd last pixel is paired with itself: its second result is the same value. */
         const int32_t px1 = px + 1 < npix ? px + 1 : px;
         im2col_slot(p, is, input, fs, px, os->w, os->h, k4, col, stage);
-        im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 4, stage);
-        mac_pair(col, wpacked, bias_folded, C, k4, acc);
+        im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 2, stage);
+        mac_block(col, wpacked, bias_folded, C, k4, acc);
         requant_pair(p, mult, shift, acc, C, output + px * C, output + px1 * C);
     }
 }
@@ -581,8 +533,8 @@ void ek_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult, const int32_t 
 #if EK_KERNELS_DSP && !EK_KERNELS_MVE
     /* The dsp build's generated code passes the packed filter and the folded bias here. */
     if (scratch) {
-        /* The scratch: the pair row (2 x k4 int16), the pair's accumulators (2 x C, C even), then
-         * for a window wider than 1x1 one pixel's int8 inputs (k4 bytes). */
+        /* The scratch: the pair row (2 x k4 int16), the pair's accumulators (2 x C, C padded to a
+         * multiple of three), then for a window wider than 1x1 one pixel's int8 inputs (k4 bytes). */
         const int32_t k4 = (filter_shape->h * filter_shape->w * filter_shape->c + 3) & ~3;
         conv2d_dsp(p, mult, shift, in_shape, input, filter_shape, (const int16_t *)(const void *)filter, bias,
                    out_shape, output, scratch, (int32_t *)(void *)(scratch + 2 * k4));

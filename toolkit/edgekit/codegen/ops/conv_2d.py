@@ -15,40 +15,46 @@ CONV_OPTIONS = ((0, "padding", "<b", 0), (1, "stride_w", "<i", 0), (2, "stride_h
                 (3, "activation", "<b", 0), (4, "dilation_w", "<i", 1), (5, "dilation_h", "<i", 1))
 
 
+def padded_channels(out_channels: int) -> int:
+    """The dsp conv kernel computes output channels three at a time (conv.c, mac_block)."""
+    return -(-out_channels // 3) * 3
+
+
 def scratch_bytes(kdepth: int, out_channels: int, window: bool) -> int:
     """Arena scratch of ek_conv2d_s8: the DSP kernel's interleaved int16 im2col rows of two
     pixels (each padded to a multiple of four), their int32 accumulators (output channels
-    padded to even) and, for a window wider than 1x1, one pixel's staged int8 inputs; or the
-    Helium kernel's int8 row plus the int32 weight sums of the output channels, whichever is
-    larger (the one formula; the C side only uses the space)."""
+    padded to a multiple of three) and, for a window wider than 1x1, one pixel's staged int8
+    inputs; or the Helium kernel's int8 row plus the int32 weight sums of the output channels,
+    whichever is larger (the one formula; the C side only uses the space)."""
     k4 = (kdepth + 3) & ~3
-    return max(4 * k4 + 8 * (out_channels + (out_channels & 1)) + (k4 if window else 0), k4 + 4 * out_channels)
+    return max(4 * k4 + 8 * padded_channels(out_channels) + (k4 if window else 0), k4 + 4 * out_channels)
 
 
-# Within each group of four taps the dsp kernels keep SXTB16's lane order: x0 x2 x1 x3.
+# Within each group of four taps the dsp kernels keep SXTB16's lane order: x0 x2 x1 x3, that is
+# the tap pairs (x0, x2) and (x1, x3), one int16 pair each.
 SXTB16_LANES = [0, 2, 1, 3]
 
 
 def pack_filter_dsp(w: np.ndarray) -> np.ndarray:
     """The dsp conv kernel's filter: int16, K = kh*kw*cin padded with zeros to a multiple of 4,
-    output channels padded to even; per pair of output channels and group of four taps, the
-    first channel's four weights then the second's, each in SXTB16 lane order. The inner loop
-    then reads one pair's weights sequentially with LDM and feeds them to SMLAD as loaded."""
+    output channels padded with zeros to a multiple of 3; per triple of output channels and
+    tap pair, the three channels' two weights of that pair (SXTB16 lane order). The inner loop
+    then reads one triple's weights sequentially with LDM and feeds them to SMLAD as loaded."""
     oc = w.shape[0]
     K = int(np.prod(w.shape[1:]))
-    k4, oc2 = (K + 3) & ~3, oc + (oc & 1)
-    f = np.zeros((oc2, k4), np.int16)
+    k4, oc3 = (K + 3) & ~3, padded_channels(oc)
+    f = np.zeros((oc3, k4), np.int16)
     f[:oc, :K] = w.reshape(oc, K)
-    f = f.reshape(oc2, k4 // 4, 4)[:, :, SXTB16_LANES]
-    return f.reshape(oc2 // 2, 2, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
+    f = f.reshape(oc3, k4 // 4, 4)[:, :, SXTB16_LANES]
+    return f.reshape(oc3 // 3, 3, k4 // 2, 2).transpose(0, 2, 1, 3).reshape(-1)
 
 
 def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> np.ndarray:
-    """bias + input_offset * sum(w) per output channel (padded to even), wrapped to int32 as
-    the kernel's int32 accumulators wrap: sum w * (x + offset) = that + sum w * x, so the dsp
-    kernel multiplies the raw int8 inputs (padding taps enter as the input zero point)."""
+    """bias + input_offset * sum(w) per output channel (padded to a multiple of 3), wrapped to
+    int32 as the kernel's int32 accumulators wrap: sum w * (x + offset) = that + sum w * x, so
+    the dsp kernel multiplies the raw int8 inputs (padding taps enter as the input zero point)."""
     oc = w.shape[0]
-    acc = np.zeros(oc + (oc & 1), np.int64)
+    acc = np.zeros(padded_channels(oc), np.int64)
     acc[:oc] = input_offset * w.reshape(oc, -1).astype(np.int64).sum(axis=1)
     if bias is not None:
         acc[:oc] += bias.astype(np.int64)
