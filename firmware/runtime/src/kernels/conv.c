@@ -451,6 +451,42 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
  * int8 pairs at a time (four output channels share each input vector), the second from the
  * per-channel weight sums computed once per call. Padding enters the im2col row as the input
  * zero point, whose offset-corrected value is 0, as the reference's skipped taps. */
+/* The dot products of one im2col row with four channels' filter rows (w, w + K, w + 2K, w + 3K)
+ * in a tail-predicated loop (DLSTP/LETP: the last, partial 16 bytes without a VCTP, and no
+ * byte past K read), every pointer and accumulator in a fixed register: with the intrinsics
+ * GCC spilled the accumulators on every iteration. VMLADAVA's accumulator must be even. */
+static inline void mve_dot4(const int8_t *row, const int8_t *w, int32_t K, int32_t dots[4])
+{
+    register int32_t a0 __asm__("r0") = 0, a1 __asm__("r2") = 0, a2 __asm__("r4") = 0, a3 __asm__("r6") = 0;
+    register const int8_t *x __asm__("r1") = row;
+    register const int8_t *w0 __asm__("r3") = w;
+    register const int8_t *w1 __asm__("r5") = w + K;
+    register const int8_t *w2 __asm__("r8") = w + 2 * K;
+    register const int8_t *w3 __asm__("r9") = w + 3 * K;
+    register int32_t n __asm__("lr") = K;
+    __asm__ volatile(
+        "dlstp.8 lr, lr\n"
+        "1:\n\t"
+        "vldrb.8 q0, [%[x]], #16\n\t"
+        "vldrb.8 q1, [%[w0]], #16\n\t"
+        "vmladava.s8 %[a0], q0, q1\n\t"
+        "vldrb.8 q2, [%[w1]], #16\n\t"
+        "vmladava.s8 %[a1], q0, q2\n\t"
+        "vldrb.8 q3, [%[w2]], #16\n\t"
+        "vmladava.s8 %[a2], q0, q3\n\t"
+        "vldrb.8 q1, [%[w3]], #16\n\t"
+        "vmladava.s8 %[a3], q0, q1\n\t"
+        "letp lr, 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w0] "+r"(w0),
+          [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [n] "+r"(n)
+        :
+        : "q0", "q1", "q2", "q3", "memory");
+    dots[0] = a0;
+    dots[1] = a1;
+    dots[2] = a2;
+    dots[3] = a3;
+}
+
 static void conv2d_mve(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
@@ -486,17 +522,8 @@ static void conv2d_mve(const ek_conv_params_t *p, const int32_t *mult, const int
                 int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
                 int32_t oc = 0;
                 for (; oc + 4 <= C; oc += 4) {
-                    const int8_t *w0 = filter + oc * K, *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
-                    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-                    for (int32_t k = 0; k < K; k += 16) {
-                        const mve_pred16_t pr = vctp8q((uint32_t)(K - k));
-                        const int8x16_t x = vldrbq_z_s8(row + k, pr);
-                        a0 = vmladavaq_p_s8(a0, x, vldrbq_z_s8(w0 + k, pr), pr);
-                        a1 = vmladavaq_p_s8(a1, x, vldrbq_z_s8(w1 + k, pr), pr);
-                        a2 = vmladavaq_p_s8(a2, x, vldrbq_z_s8(w2 + k, pr), pr);
-                        a3 = vmladavaq_p_s8(a3, x, vldrbq_z_s8(w3 + k, pr), pr);
-                    }
-                    const int32_t dots[4] = {a0, a1, a2, a3};
+                    int32_t dots[4];
+                    mve_dot4(row, filter + oc * K, K, dots);
                     const int32x4_t acc = vaddq_s32(vldrwq_s32(wsum + oc), vldrwq_s32(dots));
                     vstrbq_s32(out + oc, mve_requant(acc, mult + oc, shift + oc, p));
                 }

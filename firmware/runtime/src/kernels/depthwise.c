@@ -440,12 +440,130 @@ static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 #endif
 
 #if EK_KERNELS_MVE
+/* 3x3, dilation 1, depth_multiplier 1, four channels per vector with the channel group
+ * outermost: its data is made once per group (dw3x3_mve_group_t, on the stack: the nine taps'
+ * weights widened to int32, the bias with input_offset * sum(w) folded in, the
+ * requantization's vectors), and then every output pixel is one asm block (dw3x3_mve_pixel)
+ * over nine tap pointers: the raw input bytes of the taps inside the input, four input zero
+ * points for a tap in the padding (its x + offset is 0 against the folded bias's term for
+ * it). With the intrinsics GCC spilled the nine weight vectors and recomputed every address. */
+typedef struct {
+    int32_t w[9][4];
+    int32_t bias_in[4], left[4], mult[4], neg_right[4], lo[4], hi[4];
+} dw3x3_mve_group_t;
+
+#define EK_DW_MVE_TAP_ASM(k)                                      \
+    "ldr r0, [%[t], #" #k " * 4]\n\t"                             \
+    "vldrb.s32 q1, [r0]\n\t"                                      \
+    "vldrw.u32 q2, [%[g], #" #k " * 16]\n\t"                      \
+    "vmul.i32 q1, q1, q2\n\t"                                     \
+    "vadd.i32 q0, q0, q1\n\t"
+
+/* The four outputs of one pixel: acc = bias_in + sum over the taps of x * w, then mve_requant's
+ * steps (the same instructions: VSHL, VQRDMULH, the rounding fix-up, VRSHL, the zero point,
+ * the clamp). */
+static inline void dw3x3_mve_pixel(const dw3x3_mve_group_t *g, const int8_t *const t[9], int32_t zp_out,
+                                   int8_t *out)
+{
+    __asm__ volatile(
+        "vldrw.u32 q0, [%[g], #144]\n\t"
+        EK_DW_MVE_TAP_ASM(0) EK_DW_MVE_TAP_ASM(1) EK_DW_MVE_TAP_ASM(2)
+        EK_DW_MVE_TAP_ASM(3) EK_DW_MVE_TAP_ASM(4) EK_DW_MVE_TAP_ASM(5)
+        EK_DW_MVE_TAP_ASM(6) EK_DW_MVE_TAP_ASM(7) EK_DW_MVE_TAP_ASM(8)
+        "vldrw.u32 q1, [%[g], #160]\n\t"
+        "vshl.s32 q0, q0, q1\n\t"
+        "vldrw.u32 q1, [%[g], #176]\n\t"
+        "vqrdmulh.s32 q0, q0, q1\n\t"
+        "vldrw.u32 q2, [%[g], #192]\n\t"
+        "vand q1, q0, q2\n\t"
+        "vshr.s32 q1, q1, #31\n\t"
+        "vqadd.s32 q0, q0, q1\n\t"
+        "vrshl.s32 q0, q0, q2\n\t"
+        "vadd.i32 q0, q0, %[zp]\n\t"
+        "vldrw.u32 q1, [%[g], #208]\n\t"
+        "vmax.s32 q0, q0, q1\n\t"
+        "vldrw.u32 q1, [%[g], #224]\n\t"
+        "vmin.s32 q0, q0, q1\n\t"
+        "vstrb.32 q0, [%[out]]\n\t"
+        :
+        : [g] "r"(g), [t] "r"(t), [zp] "r"(zp_out), [out] "l"(out)  /* VSTRB.32 takes a low register */
+        : "r0", "q0", "q1", "q2", "memory");
+}
+
+static void dw3x3_mve_group(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                            const ek_shape_t *is, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                            const ek_shape_t *os, int8_t *output, int32_t c)
+{
+    const int32_t C = os->c, in_row = is->w * C, sh = p->stride_h, sw = p->stride_w;
+    const int32_t ih = is->h, iw = is->w, oh = os->h, ow = os->w, off = p->input_offset;
+    dw3x3_mve_group_t g;
+    int32x4_t wsum = vdupq_n_s32(0);
+    for (int32_t k = 0; k < 9; ++k) {
+        const int32x4_t w = vldrbq_s32(filter + k * C + c);
+        vstrwq_s32(g.w[k], w);
+        wsum = vaddq_s32(wsum, w);
+    }
+    const int32x4_t sv = vldrwq_s32(shift + c), zero = vdupq_n_s32(0);
+    vstrwq_s32(g.bias_in, vmlaq_n_s32(bias ? vldrwq_s32(bias + c) : zero, wsum, off));
+    vstrwq_s32(g.left, vmaxq_s32(sv, zero));
+    vstrwq_s32(g.mult, vldrwq_s32(mult + c));
+    vstrwq_s32(g.neg_right, vminq_s32(sv, zero));
+    vstrwq_s32(g.lo, vdupq_n_s32(p->act_min));
+    vstrwq_s32(g.hi, vdupq_n_s32(p->act_max));
+    const int8_t zp = (int8_t)(-off), zp4[4] = {zp, zp, zp, zp};
+    const int8_t *t[9];
+    for (int32_t b = 0; b < os->n; ++b) {
+        const int8_t *in_b = input + (size_t)b * ih * in_row + c;
+        for (int32_t oy = 0; oy < oh; ++oy) {
+            const int32_t iy0 = oy * sh - p->pad_h;
+            const int row_inside = iy0 >= 0 && iy0 + 3 <= ih;
+            int8_t *out = output + ((size_t)(b * oh + oy) * ow) * C + c;
+            for (int32_t ox = 0; ox < ow; ++ox, out += C) {
+                const int32_t ix0 = ox * sw - p->pad_w;
+                if (row_inside && ix0 >= 0 && ix0 + 3 <= iw) {
+                    const int8_t *r = in_b + iy0 * in_row + ix0 * C;
+                    for (int32_t k = 0; k < 9; k += 3, r += in_row) {
+                        t[k] = r;
+                        t[k + 1] = r + C;
+                        t[k + 2] = r + 2 * C;
+                    }
+                } else {
+                    const int c0 = ix0 >= 0 && ix0 < iw, c1 = ix0 + 1 >= 0 && ix0 + 1 < iw, c2 = ix0 + 2 >= 0 && ix0 + 2 < iw;
+                    for (int32_t fy = 0; fy < 3; ++fy) {
+                        const int32_t iy = iy0 + fy;
+                        const int8_t **tr = t + fy * 3;
+                        if (iy < 0 || iy >= ih) {
+                            tr[0] = tr[1] = tr[2] = zp4;
+                            continue;
+                        }
+                        const int8_t *r = in_b + iy * in_row;  /* + ix * C only for an ix inside */
+                        tr[0] = c0 ? r + ix0 * C : zp4;
+                        tr[1] = c1 ? r + (ix0 + 1) * C : zp4;
+                        tr[2] = c2 ? r + (ix0 + 2) * C : zp4;
+                    }
+                }
+                dw3x3_mve_pixel(&g, t, p->output_offset, out);
+            }
+        }
+    }
+}
+
+/* The channel groups of four; the last, partial one (if C % 4) through dwconv_mve. */
+static int32_t dwconv_mve_3x3(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                              const ek_shape_t *is, const int8_t *input, const int8_t *filter, const int32_t *bias,
+                              const ek_shape_t *os, int8_t *output)
+{
+    int32_t c = 0;
+    for (; c + 4 <= os->c; c += 4) dw3x3_mve_group(p, mult, shift, is, input, filter, bias, os, output, c);
+    return c;
+}
+
 /* DEPTHWISE_CONV_2D, depth_multiplier 1: four channels per vector (int8 widened to int32
  * lanes), a multiply and an add per tap, the valid window computed once per output pixel. */
 static void dwconv_mve(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int8_t *filter, const int32_t *bias, const ek_shape_t *os,
-                       int8_t *output)
+                       int8_t *output, int32_t c_begin)
 {
     const int32_t C = os->c;
     for (int32_t b = 0; b < os->n; ++b) {
@@ -462,7 +580,7 @@ static void dwconv_mve(const ek_conv_params_t *p, const int32_t *mult, const int
                 int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
                 const int32_t px_off = ((b * is->h + iy0) * is->w + ix0) * C;
                 const int32_t in_row = p->dilation_h * is->w * C, in_col = p->dilation_w * C;
-                for (int32_t c = 0; c < C; c += 4) {
+                for (int32_t c = c_begin; c < C; c += 4) {
                     const mve_pred16_t pr = vctp32q((uint32_t)(C - c));
                     int32x4_t acc = bias ? vldrwq_z_s32(bias + c, pr) : vdupq_n_s32(0);
                     for (int32_t fy = fy0; fy < fy1; ++fy) {
@@ -497,7 +615,10 @@ void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
 {
 #if EK_KERNELS_MVE
     if (p->depth_multiplier == 1) {
-        dwconv_mve(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output);
+        const int k3x3 = filter_shape->h == 3 && filter_shape->w == 3 && p->dilation_h == 1 && p->dilation_w == 1;
+        const int32_t c0 = k3x3 ? dwconv_mve_3x3(p, mult, shift, in_shape, input, filter, bias, out_shape, output) : 0;
+        if (c0 < out_shape->c)
+            dwconv_mve(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output, c0);
         return;
     }
 #endif
