@@ -123,6 +123,13 @@ static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int
     const int32_t cin = fs->c, kw = fs->w, kh = fs->h, run = kw * cin, ih = is->h, iw = is->w;
     const int32_t dil_h = p->dilation_h, dil_w = p->dilation_w;
     const int8_t zp = (int8_t)(-p->input_offset);
+    if (dil_w == 1 && ix0 >= 0 && ix0 + kw <= iw && iy0 >= 0 && iy0 + dil_h * (kh - 1) < ih) {
+        /* The whole window inside (most pixels): one run per filter row. */
+        const int8_t *row = input + ((size_t)(b * ih + iy0) * iw + ix0) * cin;
+        const size_t row_step = (size_t)dil_h * iw * cin;
+        for (int32_t fy = 0; fy < kh; ++fy, stage += run, row += row_step) copy_s8(stage, row, run);
+        return;
+    }
     int32_t fx0 = ix0 < 0 ? -ix0 : 0, fx1 = iw - ix0 < kw ? iw - ix0 : kw;
     if (fx1 < fx0) fx1 = fx0;
     const int32_t left = fx0 * cin, inside = (fx1 - fx0) * cin, right = (kw - fx1) * cin;
