@@ -46,45 +46,7 @@ static void conv2d_ref(const ek_conv_params_t *p, const int32_t *mult, const int
     }
 }
 
-#if EK_KERNELS_DSP && !EK_KERNELS_MVE
-/* The dsp kernel reads what the generator packed at build time (codegen/ops/conv_2d.py,
- * pack_filter_dsp and fold_bias_dsp): the filter as int16, K padded to a multiple of four,
- * output channels padded to a multiple of three; per triple of output channels and tap pair
- * (taps x0 x2, then x1 x3 of each group of four: SXTB16's lanes) the three channels' words;
- * the bias with input_offset * sum(w) folded in, so the raw int8 inputs are multiplied (the
- * same sums modulo 2^32 as the reference's w * (x + offset)).
- *
- * Two output pixels by three output channels are computed together: the two pixels' im2col
- * rows are interleaved per tap pair (pixel 0's word, pixel 1's), so per tap pair one LDM
- * fetches both pixels' inputs, one LDM the three channels' weights, and the 2x3 block is six
- * SMLADs: 13 cycles for 12 MACs on an M4, where the two-by-two block took 19 for 16. */
-
-/* Where element k of a pixel's im2col row sits in its slot (slot 1 starts two int16 on) of
- * the pair row: its group of four taps (eight int16 for the pair), its tap pair's word
- * (x0 x2 at 0, x1 x3 at 4), its SXTB16 lane. */
-static inline int32_t pair_pos(int32_t k) { return (k >> 2) * 8 + (k & 1) * 4 + ((k >> 1) & 1); }
-
-/* Widen n int8 values into a pixel's slot of the interleaved pair row, src NULL for the
- * padding: the input zero point (its offset-corrected value is 0, as the reference's skipped
- * tap). */
-static void widen_slot(const int8_t *src, int32_t n, int16_t zp, int16_t *col)
-{
-    int32_t i = 0;
-    const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
-    int16_t *dst = col;
-    for (; i + 4 <= n; i += 4, dst += 8) {  /* whole groups: a word of four int8 -> two words */
-        if (src) {
-            const uint32_t v = rd32(src + i);
-            wr32(dst, ek_sxtb16(v));
-            wr32(dst + 4, ek_sxtb16_ror8(v));
-        } else {
-            wr32(dst, zp2);
-            wr32(dst + 4, zp2);
-        }
-    }
-    for (; i < n; ++i) col[pair_pos(i)] = src ? (int16_t)src[i] : zp;
-}
-
+#if EK_KERNELS_DSP || EK_KERNELS_MVE
 /* Short runs (a filter row, a tap's cin bytes): whole words, then at most three bytes, spelled
  * out (as loops, GCC turns the tails into calls of memset/memcpy that cost more than they move). */
 static inline void copy_s8(int8_t *dst, const int8_t *src, int32_t n)
@@ -112,8 +74,8 @@ static inline void fill_s8(int8_t *dst, int8_t v, int32_t n)
 }
 
 /* Output pixel px's K = kh*kw*cin inputs as int8 in `stage`, the padding as the input zero
- * point. A window wider than one tap is staged so that it widens a word at a time: read in
- * place, a row of kw*cin bytes not a multiple of four (KWS's first conv: cin 1, VWW's and
+ * point (the dsp kernel's staged pixel, the Helium kernel's im2col row). A window wider than one
+ * tap is staged so that the dsp kernel widens it a word at a time: read in place, a row of kw*cin bytes not a multiple of four (KWS's first conv: cin 1, VWW's and
  * MobileNetV2's: cin 3) or a tap cut by the padding would widen one byte at a time. With
  * dilation_w 1 a filter row is the padding left, one run of input, the padding right. */
 static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
@@ -154,6 +116,47 @@ static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int
                 copy_s8(stage + fx * cin, row + ix * cin, cin);
         }
     }
+}
+
+#endif
+
+#if EK_KERNELS_DSP && !EK_KERNELS_MVE
+/* The dsp kernel reads what the generator packed at build time (codegen/ops/conv_2d.py,
+ * pack_filter_dsp and fold_bias_dsp): the filter as int16, K padded to a multiple of four,
+ * output channels padded to a multiple of three; per triple of output channels and tap pair
+ * (taps x0 x2, then x1 x3 of each group of four: SXTB16's lanes) the three channels' words;
+ * the bias with input_offset * sum(w) folded in, so the raw int8 inputs are multiplied (the
+ * same sums modulo 2^32 as the reference's w * (x + offset)).
+ *
+ * Two output pixels by three output channels are computed together: the two pixels' im2col
+ * rows are interleaved per tap pair (pixel 0's word, pixel 1's), so per tap pair one LDM
+ * fetches both pixels' inputs, one LDM the three channels' weights, and the 2x3 block is six
+ * SMLADs: 13 cycles for 12 MACs on an M4, where the two-by-two block took 19 for 16. */
+
+/* Where element k of a pixel's im2col row sits in its slot (slot 1 starts two int16 on) of
+ * the pair row: its group of four taps (eight int16 for the pair), its tap pair's word
+ * (x0 x2 at 0, x1 x3 at 4), its SXTB16 lane. */
+static inline int32_t pair_pos(int32_t k) { return (k >> 2) * 8 + (k & 1) * 4 + ((k >> 1) & 1); }
+
+/* Widen n int8 values into a pixel's slot of the interleaved pair row, src NULL for the
+ * padding: the input zero point (its offset-corrected value is 0, as the reference's skipped
+ * tap). */
+static void widen_slot(const int8_t *src, int32_t n, int16_t zp, int16_t *col)
+{
+    int32_t i = 0;
+    const uint32_t zp2 = ((uint32_t)(uint16_t)zp) | ((uint32_t)(uint16_t)zp << 16);
+    int16_t *dst = col;
+    for (; i + 4 <= n; i += 4, dst += 8) {  /* whole groups: a word of four int8 -> two words */
+        if (src) {
+            const uint32_t v = rd32(src + i);
+            wr32(dst, ek_sxtb16(v));
+            wr32(dst + 4, ek_sxtb16_ror8(v));
+        } else {
+            wr32(dst, zp2);
+            wr32(dst + 4, zp2);
+        }
+    }
+    for (; i < n; ++i) col[pair_pos(i)] = src ? (int16_t)src[i] : zp;
 }
 
 /* A pixel's slot of the interleaved pair row: the K = kh*kw*cin inputs of output
@@ -500,7 +503,6 @@ static void conv2d_mve(const ek_conv_params_t *p, const int32_t *mult, const int
                        int8_t *output, int8_t *col, int32_t *wsum)
 {
     const int32_t cin = fs->c, K = fs->h * fs->w * cin, C = os->c;
-    const int8_t zero_point = (int8_t)(-p->input_offset);
     for (int32_t oc = 0; oc < C; ++oc)
         wsum[oc] = (bias ? bias[oc] : 0) + p->input_offset * mve_sum_s8(filter + oc * K, K);
     const int pointwise = fs->h == 1 && fs->w == 1;
@@ -513,17 +515,7 @@ static void conv2d_mve(const ek_conv_params_t *p, const int32_t *mult, const int
                 if (pointwise && iy0 >= 0 && iy0 < is->h && ix0 >= 0 && ix0 < is->w) {
                     row = input + ((b * is->h + iy0) * is->w + ix0) * cin;  /* the pixel is the row */
                 } else {
-                    int32_t k = 0;
-                    for (int32_t fy = 0; fy < fs->h; ++fy) {
-                        const int32_t iy = iy0 + p->dilation_h * fy;
-                        for (int32_t fx = 0; fx < fs->w; ++fx, k += cin) {
-                            const int32_t ix = ix0 + p->dilation_w * fx;
-                            if (ix < 0 || ix >= is->w || iy < 0 || iy >= is->h)
-                                memset(col + k, zero_point, (size_t)cin);
-                            else
-                                memcpy(col + k, input + ((b * is->h + iy) * is->w + ix) * cin, (size_t)cin);
-                        }
-                    }
+                    gather_s8(p, is, input, fs, b, iy0, ix0, col);
                     row = col;
                 }
                 int8_t *out = output + ((b * os->h + oy) * os->w + ox) * C;
