@@ -339,7 +339,8 @@ def _main(spec_path: str) -> int:
     for case in cases:
         data = _build(case)
         out = model_path(case)
-        tmp = out.with_suffix(".tmp")
+        # Per process: two test workers that both find a model missing build it side by side.
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, out)
     return 0

@@ -7,10 +7,70 @@
  */
 #include "pooling.h"
 #include "ek_fixedpoint.h"
+#include "ek_simd.h"
+
+/* The reference's average: round half away from zero, then the activation's clamp. */
+static inline int8_t avg_of(int32_t acc, int32_t count, const ek_pool_params_t *p)
+{
+    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+    return (int8_t)clamp_i32(acc, p->act_min, p->act_max);
+}
+
+#if EK_KERNELS_DSP
+/* Four channels a word: SXTB16 splits bytes 0/2 and 1/3 into int16 lanes, SADD16 adds them
+ * to two pairs of int16 sums, which a window of at most 256 taps cannot overflow
+ * (|sum| <= 256 * 128). The window is found once per output pixel, not per channel. */
+static int avg_pool_dsp(const ek_pool_params_t *p, const ek_shape_t *is, const int8_t *input,
+                        const ek_shape_t *os, int8_t *output)
+{
+    const int32_t C = os->c, C4 = C & ~3;
+    if ((int32_t)p->filter_h * p->filter_w > 256) return 0;
+    for (int32_t b = 0; b < os->n; ++b)
+        for (int32_t oy = 0; oy < os->h; ++oy)
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
+                const int32_t fy0 = iy0 < 0 ? -iy0 : 0, fx0 = ix0 < 0 ? -ix0 : 0;
+                const int32_t fy1 = is->h - iy0 < p->filter_h ? is->h - iy0 : p->filter_h;
+                const int32_t fx1 = is->w - ix0 < p->filter_w ? is->w - ix0 : p->filter_w;
+                int32_t count = (fy1 - fy0) * (fx1 - fx0);
+                if (count <= 0) count = 1; /* TFLM fails the op; the generator rejects it */
+                const int8_t *base = input + ((size_t)(b * is->h + iy0) * is->w + ix0) * C;
+                int8_t *out = output + ((size_t)(b * os->h + oy) * os->w + ox) * C;
+                const int32_t nrow = fx1 - fx0, row_step = is->w * C;
+                int32_t c = 0;
+                for (; c < C4; c += 4) {
+                    uint32_t s02 = 0, s13 = 0;
+                    const int8_t *row = base + ((size_t)fy0 * is->w + fx0) * C + c;
+                    for (int32_t fy = fy0; fy < fy1; ++fy, row += row_step) {
+                        const int8_t *ip = row;
+                        for (int32_t n = nrow; n > 0; --n, ip += C) {
+                            const uint32_t v = rd32(ip);
+                            s02 = ek_sadd16(s02, ek_sxtb16(v));
+                            s13 = ek_sadd16(s13, ek_sxtb16_ror8(v));
+                        }
+                    }
+                    out[c] = avg_of((int16_t)(s02 & 0xFFFFu), count, p);
+                    out[c + 1] = avg_of((int16_t)(s13 & 0xFFFFu), count, p);
+                    out[c + 2] = avg_of((int16_t)(s02 >> 16), count, p);
+                    out[c + 3] = avg_of((int16_t)(s13 >> 16), count, p);
+                }
+                for (; c < C; ++c) {  /* the channels after the last group of four */
+                    int32_t acc = 0;
+                    for (int32_t fy = fy0; fy < fy1; ++fy)
+                        for (int32_t fx = fx0; fx < fx1; ++fx) acc += base[((size_t)fy * is->w + fx) * C + c];
+                    out[c] = avg_of(acc, count, p);
+                }
+            }
+    return 1;
+}
+#endif
 
 void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_t *input,
                     const ek_shape_t *os, int8_t *output)
 {
+#if EK_KERNELS_DSP
+    if (avg_pool_dsp(p, is, input, os, output)) return;
+#endif
     const int32_t C = os->c;
     for (int32_t b = 0; b < os->n; ++b)
         for (int32_t oy = 0; oy < os->h; ++oy)
@@ -28,10 +88,7 @@ void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_
                             ++count;
                         }
                     if (count == 0) count = 1; /* TFLM fails the op; the generator rejects it */
-                    /* Round half away from zero, as the reference does. */
-                    acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    output[((b * os->h + oy) * os->w + ox) * C + c] =
-                        (int8_t)clamp_i32(acc, p->act_min, p->act_max);
+                    output[((b * os->h + oy) * os->w + ox) * C + c] = avg_of(acc, count, p);
                 }
 }
 
