@@ -347,7 +347,7 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
 
 /* Tap pairs per pass of the unrolled MAC loop; the first pass of a channel triple enters it
  * part way, so a pass's worth of padding is never multiplied. */
-#define EK_CONV_PASS 8
+#define EK_CONV_PASS 16
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* One tap pair of the 2x3 block, 32 bytes (every instruction 32-bit, so that the entry into
@@ -365,7 +365,8 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
 
 /* Every output channel triple of a pixel pair: the accumulators (r0-r5: channel-major, pixel
  * 0 then 1, the order requant_pair reads) start at the folded bias, run the tap pairs
- * (a BX into the first pass skips what the tap count leaves of it, then whole passes), and
+ * (a BX into the first pass, its address computed once, skips what the tap count leaves of
+ * it, then whole passes), and
  * are stored with one STM; the weights pointer (r9) runs on across triples, as they are
  * packed back to back. The loop state lives in memory operands: every register is taken. */
 static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
@@ -374,12 +375,17 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
     const int32_t tap_pairs = k4 >> 1, rem = tap_pairs % EK_CONV_PASS;
     const int32_t passes = tap_pairs / EK_CONV_PASS + (rem != 0);
     const int32_t skip = rem ? (EK_CONV_PASS - rem) * EK_CONV_TAP_PAIR_BYTES : 0;
-    int32_t triples = (C + 2) / 3, left;
+    int32_t triples = (C + 2) / 3, left, entry;
     const int16_t *col_base = col;
     const int32_t *bias = bias_folded;
     int32_t *out = acc;
     register const int16_t *wr __asm__("r9") = w;
     __asm__ volatile(
+        "adr.w r8, 1f\n\t"
+        "ldr r6, %[skip]\n\t"
+        "add r8, r8, r6\n\t"
+        "orr r8, r8, #1\n\t"
+        "str r8, %[entry]\n\t"
         "2:\n\t"
         "ldr r6, %[bias]\n\t"
         "ldmia r6!, {r0, r2, r4}\n\t"
@@ -390,13 +396,12 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
         "ldr r12, %[col]\n\t"
         "ldr r6, %[passes]\n\t"
         "str r6, %[left]\n\t"
-        "ldr r6, %[skip]\n\t"
-        "adr.w r8, 1f\n\t"
-        "add r8, r8, r6\n\t"
-        "orr r8, r8, #1\n\t"
+        "ldr r8, %[entry]\n\t"
         "bx r8\n\t"
         ".p2align 2\n"
         "1:\n\t"
+        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
+        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
         EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
         EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
         "ldr r6, %[left]\n\t"
@@ -410,7 +415,8 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
         "subs r6, r6, #1\n\t"
         "str r6, %[triples]\n\t"
         "bne 2b\n\t"
-        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left)
+        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left),
+          [entry] "=m"(entry)
         : [col] "m"(col_base), [passes] "m"(passes), [skip] "m"(skip)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
