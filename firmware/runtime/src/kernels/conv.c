@@ -74,10 +74,11 @@ static inline void fill_s8(int8_t *dst, int8_t v, int32_t n)
 }
 
 /* Output pixel px's K = kh*kw*cin inputs as int8 in `stage`, the padding as the input zero
- * point (the dsp kernel's staged pixel, the Helium kernel's im2col row). A window wider than one
- * tap is staged so that the dsp kernel widens it a word at a time: read in place, a row of kw*cin bytes not a multiple of four (KWS's first conv: cin 1, VWW's and
- * MobileNetV2's: cin 3) or a tap cut by the padding would widen one byte at a time. With
- * dilation_w 1 a filter row is the padding left, one run of input, the padding right. */
+ * point (the dsp kernel's staged pixel, the Helium kernel's im2col row). A window wider than
+ * one tap is staged so that the dsp kernel widens it a word at a time: read in place, a row of
+ * kw*cin bytes not a multiple of four (KWS's first conv: cin 1, VWW's and MobileNetV2's: cin 3)
+ * or a tap cut by the padding would widen one byte at a time. With dilation_w 1 a filter row
+ * is the padding left, one run of input, the padding right. */
 static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                       int32_t b, int32_t iy0, int32_t ix0, int8_t *stage)
 {
@@ -131,7 +132,7 @@ static void gather_s8(const ek_conv_params_t *p, const ek_shape_t *is, const int
  * Two output pixels by three output channels are computed together: the two pixels' im2col
  * rows are interleaved per tap pair (pixel 0's word, pixel 1's), so per tap pair one LDM
  * fetches both pixels' inputs, one LDM the three channels' weights, and the 2x3 block is six
- * SMLADs: 13 cycles for 12 MACs on an M4, where the two-by-two block took 19 for 16. */
+ * SMLADs: 13 cycles for 12 MACs on an M4 (a two-by-two block takes 19 for 16). */
 
 /* Where element k of a pixel's im2col row sits in its slot (slot 1 starts two int16 on) of
  * the pair row: its group of four taps (eight int16 for the pair), its tap pair's word
@@ -364,11 +365,10 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
 #define EK_CONV_TAP_PAIR_BYTES 32
 
 /* Every output channel triple of a pixel pair: the accumulators (r0-r5: channel-major, pixel
- * 0 then 1, the order requant_pair reads) start at the folded bias, run the tap pairs
- * (a BX into the first pass, its address computed once, skips what the tap count leaves of
- * it, then whole passes), and
- * are stored with one STM; the weights pointer (r9) runs on across triples, as they are
- * packed back to back. The loop state lives in memory operands: every register is taken. */
+ * 0 then 1, the order requant_pair reads) start at the folded bias, run the tap pairs (a BX
+ * into the first pass, its address computed once, skips what the tap count leaves of it, then
+ * whole passes) and are stored with one STM; the weights pointer (r9) runs on across triples,
+ * as they are packed back to back. The loop state lives in memory operands: every register is taken. */
 static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
                       int32_t C, int32_t k4, int32_t *acc)
 {
