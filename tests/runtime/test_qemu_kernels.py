@@ -39,7 +39,7 @@ def _inputs(case, iq, n=12):
 # (target, the kernels compared against, the optimized kernels, the ops the latter must speed up):
 # the DSP kernels on the M4 (SMLAD/SXTB16), the Helium ones on the M55 (VMLADAVA, VQRDMULH).
 # The Helium kernels are held to exactness only: on whole models they are the faster now (KWS
-# on the M55: mve 2.90 M vs dsp 3.55 M instructions, after the tail-predicated conv loop and
+# on the M55: mve 2.67 M vs dsp 3.42 M instructions, after the tail-predicated conv loop and
 # the 3x3 depthwise per channel group), but on six of the small cases the dsp kernels on
 # build-time packed weights still win (the KWS first layer, cin 1, whose im2col the Helium
 # conv copies a tap at a time, and small 3x3 depthwise layers, e.g. dwconv-2 and dwconv-9).

@@ -463,10 +463,6 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
 #endif
 
 #if EK_KERNELS_MVE
-/* CONV_2D: sum w * (x + offset) = sum w * x + offset * sum w, the first with VMLADAVA on 16
- * int8 pairs at a time (four output channels share each input vector), the second from the
- * per-channel weight sums computed once per call. Padding enters the im2col row as the input
- * zero point, whose offset-corrected value is 0, as the reference's skipped taps. */
 /* The dot products of one im2col row with four channels' filter rows (w, w + K, w + 2K, w + 3K)
  * in a tail-predicated loop (DLSTP/LETP: the last, partial 16 bytes without a VCTP, and no
  * byte past K read), every pointer and accumulator in a fixed register: with the intrinsics
@@ -503,6 +499,10 @@ static inline void mve_dot4(const int8_t *row, const int8_t *w, int32_t K, int32
     dots[3] = a3;
 }
 
+/* CONV_2D: sum w * (x + offset) = sum w * x + offset * sum w, the first with VMLADAVA on 16
+ * int8 pairs at a time (four output channels share each input vector), the second from the
+ * per-channel weight sums computed once per call. Padding enters the im2col row as the input
+ * zero point, whose offset-corrected value is 0, as the reference's skipped taps. */
 static void conv2d_mve(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int8_t *filter, const int32_t *bias, const ek_shape_t *os,

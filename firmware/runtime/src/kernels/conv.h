@@ -7,7 +7,8 @@
 #include "ek_kernel_types.h"
 
 /* The generated call names the plain filter and bias and the dsp build's packed filter,
- * folded bias and short requantization parameters; this picks, so each build links only its own arrays (--gc-sections). */
+ * folded bias and short requantization parameters; this picks, so each build links only its
+ * own arrays (--gc-sections). */
 #if EK_DSP_PACKED_BUILD
 #define EK_DSP_PACKED_FILTER(plain, packed) ((const int8_t *)(const void *)(packed))
 #define EK_DSP_FOLDED_BIAS(plain, folded) (folded)

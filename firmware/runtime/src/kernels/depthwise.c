@@ -6,6 +6,8 @@
  * tests/runtime and tests/codegen hold this against the tflite-micro interpreter.
  */
 #include "depthwise.h"
+
+#include <stddef.h>
 #include "ek_simd.h"
 
 /* Input channels from ic_begin on (0: all; the pre-packed DSP path leaves it the last C % 4). */
@@ -451,6 +453,11 @@ typedef struct {
     int32_t w[9][4];
     int32_t bias_in[4], left[4], mult[4], neg_right[4], lo[4], hi[4];
 } dw3x3_mve_group_t;
+/* The offsets dw3x3_mve_pixel's asm reads. */
+_Static_assert(offsetof(dw3x3_mve_group_t, bias_in) == 144 && offsetof(dw3x3_mve_group_t, left) == 160 &&
+                   offsetof(dw3x3_mve_group_t, mult) == 176 && offsetof(dw3x3_mve_group_t, neg_right) == 192 &&
+                   offsetof(dw3x3_mve_group_t, lo) == 208 && offsetof(dw3x3_mve_group_t, hi) == 224,
+               "dw3x3_mve_group_t layout");
 
 #define EK_DW_MVE_TAP_ASM(k)                                      \
     "ldr r0, [%[t], #" #k " * 4]\n\t"                             \

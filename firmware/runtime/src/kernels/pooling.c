@@ -9,6 +9,33 @@
 #include "ek_fixedpoint.h"
 #include "ek_simd.h"
 
+/* The filter window of output pixel (oy, ox) inside the input: its rows [fy0, fy1) and columns
+ * [fx0, fx1), relative to the window's origin (iy0, ix0), and the taps it holds; an empty
+ * window (TFLM fails the op; the generator rejects it) counts as one, the divisor avg_of needs. */
+typedef struct {
+    int32_t iy0, ix0, fy0, fy1, fx0, fx1, count;
+} pool_window_t;
+
+static inline pool_window_t pool_window(const ek_pool_params_t *p, const ek_shape_t *is, int32_t oy, int32_t ox)
+{
+    pool_window_t w;
+    w.iy0 = oy * p->stride_h - p->pad_h;
+    w.ix0 = ox * p->stride_w - p->pad_w;
+    w.fy0 = w.iy0 < 0 ? -w.iy0 : 0;
+    w.fx0 = w.ix0 < 0 ? -w.ix0 : 0;
+    w.fy1 = is->h - w.iy0 < p->filter_h ? is->h - w.iy0 : p->filter_h;
+    w.fx1 = is->w - w.ix0 < p->filter_w ? is->w - w.ix0 : p->filter_w;
+    w.count = w.fy1 > w.fy0 && w.fx1 > w.fx0 ? (w.fy1 - w.fy0) * (w.fx1 - w.fx0) : 1;
+    return w;
+}
+
+/* Input element (fy, fx) of the window w, channel c. */
+static inline int8_t pool_at(const ek_shape_t *is, const int8_t *input, int32_t b, pool_window_t w,
+                             int32_t fy, int32_t fx, int32_t c)
+{
+    return input[((size_t)(b * is->h + w.iy0 + fy) * is->w + w.ix0 + fx) * is->c + c];
+}
+
 /* The reference's average: round half away from zero, then the activation's clamp. */
 static inline int8_t avg_of(int32_t acc, int32_t count, const ek_pool_params_t *p)
 {
@@ -28,13 +55,9 @@ static int avg_pool_dsp(const ek_pool_params_t *p, const ek_shape_t *is, const i
     for (int32_t b = 0; b < os->n; ++b)
         for (int32_t oy = 0; oy < os->h; ++oy)
             for (int32_t ox = 0; ox < os->w; ++ox) {
-                const int32_t iy0 = oy * p->stride_h - p->pad_h, ix0 = ox * p->stride_w - p->pad_w;
-                const int32_t fy0 = iy0 < 0 ? -iy0 : 0, fx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t fy1 = is->h - iy0 < p->filter_h ? is->h - iy0 : p->filter_h;
-                const int32_t fx1 = is->w - ix0 < p->filter_w ? is->w - ix0 : p->filter_w;
-                int32_t count = (fy1 - fy0) * (fx1 - fx0);
-                if (count <= 0) count = 1; /* TFLM fails the op; the generator rejects it */
-                const int8_t *base = input + ((size_t)(b * is->h + iy0) * is->w + ix0) * C;
+                const pool_window_t w = pool_window(p, is, oy, ox);
+                const int32_t fy0 = w.fy0, fy1 = w.fy1, fx0 = w.fx0, fx1 = w.fx1, count = w.count;
+                const int8_t *base = input + ((size_t)(b * is->h + w.iy0) * is->w + w.ix0) * C;
                 int8_t *out = output + ((size_t)(b * os->h + oy) * os->w + ox) * C;
                 const int32_t nrow = fx1 - fx0, row_step = is->w * C;
                 int32_t c = 0;
@@ -63,6 +86,7 @@ static int avg_pool_dsp(const ek_pool_params_t *p, const ek_shape_t *is, const i
             }
     return 1;
 }
+
 #endif
 
 void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_t *input,
@@ -74,22 +98,15 @@ void ek_avg_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_
     const int32_t C = os->c;
     for (int32_t b = 0; b < os->n; ++b)
         for (int32_t oy = 0; oy < os->h; ++oy)
-            for (int32_t ox = 0; ox < os->w; ++ox)
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const pool_window_t w = pool_window(p, is, oy, ox);
                 for (int32_t c = 0; c < C; ++c) {
-                    const int32_t iy0 = oy * p->stride_h - p->pad_h;
-                    const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                    int32_t fy0 = iy0 < 0 ? -iy0 : 0, fx0 = ix0 < 0 ? -ix0 : 0;
-                    int32_t fy1 = is->h - iy0 < p->filter_h ? is->h - iy0 : p->filter_h;
-                    int32_t fx1 = is->w - ix0 < p->filter_w ? is->w - ix0 : p->filter_w;
-                    int32_t acc = 0, count = 0;
-                    for (int32_t fy = fy0; fy < fy1; ++fy)
-                        for (int32_t fx = fx0; fx < fx1; ++fx) {
-                            acc += input[((b * is->h + iy0 + fy) * is->w + ix0 + fx) * C + c];
-                            ++count;
-                        }
-                    if (count == 0) count = 1; /* TFLM fails the op; the generator rejects it */
-                    output[((b * os->h + oy) * os->w + ox) * C + c] = avg_of(acc, count, p);
+                    int32_t acc = 0;
+                    for (int32_t fy = w.fy0; fy < w.fy1; ++fy)
+                        for (int32_t fx = w.fx0; fx < w.fx1; ++fx) acc += pool_at(is, input, b, w, fy, fx, c);
+                    output[((size_t)(b * os->h + oy) * os->w + ox) * C + c] = avg_of(acc, w.count, p);
                 }
+            }
 }
 
 void ek_max_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_t *input,
@@ -98,22 +115,19 @@ void ek_max_pool_s8(const ek_pool_params_t *p, const ek_shape_t *is, const int8_
     const int32_t C = os->c;
     for (int32_t b = 0; b < os->n; ++b)
         for (int32_t oy = 0; oy < os->h; ++oy)
-            for (int32_t ox = 0; ox < os->w; ++ox)
+            for (int32_t ox = 0; ox < os->w; ++ox) {
+                const pool_window_t w = pool_window(p, is, oy, ox);
                 for (int32_t c = 0; c < C; ++c) {
-                    const int32_t iy0 = oy * p->stride_h - p->pad_h;
-                    const int32_t ix0 = ox * p->stride_w - p->pad_w;
-                    int32_t fy0 = iy0 < 0 ? -iy0 : 0, fx0 = ix0 < 0 ? -ix0 : 0;
-                    int32_t fy1 = is->h - iy0 < p->filter_h ? is->h - iy0 : p->filter_h;
-                    int32_t fx1 = is->w - ix0 < p->filter_w ? is->w - ix0 : p->filter_w;
                     int32_t mx = -128;
-                    for (int32_t fy = fy0; fy < fy1; ++fy)
-                        for (int32_t fx = fx0; fx < fx1; ++fx) {
-                            const int32_t v = input[((b * is->h + iy0 + fy) * is->w + ix0 + fx) * C + c];
+                    for (int32_t fy = w.fy0; fy < w.fy1; ++fy)
+                        for (int32_t fx = w.fx0; fx < w.fx1; ++fx) {
+                            const int32_t v = pool_at(is, input, b, w, fy, fx, c);
                             if (v > mx) mx = v;
                         }
-                    output[((b * os->h + oy) * os->w + ox) * C + c] =
+                    output[((size_t)(b * os->h + oy) * os->w + ox) * C + c] =
                         (int8_t)clamp_i32(mx, p->act_min, p->act_max);
                 }
+            }
 }
 
 void ek_mean_hw_s8(const ek_shape_t *is, const int8_t *input, int32_t input_zp,
