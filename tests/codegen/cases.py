@@ -99,6 +99,13 @@ FIXED_CASES = [
      "cout": 6, "residual": True, "in_range": [-1.0, 1.0]},
     {"op": "block", "seed": 13, "in_shape": [11, 9, 8], "stride": [1, 1], "padding": "VALID", "cout": 8,
      "ds": True, "in_range": [0.0, 3.0]},
+    # The in-place planar depthwise (depthwise.c, dwconv_planar): a 30x38 map cut into two
+    # bands of rows, runs of 38 (a partial last block); a 25x5 map on transposed planes,
+    # clamped to [-1, 1] (the clamping blocks).
+    {"op": "block", "seed": 14, "in_shape": [32, 40, 8], "stride": [1, 1], "padding": "VALID", "cout": 8,
+     "ds": True, "in_range": [-1.0, 2.0]},
+    {"op": "block", "seed": 15, "in_shape": [27, 7, 12], "stride": [1, 1], "padding": "VALID", "cout": 12,
+     "ds": True, "dw_act": "relu_n1_to_1", "in_range": [0.0, 3.0]},
     # The dsp conv's packed paths: K = 27 (not a multiple of 4, cin 3: per-tap im2col), a
     # dilated SAME window cut by the padding, 25 output pixels (the last pair padded), 7
     # output channels (the last pair padded), no activation (the saturating clamp).

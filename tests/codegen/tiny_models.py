@@ -290,6 +290,8 @@ def _build(case: dict) -> bytes:
         data = _set_softmax_beta(data, case["beta"])
     if case.get("as") == "SQUEEZE":
         data = _reshape_as_squeeze(data)
+    if "dw_act" in case:
+        data = _set_last_depthwise_activation(data, case["dw_act"])
     if op_module is not None and hasattr(op_module, "rewrite"):
         data = op_module.rewrite(case, data)
     return data
@@ -328,6 +330,24 @@ def _set_softmax_beta(data: bytes, beta: float) -> bytes:
         oc = m.operatorCodes[op.opcodeIndex]
         if max(oc.builtinCode, oc.deprecatedBuiltinCode) == 25:
             op.builtinOptions.beta = beta
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _set_last_depthwise_activation(data: bytes, act: str) -> bytes:
+    """The last DEPTHWISE_CONV_2D's fused activation set to `act` (a narrower clamp than its
+    output's range, which the converter never emits from a calibrated model): the kernels'
+    clamping paths, held against tflite-micro, which applies the same activation."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as S
+
+    code = {"relu_n1_to_1": S.ActivationFunctionType.RELU_N1_TO_1, "relu6": S.ActivationFunctionType.RELU6}[act]
+    m = S.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    dw = [op for op in m.subgraphs[0].operators
+          if max(m.operatorCodes[op.opcodeIndex].builtinCode, m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
+          == S.BuiltinOperator.DEPTHWISE_CONV_2D]
+    dw[-1].builtinOptions.fusedActivationFunction = code
     b = flatbuffers.Builder(0)
     b.Finish(m.Pack(b), file_identifier=b"TFL3")
     return bytes(b.Output())

@@ -54,6 +54,9 @@ typedef struct {
     /* Depthwise 3x3 only: the layer data the DSP kernels read pre-packed (built by
      * codegen/ops/depthwise_conv_2d.py, laid out as depthwise.c's dwp_layer_t), or NULL. */
     const int32_t *dw_packed;
+    /* Depthwise 3x3 stride 1, in place, dsp build only: the per-channel data of the kernel
+     * that works on int16 channel planes (depthwise.c's dwl_layer_t), or NULL. */
+    const int32_t *dw_planar;
     /* CONV_2D, dsp build only: per output channel {M, 2^(r-1) + zp * 2^r, r}, where the
      * requantization is one SMMLAR and one shift (codegen/ops/conv_2d.py,
      * requant_short_params), or NULL. */

@@ -375,6 +375,273 @@ static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const 
     if (groups * 4 < C) dwconv_ref(p, mult, shift, is, input, fs, filter, bias, os, output, groups * 4);
 }
 
+/* 3x3, stride 1, dilation 1, depth_multiplier 1, in place, on int16 channel planes
+ * (p->dw_planar, codegen/ops/depthwise_conv_2d.py dsp_pack_planar). Per group of four
+ * channels the input is gathered once into four planes, one per channel, each row padded with
+ * the input zero point (a padding tap's x + offset is 0 against the folded bias, so the border
+ * takes the interior's code); then every output run of a channel is blocks of four outputs in
+ * asm: per plane row three words (x0 x1) (x2 x3) (x4 x5), the row's weights (w0 w1) (w0 w2),
+ * four SMLADs, four SMLABTs and two PKHTBs for twelve MACs, and the requantization of
+ * dw_rq_fast on the doubled sums. The HWC kernels above take a SXTB16 pair and four
+ * single MACs per tap of four channels; here each input value is widened once.
+ * The planes run along the longer side (`transposed`: along H, for KWS's 25x5 maps), and
+ * hold `band` output rows and the two rows below them; after a band the last two rows move up
+ * and the next rows are gathered. In place is safe: a group's outputs overwrite only its own
+ * channels' bytes, at rows the planes have already copied. */
+typedef struct {
+    int32_t bias;         /* 2 * (bias + input_offset * the sum of the nine weights) */
+    uint32_t w[3][2];     /* plane row r: (w_r0, w_r1), (w_r0, w_r2), doubled int16 lanes */
+    int32_t mult, addend, exp;
+} dwl_chan_t;
+typedef struct {
+    int32_t transposed;   /* 1: a plane's rows are the input's columns */
+    int32_t band;         /* output rows per band (the plane holds band + 2 rows) */
+    int32_t row_bytes;    /* a plane row's stride: 2 * (the run in whole blocks of four + 2) */
+    int32_t unused;
+    dwl_chan_t ch[];
+} dwl_layer_t;
+/* The generator's layout (CHANNEL_WORDS, PLANAR_HEADER_WORDS in ops/depthwise_conv_2d.py). */
+_Static_assert(sizeof(dwl_chan_t) == 40 && offsetof(dwl_layer_t, ch) == 16, "dw_planar layout");
+
+/* One channel's data and one run's bounds where the asm reads them (sp-relative: every
+ * register is taken). */
+typedef struct {
+    uint32_t w[3][2];
+    int32_t bias, mult, addend, exp, lo, hi, cs, end;
+} dwl_run_t;
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One plane row of a block of four (r9 r10 r11: x0x1 x2x3 x4x5; r12 lr: w0w1 w0w2; r4 r5 r6 r8
+ * the outputs): out0 += x0 w0 + x1 w1 (SMLAD) + x2 w2 (SMLABT); out1 += x2 w1 + (x1 x3)(w0 w2);
+ * out2 += x2 w0 + x3 w1 + x4 w2; out3 += x4 w1 + (x3 x5)(w0 w2). Row 0 starts from the bias. */
+#define EK_DWL_ROW0(p, w)                                                                   \
+    "ldr r4, %[bias]\n\t"                                                                   \
+    "ldrd r12, lr, " w "\n\t"                                                               \
+    "ldrd r9, r10, [" p "], #8\n\t"                                                         \
+    "ldr r11, [" p "]\n\t"                                                                  \
+    "smlabt r5, r10, r12, r4\n\t"                                                           \
+    "smlad r6, r10, r12, r4\n\t"                                                            \
+    "smlabt r8, r11, r12, r4\n\t"                                                           \
+    "smlad r4, r9, r12, r4\n\t" EK_DWL_ROW_END
+#define EK_DWL_ROW(p, w)                                                                    \
+    "ldrd r12, lr, " w "\n\t"                                                               \
+    "ldrd r9, r10, [" p "], #8\n\t"                                                         \
+    "ldr r11, [" p "]\n\t"                                                                  \
+    "smlabt r5, r10, r12, r5\n\t"                                                           \
+    "smlad r6, r10, r12, r6\n\t"                                                            \
+    "smlabt r8, r11, r12, r8\n\t"                                                           \
+    "smlad r4, r9, r12, r4\n\t" EK_DWL_ROW_END
+#define EK_DWL_ROW_END                                                                      \
+    "smlabt r4, r10, lr, r4\n\t"                                                            \
+    "smlabt r6, r11, lr, r6\n\t"                                                            \
+    "pkhtb r9, r10, r9, asr #16\n\t"                                                        \
+    "smlad r5, r9, lr, r5\n\t"                                                              \
+    "pkhtb r10, r11, r10, asr #16\n\t"                                                      \
+    "smlad r8, r10, lr, r8\n\t"
+/* dw_rq_fast on a doubled sum (r12 the multiplier, lr the addend, r9 the shift). */
+#define EK_DWL_RQ(a)                                                                        \
+    "add r10, lr, " a ", asr #31\n\t"                                                       \
+    "smmlar " a ", " a ", r12, r10\n\t"                                                     \
+    "asr " a ", " a ", r9\n\t"                                                              \
+    "ssat " a ", #8, " a "\n\t"
+#define EK_DWL_CLAMP(a) "cmp " a ", r11\n\tit lt\n\tmovlt " a ", r11\n\tcmp " a ", r12\n\tit gt\n\tmovgt " a ", r12\n\t"
+#define EK_DWL_BLOCKS(clamp)                                                                \
+    "1:\n\t"                                                                                \
+    EK_DWL_ROW0("%[p0]", "%[w0]") EK_DWL_ROW("%[p1]", "%[w1]") EK_DWL_ROW("%[p2]", "%[w2]")  \
+    "ldrd r12, lr, %[mult]\n\t"                                                             \
+    "ldr r9, %[exp]\n\t"                                                                    \
+    EK_DWL_RQ("r4") EK_DWL_RQ("r5") EK_DWL_RQ("r6") EK_DWL_RQ("r8")                         \
+    clamp                                                                                   \
+    "ldr r10, %[cs]\n\t"                                                                    \
+    "strb r4, [%[o]]\n\t"                                                                   \
+    "add r11, r10, r10, lsl #1\n\t"                                                         \
+    "strb r5, [%[o], r10]\n\t"                                                              \
+    "strb r6, [%[o], r10, lsl #1]\n\t"                                                      \
+    "strb r8, [%[o], r11]\n\t"                                                              \
+    "add %[o], %[o], r10, lsl #2\n\t"                                                       \
+    "ldr r9, %[end]\n\t"                                                                    \
+    "cmp %[o], r9\n\t"                                                                      \
+    "bne 1b\n\t"
+#define EK_DWL_ASM_OPERANDS                                                                 \
+    : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o)                              \
+    : [w0] "m"(k->w[0]), [w1] "m"(k->w[1]), [w2] "m"(k->w[2]), [bias] "m"(k->bias),         \
+      [mult] "m"(k->mult), [exp] "m"(k->exp), [lo] "m"(k->lo), [cs] "m"(k->cs), [end] "m"(k->end) \
+    : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
+
+/* Blocks of four outputs along a run: n4 >= 1 of them from output pointer o. */
+__attribute__((always_inline)) static inline void dwl_blocks(const dwl_run_t *k, const int16_t *r0, int32_t rb,
+                                                              int8_t *o, int32_t n4, int full)
+{
+    const int8_t *p0 = (const int8_t *)r0, *p1 = p0 + rb, *p2 = p1 + rb;
+    if (full)
+        __asm__ volatile(EK_DWL_BLOCKS("") EK_DWL_ASM_OPERANDS);
+    else
+        __asm__ volatile(EK_DWL_BLOCKS("ldrd r11, r12, %[lo]\n\t" EK_DWL_CLAMP("r4") EK_DWL_CLAMP("r5")
+                                       EK_DWL_CLAMP("r6") EK_DWL_CLAMP("r8")) EK_DWL_ASM_OPERANDS);
+    (void)n4;
+}
+#else
+static inline int32_t dwl_lo16(uint32_t x) { return (int32_t)(int16_t)(x & 0xFFFFu); }
+static inline int32_t dwl_hi16(uint32_t x) { return (int32_t)(int16_t)(x >> 16); }
+
+/* The same sums and requantization in C (host builds of the tests). */
+static void dwl_blocks(const dwl_run_t *k, const int16_t *r0, int32_t rb, int8_t *o, int32_t n4, int full)
+{
+    (void)full;
+    for (int32_t v = 0; v < 4 * n4; ++v) {
+        int32_t acc = k->bias;
+        const int16_t *r = r0 + v;
+        for (int32_t i = 0; i < 3; ++i, r = (const int16_t *)(const void *)((const int8_t *)r + rb))
+            acc += dwl_lo16(k->w[i][0]) * r[0] + dwl_hi16(k->w[i][0]) * r[1] + dwl_hi16(k->w[i][1]) * r[2];
+        int32_t y = ek_ssat8(ek_smmlar(acc, k->mult, k->addend + (acc >> 31)) >> k->exp);
+        y = y < k->lo ? k->lo : (y > k->hi ? k->hi : y);
+        o[v * k->cs] = (int8_t)y;
+    }
+}
+#endif
+
+/* One group's planes, rows [j0, j1) (plane row j is input row u0 + j): each row's columns
+ * from input column -pad_v on, two pixels a step: their words' SXTB16 lanes (c0 c2) and
+ * (c1 c3), paired per channel by PKHBT/PKHTB into one word per plane. */
+static inline void dwl_pair(uint32_t a, uint32_t b, uint32_t *d, int32_t pw)
+{
+    const uint32_t a02 = ek_sxtb16(a), b02 = ek_sxtb16(b), a13 = ek_sxtb16_ror8(a), b13 = ek_sxtb16_ror8(b);
+    d[0] = (a02 & 0xFFFFu) | (b02 << 16);
+    d[pw] = (a13 & 0xFFFFu) | (b13 << 16);
+    d[2 * pw] = (b02 & 0xFFFF0000u) | (a02 >> 16);
+    d[3 * pw] = (b13 & 0xFFFF0000u) | (a13 >> 16);
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* n >= 1 pairs with both pixels inside the input: dwl_pair in fixed registers, a store and
+ * a post-increment per plane (in C the four planes' stores took a register offset each). */
+static inline void dwl_gather_mid(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n)
+{
+    uint32_t *d1 = d + pw, *d2 = d + 2 * pw, *d3 = d + 3 * pw;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr r4, [%[s]]\n\t"
+        "ldr r5, [%[s], %[sv]]\n\t"
+        "add %[s], %[s], %[sv], lsl #1\n\t"
+        "sxtb16 r6, r4\n\t"
+        "sxtb16 r8, r5\n\t"
+        "sxtb16 r4, r4, ror #8\n\t"
+        "sxtb16 r5, r5, ror #8\n\t"
+        "pkhbt r9, r6, r8, lsl #16\n\t"
+        "str r9, [%[d0]], #4\n\t"
+        "pkhtb r9, r8, r6, asr #16\n\t"
+        "str r9, [%[d2]], #4\n\t"
+        "pkhbt r9, r4, r5, lsl #16\n\t"
+        "str r9, [%[d1]], #4\n\t"
+        "pkhtb r9, r5, r4, asr #16\n\t"
+        "str r9, [%[d3]], #4\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [s] "+r"(s), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [n] "+r"(n)
+        : [sv] "r"(sv)
+        : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+}
+#else
+static inline void dwl_gather_mid(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i, s += 2 * sv) dwl_pair(rd32(s), rd32(s + sv), d + i, pw);
+}
+#endif
+
+/* Words [i0, i1) of a row of the four planes: the zero point (the padding). */
+static inline void dwl_fill(uint32_t *d, int32_t pw, int32_t i0, int32_t i1, uint32_t z)
+{
+    for (int32_t i = i0; i < i1; ++i) d[i] = d[i + pw] = d[i + 2 * pw] = d[i + 3 * pw] = z;
+}
+
+/* A pair some of whose pixels lie in the padding. */
+static inline void dwl_edge_pair(const int8_t *row, int32_t sv, int32_t V, int32_t v, uint32_t *d, int32_t pw,
+                                 uint32_t zp4)
+{
+    const uint32_t a = (uint32_t)v < (uint32_t)V ? rd32(row + v * sv) : zp4;
+    const uint32_t b = (uint32_t)(v + 1) < (uint32_t)V ? rd32(row + (v + 1) * sv) : zp4;
+    dwl_pair(a, b, d, pw);
+}
+
+static void dwl_gather(const int8_t *in_g, int32_t su, int32_t sv, int32_t U, int32_t V, int32_t pad_v, int32_t u0,
+                       int32_t j0, int32_t j1, int8_t *planes, int32_t plane_bytes, int32_t rb, uint32_t zp4)
+{
+    const int32_t words = rb / 4, pw = plane_bytes / 4;
+    const uint32_t z = ek_sxtb16(zp4);
+    /* Word i holds columns 2i - pad_v and 2i + 1 - pad_v: both inside the input for i in
+     * [i_lo, i_hi), some inside below i_end, none from there on. */
+    const int32_t i_end = (V + pad_v + 1) / 2 < words ? (V + pad_v + 1) / 2 : words;
+    const int32_t i_hi = (V + pad_v) / 2 < i_end ? (V + pad_v) / 2 : i_end;
+    const int32_t i_lo = (pad_v + 1) / 2 < i_hi ? (pad_v + 1) / 2 : i_hi;
+    for (int32_t j = j0; j < j1; ++j) {
+        const int32_t u = u0 + j;
+        uint32_t *d = (uint32_t *)(void *)(planes + j * rb);
+        if (u < 0 || u >= U) {
+            dwl_fill(d, pw, 0, words, z);
+            continue;
+        }
+        const int8_t *row = in_g + u * su;
+        for (int32_t i = 0; i < i_lo; ++i) dwl_edge_pair(row, sv, V, 2 * i - pad_v, d + i, pw, zp4);
+        if (i_lo < i_hi) dwl_gather_mid(row + (2 * i_lo - pad_v) * sv, sv, d + i_lo, pw, i_hi - i_lo);
+        for (int32_t i = i_hi; i < i_end; ++i) dwl_edge_pair(row, sv, V, 2 * i - pad_v, d + i, pw, zp4);
+        dwl_fill(d, pw, i_end, words, z);
+    }
+}
+
+static void dwconv_planar(const ek_conv_params_t *p, const ek_shape_t *is, const ek_shape_t *os, int8_t *data,
+                          int8_t *scratch)
+{
+    const dwl_layer_t *L = (const dwl_layer_t *)(const void *)p->dw_planar;
+    const int32_t C = os->c, tr = L->transposed, band = L->band, rb = L->row_bytes;
+    const int32_t U = tr ? is->w : is->h, V = tr ? is->h : is->w, OU = tr ? os->w : os->h, OV = tr ? os->h : os->w;
+    const int32_t pad_u = tr ? p->pad_w : p->pad_h, pad_v = tr ? p->pad_h : p->pad_w;
+    const int32_t su = tr ? C : is->w * C, sv = tr ? is->w * C : C;
+    const int32_t osu = tr ? C : os->w * C, osv = tr ? os->w * C : C;
+    const int32_t plane_bytes = (band + 2) * rb, n4 = OV / 4, tail = OV % 4;
+    const uint32_t zp4 = ((uint32_t)(-p->input_offset) & 0xFFu) * 0x01010101u;
+    const int full = p->act_min == -128 && p->act_max == 127;
+    dwl_run_t k;
+    k.lo = p->act_min;
+    k.hi = p->act_max;
+    for (int32_t c0 = 0; c0 < C; c0 += 4) {
+        for (int32_t ou0 = 0; ou0 < OU; ou0 += band) {
+            const int32_t R = OU - ou0 < band ? OU - ou0 : band;
+            if (ou0 == 0) {
+                dwl_gather(data + c0, su, sv, U, V, pad_v, -pad_u, 0, R + 2, scratch, plane_bytes, rb, zp4);
+            } else {  /* the rows below the last band, then the new ones */
+                for (int32_t c = 0; c < 4; ++c)
+                    memcpy(scratch + c * plane_bytes, scratch + c * plane_bytes + band * rb, (size_t)(2 * rb));
+                dwl_gather(data + c0, su, sv, U, V, pad_v, ou0 - pad_u, 2, R + 2, scratch, plane_bytes, rb, zp4);
+            }
+            for (int32_t c = 0; c < 4; ++c) {
+                const dwl_chan_t *ch = &L->ch[c0 + c];
+                memcpy(k.w, ch->w, sizeof k.w);
+                k.bias = ch->bias;
+                k.mult = ch->mult;
+                k.addend = ch->addend;
+                k.exp = ch->exp;
+                const int16_t *plane = (const int16_t *)(const void *)(scratch + c * plane_bytes);
+                for (int32_t r = 0; r < R; ++r) {
+                    const int16_t *row = (const int16_t *)(const void *)((const int8_t *)plane + r * rb);
+                    int8_t *o = data + (ou0 + r) * osu + c0 + c;
+                    if (n4) {
+                        k.cs = osv;
+                        k.end = (int32_t)(intptr_t)(o + 4 * n4 * osv);
+                        dwl_blocks(&k, row, rb, o, n4, full);
+                    }
+                    if (tail) {  /* one more block into `last` (the planes have its columns) */
+                        int8_t last[4];
+                        k.cs = 1;
+                        k.end = (int32_t)(intptr_t)(last + 4);
+                        dwl_blocks(&k, row + 4 * n4, rb, last, 1, full);
+                        for (int32_t j = 0; j < tail; ++j) o[(4 * n4 + j) * osv] = last[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* depth_multiplier 1: four channels at a time, one accumulator each (SMLABB/SMLATT on the
  * SXTB16 lanes), the valid filter window computed once per output pixel. */
 static void dwconv_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
@@ -640,4 +907,18 @@ void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
     }
 #endif
     dwconv_ref(p, mult, shift, in_shape, input, filter_shape, filter, bias, out_shape, output, 0);
+}
+
+int ek_depthwise_conv2d_s8_planar(const ek_conv_params_t *p, const ek_shape_t *in_shape,
+                                  const ek_shape_t *out_shape, int8_t *data, int8_t *scratch)
+{
+#if EK_DSP_PACKED_BUILD
+    if (p->dw_planar) {
+        dwconv_planar(p, in_shape, out_shape, data, scratch);
+        return 1;
+    }
+#else
+    (void)p; (void)in_shape; (void)out_shape; (void)data; (void)scratch;
+#endif
+    return 0;
 }

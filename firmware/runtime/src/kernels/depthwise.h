@@ -24,6 +24,11 @@ void ek_depthwise_conv2d_s8(const ek_conv_params_t *p, const int32_t *mult,
                             const int8_t *filter, const int32_t *bias,
                             const ek_shape_t *out_shape, int8_t *output);
 
+/* The layer in place on channel planes in `scratch` where the generator packed p->dw_planar
+ * (dsp build; 3x3, stride 1): 1 if it ran, 0 if the caller must. */
+int ek_depthwise_conv2d_s8_planar(const ek_conv_params_t *p, const ek_shape_t *in_shape,
+                                  const ek_shape_t *out_shape, int8_t *data, int8_t *scratch);
+
 #ifdef __cplusplus
 }
 #endif

@@ -39,6 +39,7 @@ void ek_depthwise_conv2d_s8_inplace(const ek_conv_params_t *p, const int32_t *mu
                                     const int8_t *filter, const int32_t *bias, const ek_shape_t *out_shape,
                                     int8_t *tmp)
 {
+    if (ek_depthwise_conv2d_s8_planar(p, in_shape, out_shape, data, tmp)) return;
     const size_t in_row = (size_t)in_shape->w * in_shape->c, out_row = (size_t)out_shape->w * out_shape->c;
     const int32_t delay = p->pad_h, slots = p->pad_h + 1;
     ek_conv_params_t q = *p;

@@ -115,8 +115,9 @@ def per_channel_quant(lw, op, x, w, b, y, oc: int, qdim: int):
 
 
 def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
-    """extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw): more
-    kernel-parameter fields (DEPTHWISE_CONV_2D's pre-packed data, ops/depthwise_conv_2d.py).
+    """extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw, stride): more
+    kernel-parameter fields (DEPTHWISE_CONV_2D's pre-packed data, ops/depthwise_conv_2d.py);
+    its "_work" entry, if any, is the least row-buffer size the op's in-place schedule gives it.
     CONV_2D's dsp build gets its packed filter, folded bias and, where it is exact, the short
     requantization data (requant_short_params)."""
     ins = lw.inputs(op, 2, 3)
@@ -167,7 +168,9 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
     lo, hi = lw.activation(op, y)
     k = op.index
     m_name, s_name, w_name, b_name = lw.weight_arrays(k, mult, shift, w, b)
-    extra = extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw) if extra_params else {}
+    extra = (extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw, (sh, sw))
+             if extra_params else {})
+    min_work = extra.pop("_work", 0)
     if not depthwise:
         kdepth = kh * kw * ic
         folded_bias = fold_bias_dsp(b.data if b is not None else None, w.data, -xz)
@@ -195,7 +198,7 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
             call = (f"ek_conv1x1_depthwise_s8({f['args']}, {ish}, {params}, {m_name}, {s_name}, {fsh}, {w_name}, "
                     f"{b_name}, {osh}, {lw.ptr(y.index)}, {work}, EK_SCRATCH(ek_arena + @{{s{k}}}));")
         elif sched == P.INPLACE:
-            lw.work[k] = (ph + 1) * ow * oc
+            lw.work[k] = max((ph + 1) * ow * oc, min_work)
             lw.alias[y.index] = x.index
             call = f"ek_depthwise_conv2d_s8_inplace({args}, {work});"
         else:
