@@ -78,9 +78,9 @@ def test_planar_layout_per_channel():
     wt = w.reshape(3, 3, 8).astype(np.int64)
     for c in range(8):
         assert ch[c, 0] == 2 * (b[c] - 11 * wt[..., c].sum())
-        for r in range(3):   # plane row r = filter row r; lanes (t0, t1), (t0, t2), doubled
+        for r in range(3):   # plane row r = filter row r; lanes (t0, t1), (t1, t2), doubled
             assert [_lane(ch[c, 1 + 2 * r], False), _lane(ch[c, 1 + 2 * r], True)] == [2 * wt[r, 0, c], 2 * wt[r, 1, c]]
-            assert [_lane(ch[c, 2 + 2 * r], False), _lane(ch[c, 2 + 2 * r], True)] == [2 * wt[r, 0, c], 2 * wt[r, 2, c]]
+            assert [_lane(ch[c, 2 + 2 * r], False), _lane(ch[c, 2 + 2 * r], True)] == [2 * wt[r, 1, c], 2 * wt[r, 2, c]]
         e = -shift[c]
         assert list(ch[c, 7:]) == [mult[c], (1 << (e - 1)) + 7 * (1 << e), e]
     # Transposed: a plane row is a filter column, its taps run down the filter rows.

@@ -380,8 +380,8 @@ static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const 
  * channels the input is gathered once into four planes, one per channel, each row padded with
  * the input zero point (a padding tap's x + offset is 0 against the folded bias, so the border
  * takes the interior's code); then every output run of a channel is blocks of four outputs in
- * asm: per plane row three words (x0 x1) (x2 x3) (x4 x5), the row's weights (w0 w1) (w0 w2),
- * four SMLADs, four SMLABTs and two PKHTBs for twelve MACs, and the requantization of
+ * asm: per plane row three words (x0 x1) (x2 x3) (x4 x5), the row's weights (w0 w1) (w1 w2),
+ * four SMLADs and four SMLAxy for twelve MACs, and the requantization of
  * dw_rq_fast on the doubled sums. The HWC kernels above take a SXTB16 pair and four
  * single MACs per tap of four channels; here each input value is widened once.
  * The planes run along the longer side (`transposed`: along H, for KWS's 25x5 maps), and
@@ -390,7 +390,7 @@ static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const 
  * channels' bytes, at rows the planes have already copied. */
 typedef struct {
     int32_t bias;         /* 2 * (bias + input_offset * the sum of the nine weights) */
-    uint32_t w[3][2];     /* plane row r: (w_r0, w_r1), (w_r0, w_r2), doubled int16 lanes */
+    uint32_t w[3][2];     /* plane row r: (w_r0, w_r1), (w_r1, w_r2), doubled int16 lanes */
     int32_t mult, addend, exp;
 } dwl_chan_t;
 typedef struct {
@@ -411,33 +411,34 @@ typedef struct {
 } dwl_run_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* One plane row of a block of four (r9 r10 r11: x0x1 x2x3 x4x5; r12 lr: w0w1 w0w2; r4 r5 r6 r8
- * the outputs): out0 += x0 w0 + x1 w1 (SMLAD) + x2 w2 (SMLABT); out1 += x2 w1 + (x1 x3)(w0 w2);
- * out2 += x2 w0 + x3 w1 + x4 w2; out3 += x4 w1 + (x3 x5)(w0 w2). Row 0 starts from the bias. */
+/* One plane row of a block of four (r9 r10 r11: x0x1 x2x3 x4x5; r12 lr: w0w1 w1w2; r4 r5 r6 r8
+ * the outputs): out0 += x0 w0 + x1 w1 (SMLAD) + x2 w2 (SMLABT); out1 += x1 w0 (SMLATB) +
+ * x2 w1 + x3 w2; out2 += x2 w0 + x3 w1 + x4 w2; out3 += x3 w0 + x4 w1 + x5 w2: eight MAC
+ * instructions for twelve MACs, the five words read by single LDRs, which pipeline. Row 0
+ * starts from the bias. */
+#define EK_DWL_LOADS(p, w)                                                                  \
+    "ldr r12, " w "0]\n\t"                                                                  \
+    "ldr lr, " w "1]\n\t"                                                                   \
+    "ldr r9, [" p "], #8\n\t"                                                               \
+    "ldr r10, [" p ", #-4]\n\t"                                                             \
+    "ldr r11, [" p "]\n\t"
 #define EK_DWL_ROW0(p, w)                                                                   \
-    "ldr r4, %[bias]\n\t"                                                                   \
-    "ldrd r12, lr, " w "\n\t"                                                               \
-    "ldrd r9, r10, [" p "], #8\n\t"                                                         \
-    "ldr r11, [" p "]\n\t"                                                                  \
-    "smlabt r5, r10, r12, r4\n\t"                                                           \
+    "ldr r4, %[bias]\n\t" EK_DWL_LOADS(p, w)                                                \
+    "smlatb r5, r9, r12, r4\n\t"                                                            \
     "smlad r6, r10, r12, r4\n\t"                                                            \
-    "smlabt r8, r11, r12, r4\n\t"                                                           \
+    "smlatb r8, r10, r12, r4\n\t"                                                           \
     "smlad r4, r9, r12, r4\n\t" EK_DWL_ROW_END
 #define EK_DWL_ROW(p, w)                                                                    \
-    "ldrd r12, lr, " w "\n\t"                                                               \
-    "ldrd r9, r10, [" p "], #8\n\t"                                                         \
-    "ldr r11, [" p "]\n\t"                                                                  \
-    "smlabt r5, r10, r12, r5\n\t"                                                           \
+    EK_DWL_LOADS(p, w)                                                                      \
+    "smlatb r5, r9, r12, r5\n\t"                                                            \
     "smlad r6, r10, r12, r6\n\t"                                                            \
-    "smlabt r8, r11, r12, r8\n\t"                                                           \
+    "smlatb r8, r10, r12, r8\n\t"                                                           \
     "smlad r4, r9, r12, r4\n\t" EK_DWL_ROW_END
 #define EK_DWL_ROW_END                                                                      \
     "smlabt r4, r10, lr, r4\n\t"                                                            \
+    "smlad r5, r10, lr, r5\n\t"                                                             \
     "smlabt r6, r11, lr, r6\n\t"                                                            \
-    "pkhtb r9, r10, r9, asr #16\n\t"                                                        \
-    "smlad r5, r9, lr, r5\n\t"                                                              \
-    "pkhtb r10, r11, r10, asr #16\n\t"                                                      \
-    "smlad r8, r10, lr, r8\n\t"
+    "smlad r8, r11, lr, r8\n\t"
 /* dw_rq_fast on a doubled sum (r12 the multiplier, lr the addend, r9 the shift). */
 #define EK_DWL_RQ(a)                                                                        \
     "add r10, lr, " a ", asr #31\n\t"                                                       \
@@ -447,25 +448,27 @@ typedef struct {
 #define EK_DWL_CLAMP(a) "cmp " a ", r11\n\tit lt\n\tmovlt " a ", r11\n\tcmp " a ", r12\n\tit gt\n\tmovgt " a ", r12\n\t"
 #define EK_DWL_BLOCKS(clamp)                                                                \
     "1:\n\t"                                                                                \
-    EK_DWL_ROW0("%[p0]", "%[w0]") EK_DWL_ROW("%[p1]", "%[w1]") EK_DWL_ROW("%[p2]", "%[w2]")  \
-    "ldrd r12, lr, %[mult]\n\t"                                                             \
+    EK_DWL_ROW0("%[p0]", "%[w0") EK_DWL_ROW("%[p1]", "%[w1") EK_DWL_ROW("%[p2]", "%[w2")     \
+    "ldr r12, %[mult]\n\t"                                                                  \
+    "ldr lr, %[addend]\n\t"                                                                 \
     "ldr r9, %[exp]\n\t"                                                                    \
     EK_DWL_RQ("r4") EK_DWL_RQ("r5") EK_DWL_RQ("r6") EK_DWL_RQ("r8")                         \
     clamp                                                                                   \
     "ldr r10, %[cs]\n\t"                                                                    \
+    "ldr r9, %[end]\n\t"                                                                    \
     "strb r4, [%[o]]\n\t"                                                                   \
     "add r11, r10, r10, lsl #1\n\t"                                                         \
     "strb r5, [%[o], r10]\n\t"                                                              \
     "strb r6, [%[o], r10, lsl #1]\n\t"                                                      \
     "strb r8, [%[o], r11]\n\t"                                                              \
     "add %[o], %[o], r10, lsl #2\n\t"                                                       \
-    "ldr r9, %[end]\n\t"                                                                    \
     "cmp %[o], r9\n\t"                                                                      \
     "bne 1b\n\t"
 #define EK_DWL_ASM_OPERANDS                                                                 \
     : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o)                              \
-    : [w0] "m"(k->w[0]), [w1] "m"(k->w[1]), [w2] "m"(k->w[2]), [bias] "m"(k->bias),         \
-      [mult] "m"(k->mult), [exp] "m"(k->exp), [lo] "m"(k->lo), [cs] "m"(k->cs), [end] "m"(k->end) \
+    : [w00] "m"(k->w[0][0]), [w01] "m"(k->w[0][1]), [w10] "m"(k->w[1][0]), [w11] "m"(k->w[1][1]),  \
+      [w20] "m"(k->w[2][0]), [w21] "m"(k->w[2][1]), [bias] "m"(k->bias), [mult] "m"(k->mult),      \
+      [addend] "m"(k->addend), [exp] "m"(k->exp), [lo] "m"(k->lo), [cs] "m"(k->cs), [end] "m"(k->end) \
     : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
 
 /* Blocks of four outputs along a run: n4 >= 1 of them from output pointer o. */
@@ -629,7 +632,10 @@ static void dwconv_planar(const ek_conv_params_t *p, const ek_shape_t *is, const
                         k.end = (int32_t)(intptr_t)(o + 4 * n4 * osv);
                         dwl_blocks(&k, row, rb, o, n4, full);
                     }
-                    if (tail) {  /* one more block into `last` (the planes have its columns) */
+                    if (tail && n4) {  /* the last four outputs again: the tail's are new */
+                        k.end = (int32_t)(intptr_t)(o + OV * osv);
+                        dwl_blocks(&k, row + OV - 4, rb, o + (OV - 4) * osv, 1, full);
+                    } else if (tail) {  /* a run shorter than a block: into `last` (the planes have its columns) */
                         int8_t last[4];
                         k.cs = 1;
                         k.end = (int32_t)(intptr_t)(last + 4);

@@ -119,7 +119,7 @@ def dsp_pack_planar(w: np.ndarray, b: Optional[np.ndarray], mult, shift, input_o
     """The planar kernel's layer data, or None where its requantization would not be exact or
     the channels are not whole groups of four. Per channel: 2 * (bias + input_offset * the sum
     of the nine weights) (a padding tap reads the input zero point, so it adds nothing);
-    per plane row r its taps (t0, t1) and (t0, t2) as doubled int16 lanes, the taps along the
+    per plane row r its taps (t0, t1) and (t1, t2) as doubled int16 lanes, the taps along the
     run (along W, or along H where transposed); the multiplier, the rounding addend
     2^(e-1) + output_zp * 2^e and the right shift e."""
     C = w.shape[-1]
@@ -135,7 +135,7 @@ def dsp_pack_planar(w: np.ndarray, b: Optional[np.ndarray], mult, shift, input_o
     ch[:, 0] = 2 * (bias + input_offset * wt.sum(axis=(0, 1)))
     for r in range(3):
         ch[:, 1 + 2 * r] = _lanes(taps[r, 0], taps[r, 1])
-        ch[:, 2 + 2 * r] = _lanes(taps[r, 0], taps[r, 2])
+        ch[:, 2 + 2 * r] = _lanes(taps[r, 1], taps[r, 2])
     ch[:, 7], ch[:, 8], ch[:, 9] = mult, (1 << (e - 1)) + output_zp * (1 << e), e
     header = np.array([int(geo.transposed), geo.band, geo.row_bytes, 0], dtype=np.int64)
     return np.concatenate([header, ch.reshape(-1)]).astype(np.int32)
