@@ -344,37 +344,41 @@ static void requant_pair_full(const ek_conv_params_t *p, const int32_t *mult, co
  * (TFLM's nudge rounds negative halves up too), which is SMMLAR of 2 acc and M; adding
  * h = 2^(r-1) + zp 2^r there and subtracting 1 for a negative accumulator makes one
  * arithmetic right shift by r give rdbypot's half-away-from-zero rounding plus the zero point
- * (a negative acc whose srdhm is 0 lands at zp either way, as r >= 1). */
-static inline int32_t requant_short(const int32_t *mhr, int32_t acc)
+ * (a negative acc whose srdhm is 0 lands at zp either way, as r >= 1). These layers' packed
+ * weights and folded bias are doubled, so the accumulators arrive as 2 acc. */
+static inline int32_t requant_short(const int32_t *mhr, int32_t acc2)
 {
-    const int32_t x = (int32_t)((uint32_t)acc << 1);
-    return ek_ssat8((ek_smmlar(x, mhr[0], mhr[1]) - (int32_t)((uint32_t)x >> 31)) >> mhr[2]);
+    return ek_ssat8((ek_smmlar(acc2, mhr[0], mhr[1] - (int32_t)((uint32_t)acc2 >> 31))) >> mhr[2]);
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One channel of a pixel pair on the core: {M, h, r} from `q` (LDM, written back), the two
+ * doubled accumulators a and b, the outputs at [o] (post-incremented) and [o + d]. */
+#define EK_RQ_SHORT_CH(q, a, b, o, d)                   \
+    "ldmia " q "!, {r6, r8, r10}\n\t"                   \
+    "sub r11, r8, " a ", lsr #31\n\t"                   \
+    "sub r8, r8, " b ", lsr #31\n\t"                    \
+    "smmlar " a ", " a ", r6, r11\n\t"                  \
+    "smmlar " b ", " b ", r6, r8\n\t"                   \
+    "asr " a ", " a ", r10\n\t"                         \
+    "asr " b ", " b ", r10\n\t"                         \
+    "ssat " a ", #8, " a "\n\t"                         \
+    "ssat " b ", #8, " b "\n\t"                         \
+    "strb " b ", [" o ", " d "]\n\t"                    \
+    "strb " a ", [" o "], #1\n\t"
+
 static void requant_pair_short(const int32_t *mhr, const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1)
 {
+    const int32_t d = (int32_t)(out1 - out0);
     __asm__ volatile(
         "1:\n\t"
-        "ldmia %[q]!, {r4, r5, r6}\n\t"
-        "ldrd r8, r10, [%[a]], #8\n\t"
-        "lsl r8, r8, #1\n\t"
-        "lsl r10, r10, #1\n\t"
-        "smmlar r9, r8, r4, r5\n\t"
-        "smmlar r11, r10, r4, r5\n\t"
-        "sub r9, r9, r8, lsr #31\n\t"
-        "sub r11, r11, r10, lsr #31\n\t"
-        "asr r9, r9, r6\n\t"
-        "asr r11, r11, r6\n\t"
-        "ssat r9, #8, r9\n\t"
-        "ssat r11, #8, r11\n\t"
-        "strb r9, [%[o0]], #1\n\t"
-        "strb r11, [%[o1]], #1\n\t"
+        "ldmia %[a]!, {r4, r5}\n\t"
+        EK_RQ_SHORT_CH("%[q]", "r4", "r5", "%[o]", "%[d]")
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
-        : [q] "+r"(mhr), [a] "+r"(acc), [o0] "+r"(out0), [o1] "+r"(out1), [n] "+r"(C)
-        :
-        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "cc", "memory");
+        : [q] "+r"(mhr), [a] "+r"(acc), [o] "+r"(out0), [n] "+r"(C)
+        : [d] "r"(d)
+        : "r4", "r5", "r6", "r8", "r10", "r11", "cc", "memory");
 }
 #else
 static void requant_pair_short(const int32_t *mhr, const int32_t *acc, int32_t C, int8_t *out0, int8_t *out1)
@@ -417,60 +421,156 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     "smlad r5, lr, r8, r5\n\t"
 #define EK_CONV_TAP_PAIR_BYTES 32
 
-/* Every output channel triple of a pixel pair: the accumulators (r0-r5: channel-major, pixel
- * 0 then 1, the order requant_pair reads) start at the folded bias, run the tap pairs (a BX
- * into the first pass, its address computed once, skips what the tap count leaves of it, then
- * whole passes) and are stored with one STM; the weights pointer (r9) runs on across triples,
- * as they are packed back to back. The loop state lives in memory operands: every register is taken. */
+/* The MAC loop of every output channel triple of a pixel pair: the accumulators (r0-r5:
+ * channel-major, pixel 0 then 1) start at the folded bias, run the tap pairs (a BX into the
+ * first pass, its address computed once, skips what the tap count leaves of it, then whole
+ * passes); the weights pointer (r9) runs on across triples, as they are packed back to back.
+ * `done` is what a triple's accumulators then become: stored with one STM (mac_block), or
+ * requantized in registers and stored as int8 (mac_block_rq). The loop state lives in memory
+ * operands: every register is taken. */
+#define EK_CONV_TRIPLES_ASM(done)                                                           \
+    "adr.w r8, 1f\n\t"                                                                      \
+    "ldr r6, %[skip]\n\t"                                                                   \
+    "add r8, r8, r6\n\t"                                                                    \
+    "orr r8, r8, #1\n\t"                                                                    \
+    "str r8, %[entry]\n\t"                                                                  \
+    "2:\n\t"                                                                                \
+    "ldr r6, %[bias]\n\t"                                                                   \
+    "ldmia r6!, {r0, r2, r4}\n\t"                                                           \
+    "str r6, %[bias]\n\t"                                                                   \
+    "mov r1, r0\n\t"                                                                        \
+    "mov r3, r2\n\t"                                                                        \
+    "mov r5, r4\n\t"                                                                        \
+    "ldr r12, %[col]\n\t"                                                                   \
+    "ldr r6, %[passes]\n\t"                                                                 \
+    "str r6, %[left]\n\t"                                                                   \
+    "ldr r8, %[entry]\n\t"                                                                  \
+    "bx r8\n\t"                                                                             \
+    ".p2align 2\n"                                                                          \
+    "1:\n\t"                                                                                \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    "ldr r6, %[left]\n\t"                                                                   \
+    "subs r6, r6, #1\n\t"                                                                   \
+    "str r6, %[left]\n\t"                                                                   \
+    "bne 1b\n\t"                                                                            \
+    done                                                                                    \
+    "ldr r6, %[triples]\n\t"                                                                \
+    "subs r6, r6, #1\n\t"                                                                   \
+    "str r6, %[triples]\n\t"                                                                \
+    "bne 2b\n\t"
+
+/* The pass count and the entry's offset into the first pass for k4 taps. */
+#define EK_CONV_PASS_SETUP(k4)                                                              \
+    const int32_t tap_pairs = (k4) >> 1, rem = tap_pairs % EK_CONV_PASS;                    \
+    const int32_t passes = tap_pairs / EK_CONV_PASS + (rem != 0);                           \
+    const int32_t skip = rem ? (EK_CONV_PASS - rem) * EK_CONV_TAP_PAIR_BYTES : 0;           \
+    int32_t left, entry
+
+/* Every triple's accumulators stored to acc, in the order requant_pair reads. */
 static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
                       int32_t C, int32_t k4, int32_t *acc)
 {
-    const int32_t tap_pairs = k4 >> 1, rem = tap_pairs % EK_CONV_PASS;
-    const int32_t passes = tap_pairs / EK_CONV_PASS + (rem != 0);
-    const int32_t skip = rem ? (EK_CONV_PASS - rem) * EK_CONV_TAP_PAIR_BYTES : 0;
-    int32_t triples = (C + 2) / 3, left, entry;
+    EK_CONV_PASS_SETUP(k4);
+    int32_t triples = (C + 2) / 3;
     const int16_t *col_base = col;
     const int32_t *bias = bias_folded;
     int32_t *out = acc;
     register const int16_t *wr __asm__("r9") = w;
     __asm__ volatile(
-        "adr.w r8, 1f\n\t"
-        "ldr r6, %[skip]\n\t"
-        "add r8, r8, r6\n\t"
-        "orr r8, r8, #1\n\t"
-        "str r8, %[entry]\n\t"
-        "2:\n\t"
-        "ldr r6, %[bias]\n\t"
-        "ldmia r6!, {r0, r2, r4}\n\t"
-        "str r6, %[bias]\n\t"
-        "mov r1, r0\n\t"
-        "mov r3, r2\n\t"
-        "mov r5, r4\n\t"
-        "ldr r12, %[col]\n\t"
-        "ldr r6, %[passes]\n\t"
-        "str r6, %[left]\n\t"
-        "ldr r8, %[entry]\n\t"
-        "bx r8\n\t"
-        ".p2align 2\n"
-        "1:\n\t"
-        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
-        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
-        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
-        EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM
-        "ldr r6, %[left]\n\t"
-        "subs r6, r6, #1\n\t"
-        "str r6, %[left]\n\t"
-        "bne 1b\n\t"
-        "ldr r6, %[out]\n\t"
-        "stmia r6!, {r0, r1, r2, r3, r4, r5}\n\t"
-        "str r6, %[out]\n\t"
-        "ldr r6, %[triples]\n\t"
-        "subs r6, r6, #1\n\t"
-        "str r6, %[triples]\n\t"
-        "bne 2b\n\t"
+        EK_CONV_TRIPLES_ASM("ldr r6, %[out]\n\t"
+                            "stmia r6!, {r0, r1, r2, r3, r4, r5}\n\t"
+                            "str r6, %[out]\n\t")
         : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left),
           [entry] "=m"(entry)
         : [col] "m"(col_base), [passes] "m"(passes), [skip] "m"(skip)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+
+/* The last one or two output channels of a pixel pair (C not a multiple of three), whose
+ * triple is packed with zero weights for the missing channels: only the real channels'
+ * words are read (stride 12 bytes a tap pair) and multiplied, two tap pairs a step (k4 is a
+ * multiple of four). acc gets the channels' accumulators as mac_block stores them. */
+static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, int32_t n, int32_t k4, int32_t *acc)
+{
+    int32_t steps = k4 >> 2;
+    if (n == 1) {
+        register int32_t a0 __asm__("r0") = bias[0], a1 __asm__("r1") = bias[0];
+        __asm__ volatile(
+            "1:\n\t"
+            "ldmia %[x]!, {r4, r5}\n\t"
+            "ldr r6, [%[w]], #12\n\t"
+            "smlad %[a0], r6, r4, %[a0]\n\t"
+            "smlad %[a1], r6, r5, %[a1]\n\t"
+            "ldmia %[x]!, {r4, r5}\n\t"
+            "ldr r6, [%[w]], #12\n\t"
+            "smlad %[a0], r6, r4, %[a0]\n\t"
+            "smlad %[a1], r6, r5, %[a1]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(col), [w] "+r"(w), [n] "+r"(steps)
+            :
+            : "r4", "r5", "r6", "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+    } else {
+        register int32_t a0 __asm__("r0") = bias[0], a1 __asm__("r1") = bias[0];
+        register int32_t a2 __asm__("r2") = bias[1], a3 __asm__("r3") = bias[1];
+        __asm__ volatile(
+            "1:\n\t"
+            "ldmia %[x]!, {r4, r5}\n\t"
+            "ldrd r6, r8, [%[w]], #12\n\t"
+            "smlad %[a0], r6, r4, %[a0]\n\t"
+            "smlad %[a1], r6, r5, %[a1]\n\t"
+            "smlad %[a2], r8, r4, %[a2]\n\t"
+            "smlad %[a3], r8, r5, %[a3]\n\t"
+            "ldmia %[x]!, {r4, r5}\n\t"
+            "ldrd r6, r8, [%[w]], #12\n\t"
+            "smlad %[a0], r6, r4, %[a0]\n\t"
+            "smlad %[a1], r6, r5, %[a1]\n\t"
+            "smlad %[a2], r8, r4, %[a2]\n\t"
+            "smlad %[a3], r8, r5, %[a3]\n\t"
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b\n\t"
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(col), [w] "+r"(w),
+              [n] "+r"(steps)
+            :
+            : "r4", "r5", "r6", "r8", "cc", "memory");
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+    }
+}
+
+/* `triples` whole triples of a layer with short requantization (p->rq_short, doubled weights):
+ * each triple's six accumulators requantized where they are (the weights pointer parked in
+ * memory meanwhile) and stored as int8 at out0 and out0 + d, the other pixel's. */
+static void mac_block_rq(const int16_t *col, const int16_t *w, const int32_t *bias_folded, int32_t triples,
+                         int32_t k4, const int32_t *rq, int8_t *out0, int32_t d)
+{
+    EK_CONV_PASS_SETUP(k4);
+    const int16_t *col_base = col;
+    const int32_t *bias = bias_folded;
+    int8_t *out = out0;
+    const int16_t *wsave;
+    register const int16_t *wr __asm__("r9") = w;
+    __asm__ volatile(
+        EK_CONV_TRIPLES_ASM("str r9, %[wsave]\n\t"
+                            "ldr r9, %[rq]\n\t"
+                            "ldr r12, %[out]\n\t"
+                            "ldr lr, %[d]\n\t"
+                            EK_RQ_SHORT_CH("r9", "r0", "r1", "r12", "lr")
+                            EK_RQ_SHORT_CH("r9", "r2", "r3", "r12", "lr")
+                            EK_RQ_SHORT_CH("r9", "r4", "r5", "r12", "lr")
+                            "str r9, %[rq]\n\t"
+                            "str r12, %[out]\n\t"
+                            "ldr r9, %[wsave]\n\t")
+        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left),
+          [entry] "=m"(entry), [rq] "+m"(rq), [wsave] "=m"(wsave)
+        : [col] "m"(col_base), [passes] "m"(passes), [skip] "m"(skip), [d] "m"(d)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 #else
@@ -494,6 +594,23 @@ static inline void mac_block(const int16_t *col, const int16_t *w, const int32_t
         for (int j = 0; j < 6; ++j) acc[j] = a[j];
     }
 }
+
+static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, int32_t n, int32_t k4, int32_t *acc)
+{
+    int32_t a[6];
+    mac_block(col, w, bias, n, k4, a);
+    for (int32_t j = 0; j < 2 * n; ++j) acc[j] = a[j];
+}
+
+static void mac_block_rq(const int16_t *col, const int16_t *w, const int32_t *bias_folded, int32_t triples,
+                         int32_t k4, const int32_t *rq, int8_t *out0, int32_t d)
+{
+    int32_t acc[6];
+    for (int32_t t = 0; t < triples; ++t, w += 3 * k4, bias_folded += 3, rq += 9, out0 += 3) {
+        mac_block(col, w, bias_folded, 3, k4, acc);
+        requant_pair_short(rq, acc, 3, out0, out0 + d);
+    }
+}
 #endif
 
 static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
@@ -502,15 +619,27 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
                        int8_t *output, int16_t *col, int32_t *acc)
 {
     const int32_t K = fs->h * fs->w * fs->c, k4 = (K + 3) & ~3;
-    const int32_t C = os->c, npix = os->n * os->h * os->w;
+    const int32_t C = os->c, npix = os->n * os->h * os->w, whole = C / 3, tail = C % 3;
     int8_t *const stage = (int8_t *)(void *)(acc + 2 * ((C + 2) / 3 * 3));  /* windows wider than 1x1 only */
     for (int32_t px = 0; px < npix; px += 2) {
         /* An odd last pixel is paired with itself: its second result is the same value. */
         const int32_t px1 = px + 1 < npix ? px + 1 : px;
         im2col_slot(p, is, input, fs, px, os->w, os->h, k4, col, stage);
         im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 2, stage);
-        mac_block(col, wpacked, bias_folded, C, k4, acc);
-        requant_pair(p, mult, shift, acc, C, output + px * C, output + px1 * C);
+        int8_t *out0 = output + px * C, *out1 = output + px1 * C;
+        if (p->rq_short && whole) {
+            /* The whole triples requantized in the MAC loop; the last one or two channels
+             * through acc. */
+            mac_block_rq(col, wpacked, bias_folded, whole, k4, p->rq_short, out0, (int32_t)(out1 - out0));
+            if (tail) {
+                mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc);
+                requant_pair_short(p->rq_short + 9 * whole, acc, tail, out0 + 3 * whole, out1 + 3 * whole);
+            }
+        } else {
+            if (whole) mac_block(col, wpacked, bias_folded, 3 * whole, k4, acc);
+            if (tail) mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc + 6 * whole);
+            requant_pair(p, mult, shift, acc, C, out0, out1);
+        }
     }
 }
 #endif

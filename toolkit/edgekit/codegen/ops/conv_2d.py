@@ -61,12 +61,16 @@ def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> 
     return ((acc + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
-def dsp_packed_arrays(lw, k: int, w, folded_bias: np.ndarray, w_name: str, b_name: str) -> tuple[str, str]:
+def dsp_packed_arrays(lw, k: int, w, folded_bias: np.ndarray, w_name: str, b_name: str,
+                      doubled: bool = False) -> tuple[str, str]:
     """The filter and bias arguments of a conv-like call k: the plain arrays, or the dsp
     build's packed filter and folded bias (picked by EK_DSP_PACKED_FILTER/EK_DSP_FOLDED_BIAS,
-    kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays)."""
-    wp = lw.const_array(pack_filter_dsp(w.data), "int16", name=f"ek_wp{k}", variant="dsp")
-    bf = lw.const_array(folded_bias, "int32", name=f"ek_bf{k}", variant="dsp")
+    kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays).
+    `doubled` (a layer with short requantization): both times two, so the kernel's
+    accumulators are the 2 acc that requant_short takes (conv.c), with no shift per output."""
+    f = 2 if doubled else 1
+    wp = lw.const_array(f * pack_filter_dsp(w.data), "int16", name=f"ek_wp{k}", variant="dsp")
+    bf = lw.const_array((f * folded_bias.astype(np.int64)).astype(np.int32), "int32", name=f"ek_bf{k}", variant="dsp")
     return f"EK_DSP_PACKED_FILTER({w_name}, {wp})", f"EK_DSP_FOLDED_BIAS({b_name}, {bf})"
 
 
@@ -206,7 +210,7 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
         macs = n * oh * ow * oc * kh * kw
     else:
         scratch = scratch_bytes(kdepth, oc, window=kh * kw > 1)
-        w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name)
+        w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name, doubled=rq is not None)
         args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
                 f"{fsh}, {w_arg}, {b_arg}")
         if sched == P.FUSED_INTO_NEXT:
