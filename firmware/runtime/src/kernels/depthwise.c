@@ -403,11 +403,20 @@ typedef struct {
 /* The generator's layout (CHANNEL_WORDS, PLANAR_HEADER_WORDS in ops/depthwise_conv_2d.py). */
 _Static_assert(sizeof(dwl_chan_t) == 40 && offsetof(dwl_layer_t, ch) == 16, "dw_planar layout");
 
-/* One channel's data and one run's bounds where the asm reads them (sp-relative: every
- * register is taken). */
+/* One channel's data and its runs' geometry where the asm reads them (sp-relative: every
+ * register is taken). A run of n4 whole blocks and a tail of t outputs ends with one more
+ * block over its last four outputs: the pointers step back by `tail_p` plane bytes
+ * (2 (4 - t)) and `tail_o` output bytes ((4 - t) cs) for it. */
 typedef struct {
     uint32_t w[3][2];
-    int32_t bias, mult, addend, exp, lo, hi, cs, end;
+    int32_t bias, mult, addend, exp, lo, hi;
+    int32_t cs;      /* output bytes between neighbours along a run */
+    int32_t blk;     /* output bytes of a run's whole blocks: 4 n4 cs */
+    int32_t tail_p, tail_o, tail;   /* the overlapped block's step back (0: none); `tail` the asm's copy */
+    int32_t rows;    /* runs left */
+    int32_t p_next;  /* plane bytes from a run's end to the next run's start */
+    int32_t o_next;  /* output bytes from a run's end to the next run's start */
+    int32_t end;     /* the output pointer where the current blocks end */
 } dwl_run_t;
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
@@ -446,7 +455,15 @@ typedef struct {
     "asr " a ", " a ", r9\n\t"                                                              \
     "ssat " a ", #8, " a "\n\t"
 #define EK_DWL_CLAMP(a) "cmp " a ", r11\n\tit lt\n\tmovlt " a ", r11\n\tcmp " a ", r12\n\tit gt\n\tmovgt " a ", r12\n\t"
-#define EK_DWL_BLOCKS(clamp)                                                                \
+/* Every run of a channel: per run its whole blocks (loop 1), the overlapped last block if
+ * the run has a tail, then on to the next run (loop 3). */
+#define EK_DWL_ROWS(clamp)                                                                  \
+    "3:\n\t"                                                                                \
+    "ldr r9, %[blk]\n\t"                                                                    \
+    "ldr r10, %[tail_p]\n\t"                                                                \
+    "add r9, %[o], r9\n\t"                                                                  \
+    "str r9, %[end]\n\t"                                                                    \
+    "str r10, %[tail]\n\t"                                                                  \
     "1:\n\t"                                                                                \
     EK_DWL_ROW0("%[p0]", "%[w0") EK_DWL_ROW("%[p1]", "%[w1") EK_DWL_ROW("%[p2]", "%[w2")     \
     "ldr r12, %[mult]\n\t"                                                                  \
@@ -463,42 +480,74 @@ typedef struct {
     "strb r8, [%[o], r11]\n\t"                                                              \
     "add %[o], %[o], r10, lsl #2\n\t"                                                       \
     "cmp %[o], r9\n\t"                                                                      \
-    "bne 1b\n\t"
+    "bne 1b\n\t"                                                                            \
+    "ldr r9, %[tail]\n\t"                                                                   \
+    "cmp r9, #0\n\t"                                                                        \
+    "beq 4f\n\t"                                                                            \
+    "sub %[p0], %[p0], r9\n\t"                                                              \
+    "sub %[p1], %[p1], r9\n\t"                                                              \
+    "sub %[p2], %[p2], r9\n\t"                                                              \
+    "ldr r11, %[tail_o]\n\t"                                                                \
+    "movs r9, #0\n\t"                                                                       \
+    "str r9, %[tail]\n\t"                                                                   \
+    "sub %[o], %[o], r11\n\t"                                                               \
+    "add r10, %[o], r10, lsl #2\n\t"                                                        \
+    "str r10, %[end]\n\t"                                                                   \
+    "b 1b\n\t"                                                                              \
+    "4:\n\t"                                                                                \
+    "ldr r9, %[rows]\n\t"                                                                   \
+    "subs r9, r9, #1\n\t"                                                                   \
+    "str r9, %[rows]\n\t"                                                                   \
+    "beq 5f\n\t"                                                                            \
+    "ldr r9, %[p_next]\n\t"                                                                 \
+    "ldr r10, %[o_next]\n\t"                                                                \
+    "add %[p0], %[p0], r9\n\t"                                                              \
+    "add %[p1], %[p1], r9\n\t"                                                              \
+    "add %[p2], %[p2], r9\n\t"                                                              \
+    "add %[o], %[o], r10\n\t"                                                               \
+    "b 3b\n\t"                                                                              \
+    "5:\n\t"
 #define EK_DWL_ASM_OPERANDS                                                                 \
-    : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o)                              \
+    : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o), [end] "=m"(k->end),         \
+      [tail] "=m"(k->tail), [rows] "+m"(k->rows)                                            \
     : [w00] "m"(k->w[0][0]), [w01] "m"(k->w[0][1]), [w10] "m"(k->w[1][0]), [w11] "m"(k->w[1][1]),  \
       [w20] "m"(k->w[2][0]), [w21] "m"(k->w[2][1]), [bias] "m"(k->bias), [mult] "m"(k->mult),      \
-      [addend] "m"(k->addend), [exp] "m"(k->exp), [lo] "m"(k->lo), [cs] "m"(k->cs), [end] "m"(k->end) \
+      [addend] "m"(k->addend), [exp] "m"(k->exp), [lo] "m"(k->lo), [cs] "m"(k->cs),              \
+      [blk] "m"(k->blk), [tail_p] "m"(k->tail_p), [tail_o] "m"(k->tail_o), [p_next] "m"(k->p_next), \
+      [o_next] "m"(k->o_next)                                                               \
     : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
 
-/* Blocks of four outputs along a run: n4 >= 1 of them from output pointer o. */
-__attribute__((always_inline)) static inline void dwl_blocks(const dwl_run_t *k, const int16_t *r0, int32_t rb,
-                                                              int8_t *o, int32_t n4, int full)
+/* k->rows runs of one channel's plane from plane row r0 and output o (each run's blocks at
+ * least one: the run has four outputs or the geometry stages it). */
+static void dwl_rows(dwl_run_t *k, const int16_t *r0, int32_t rb, int8_t *o, int full)
 {
     const int8_t *p0 = (const int8_t *)r0, *p1 = p0 + rb, *p2 = p1 + rb;
     if (full)
-        __asm__ volatile(EK_DWL_BLOCKS("") EK_DWL_ASM_OPERANDS);
+        __asm__ volatile(EK_DWL_ROWS("") EK_DWL_ASM_OPERANDS);
     else
-        __asm__ volatile(EK_DWL_BLOCKS("ldrd r11, r12, %[lo]\n\t" EK_DWL_CLAMP("r4") EK_DWL_CLAMP("r5")
-                                       EK_DWL_CLAMP("r6") EK_DWL_CLAMP("r8")) EK_DWL_ASM_OPERANDS);
-    (void)n4;
+        __asm__ volatile(EK_DWL_ROWS("ldrd r11, r12, %[lo]\n\t" EK_DWL_CLAMP("r4") EK_DWL_CLAMP("r5")
+                                     EK_DWL_CLAMP("r6") EK_DWL_CLAMP("r8")) EK_DWL_ASM_OPERANDS);
 }
 #else
 static inline int32_t dwl_lo16(uint32_t x) { return (int32_t)(int16_t)(x & 0xFFFFu); }
 static inline int32_t dwl_hi16(uint32_t x) { return (int32_t)(int16_t)(x >> 16); }
 
-/* The same sums and requantization in C (host builds of the tests). */
-static void dwl_blocks(const dwl_run_t *k, const int16_t *r0, int32_t rb, int8_t *o, int32_t n4, int full)
+/* The same sums, requantization and runs in C (host builds of the tests). */
+static void dwl_rows(dwl_run_t *k, const int16_t *r0, int32_t rb, int8_t *o, int full)
 {
     (void)full;
-    for (int32_t v = 0; v < 4 * n4; ++v) {
-        int32_t acc = k->bias;
-        const int16_t *r = r0 + v;
-        for (int32_t i = 0; i < 3; ++i, r = (const int16_t *)(const void *)((const int8_t *)r + rb))
-            acc += dwl_lo16(k->w[i][0]) * r[0] + dwl_hi16(k->w[i][0]) * r[1] + dwl_hi16(k->w[i][1]) * r[2];
-        int32_t y = ek_ssat8(ek_smmlar(acc, k->mult, k->addend + (acc >> 31)) >> k->exp);
-        y = y < k->lo ? k->lo : (y > k->hi ? k->hi : y);
-        o[v * k->cs] = (int8_t)y;
+    const int32_t n4 = k->blk / (4 * k->cs), t = k->tail_p ? 4 - k->tail_p / 2 : 0, run = 4 * n4 + t;
+    for (; k->rows > 0; --k->rows, r0 = (const int16_t *)(const void *)((const int8_t *)r0 + rb),
+                        o += run * k->cs + k->o_next) {
+        for (int32_t v = 0; v < run; ++v) {
+            int32_t acc = k->bias;
+            const int16_t *r = r0 + v;
+            for (int32_t i = 0; i < 3; ++i, r = (const int16_t *)(const void *)((const int8_t *)r + rb))
+                acc += dwl_lo16(k->w[i][0]) * r[0] + dwl_hi16(k->w[i][0]) * r[1] + dwl_hi16(k->w[i][1]) * r[2];
+            int32_t y = ek_ssat8(ek_smmlar(acc, k->mult, k->addend + (acc >> 31)) >> k->exp);
+            y = y < k->lo ? k->lo : (y > k->hi ? k->hi : y);
+            o[v * k->cs] = (int8_t)y;
+        }
     }
 }
 #endif
@@ -624,24 +673,26 @@ static void dwconv_planar(const ek_conv_params_t *p, const ek_shape_t *is, const
                 k.addend = ch->addend;
                 k.exp = ch->exp;
                 const int16_t *plane = (const int16_t *)(const void *)(scratch + c * plane_bytes);
-                for (int32_t r = 0; r < R; ++r) {
-                    const int16_t *row = (const int16_t *)(const void *)((const int8_t *)plane + r * rb);
-                    int8_t *o = data + (ou0 + r) * osu + c0 + c;
-                    if (n4) {
-                        k.cs = osv;
-                        k.end = (int32_t)(intptr_t)(o + 4 * n4 * osv);
-                        dwl_blocks(&k, row, rb, o, n4, full);
-                    }
-                    if (tail && n4) {  /* the last four outputs again: the tail's are new */
-                        k.end = (int32_t)(intptr_t)(o + OV * osv);
-                        dwl_blocks(&k, row + OV - 4, rb, o + (OV - 4) * osv, 1, full);
-                    } else if (tail) {  /* a run shorter than a block: into `last` (the planes have its columns) */
-                        int8_t last[4];
-                        k.cs = 1;
-                        k.end = (int32_t)(intptr_t)(last + 4);
-                        dwl_blocks(&k, row + 4 * n4, rb, last, 1, full);
-                        for (int32_t j = 0; j < tail; ++j) o[(4 * n4 + j) * osv] = last[j];
-                    }
+                int8_t *o = data + ou0 * osu + c0 + c;
+                if (n4) {  /* every run in one call */
+                    k.cs = osv;
+                    k.blk = 4 * n4 * osv;
+                    k.tail_p = tail ? 2 * (4 - tail) : 0;
+                    k.tail_o = (4 - tail) * osv;
+                    k.rows = R;
+                    k.p_next = rb - 2 * OV;
+                    k.o_next = osu - OV * osv;
+                    dwl_rows(&k, plane, rb, o, full);
+                    continue;
+                }
+                for (int32_t r = 0; r < R; ++r, o += osu) {  /* runs shorter than a block: via `last` */
+                    int8_t last[4];
+                    k.cs = 1;
+                    k.blk = 4;
+                    k.tail_p = 0;
+                    k.rows = 1;
+                    dwl_rows(&k, (const int16_t *)(const void *)((const int8_t *)plane + r * rb), rb, last, full);
+                    for (int32_t j = 0; j < tail; ++j) o[j * osv] = last[j];
                 }
             }
         }
