@@ -13,6 +13,15 @@ void ek_conv2d_s8_inplace(const ek_conv_params_t *p, const int32_t *mult, const 
                           const int8_t *filter, const int32_t *bias, const ek_shape_t *out_shape,
                           int32_t rows, int8_t *tmp, int16_t *scratch)
 {
+#if EK_DSP_PACKED_BUILD
+    /* The dsp conv widens a pixel pair's inputs into its im2col row before it stores the pair's
+     * outputs, pixel pair by pixel pair: with an output pixel no wider than the input's, every
+     * store lands on bytes of pixels already read, so the whole layer goes straight in place. */
+    if (scratch && filter_shape->h == 1 && filter_shape->w == 1 && out_shape->c <= in_shape->c) {
+        ek_conv2d_s8(p, mult, shift, in_shape, data, filter_shape, filter, bias, out_shape, data, scratch);
+        return;
+    }
+#endif
     const size_t in_row = (size_t)in_shape->w * in_shape->c, out_row = (size_t)out_shape->w * out_shape->c;
     ek_shape_t is = *in_shape, os = *out_shape;
     for (int32_t y = 0; y < out_shape->h; y += rows) {
