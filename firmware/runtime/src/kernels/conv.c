@@ -499,6 +499,23 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
  * words are read (stride 12 bytes a tap pair; single LDRs, which pipeline) and multiplied,
  * two tap pairs a step (k4 is a multiple of four). acc gets the channels' accumulators as
  * mac_block stores them. */
+/* One tap pair of the last channel, or of the last two. */
+#define EK_TAIL1_ASM                                  \
+    "ldr r4, [%[x]], #4\n\t"                         \
+    "ldr r5, [%[x]], #4\n\t"                         \
+    "ldr r6, [%[w]], #12\n\t"                        \
+    "smlad %[a0], r6, r4, %[a0]\n\t"                 \
+    "smlad %[a1], r6, r5, %[a1]\n\t"
+#define EK_TAIL2_ASM                                  \
+    "ldr r4, [%[x]], #4\n\t"                         \
+    "ldr r5, [%[x]], #4\n\t"                         \
+    "ldr r6, [%[w]], #4\n\t"                         \
+    "ldr r8, [%[w]], #8\n\t"                         \
+    "smlad %[a0], r6, r4, %[a0]\n\t"                 \
+    "smlad %[a1], r6, r5, %[a1]\n\t"                 \
+    "smlad %[a2], r8, r4, %[a2]\n\t"                 \
+    "smlad %[a3], r8, r5, %[a3]\n\t"
+
 static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, int32_t n, int32_t k4, int32_t *acc)
 {
     int32_t steps = k4 >> 2;
@@ -506,16 +523,7 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
         register int32_t a0 __asm__("r0") = bias[0], a1 __asm__("r1") = bias[0];
         __asm__ volatile(
             "1:\n\t"
-            "ldr r4, [%[x]], #4\n\t"
-            "ldr r5, [%[x]], #4\n\t"
-            "ldr r6, [%[w]], #12\n\t"
-            "smlad %[a0], r6, r4, %[a0]\n\t"
-            "smlad %[a1], r6, r5, %[a1]\n\t"
-            "ldr r4, [%[x]], #4\n\t"
-            "ldr r5, [%[x]], #4\n\t"
-            "ldr r6, [%[w]], #12\n\t"
-            "smlad %[a0], r6, r4, %[a0]\n\t"
-            "smlad %[a1], r6, r5, %[a1]\n\t"
+            EK_TAIL1_ASM EK_TAIL1_ASM
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(col), [w] "+r"(w), [n] "+r"(steps)
@@ -528,22 +536,7 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
         register int32_t a2 __asm__("r2") = bias[1], a3 __asm__("r3") = bias[1];
         __asm__ volatile(
             "1:\n\t"
-            "ldr r4, [%[x]], #4\n\t"
-            "ldr r5, [%[x]], #4\n\t"
-            "ldr r6, [%[w]], #4\n\t"
-            "ldr r8, [%[w]], #8\n\t"
-            "smlad %[a0], r6, r4, %[a0]\n\t"
-            "smlad %[a1], r6, r5, %[a1]\n\t"
-            "smlad %[a2], r8, r4, %[a2]\n\t"
-            "smlad %[a3], r8, r5, %[a3]\n\t"
-            "ldr r4, [%[x]], #4\n\t"
-            "ldr r5, [%[x]], #4\n\t"
-            "ldr r6, [%[w]], #4\n\t"
-            "ldr r8, [%[w]], #8\n\t"
-            "smlad %[a0], r6, r4, %[a0]\n\t"
-            "smlad %[a1], r6, r5, %[a1]\n\t"
-            "smlad %[a2], r8, r4, %[a2]\n\t"
-            "smlad %[a3], r8, r5, %[a3]\n\t"
+            EK_TAIL2_ASM EK_TAIL2_ASM
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(col), [w] "+r"(w),
