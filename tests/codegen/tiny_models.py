@@ -297,60 +297,64 @@ def _build(case: dict) -> bytes:
     return data
 
 
-def _reshape_as_squeeze(data: bytes) -> bytes:
-    """The converter turns tf.squeeze into RESHAPE; write the RESHAPE back as the SQUEEZE op
-    (same tensors, SqueezeOptions) that other exporters emit."""
+def edit_flatbuffer(data: bytes, edit) -> bytes:
+    """data with edit(model) applied to its unpacked flatbuffer (LiteRT's schema ModelT)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as S
 
     m = S.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    code = S.OperatorCodeT()
-    code.builtinCode = code.deprecatedBuiltinCode = S.BuiltinOperator.SQUEEZE
-    code.version = 1
-    m.operatorCodes.append(code)
-    for op in m.subgraphs[0].operators:
-        oc = m.operatorCodes[op.opcodeIndex]
-        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == S.BuiltinOperator.RESHAPE:
+    edit(m)
+    b = flatbuffers.Builder(0)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+def _ops(m, builtin: int) -> list:
+    """The operators of m's first subgraph whose builtin code is `builtin`."""
+    return [op for op in m.subgraphs[0].operators
+            if max(m.operatorCodes[op.opcodeIndex].builtinCode, m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
+            == builtin]
+
+
+def _reshape_as_squeeze(data: bytes) -> bytes:
+    """The converter turns tf.squeeze into RESHAPE; write the RESHAPE back as the SQUEEZE op
+    (same tensors, SqueezeOptions) that other exporters emit."""
+    from ai_edge_litert import schema_py_generated as S
+
+    def edit(m):
+        code = S.OperatorCodeT()
+        code.builtinCode = code.deprecatedBuiltinCode = S.BuiltinOperator.SQUEEZE
+        code.version = 1
+        m.operatorCodes.append(code)
+        for op in _ops(m, S.BuiltinOperator.RESHAPE):
             op.opcodeIndex = len(m.operatorCodes) - 1
             op.inputs = op.inputs[:1]
             op.builtinOptionsType = S.BuiltinOptions.SqueezeOptions
             op.builtinOptions = S.SqueezeOptionsT()
             op.builtinOptions.squeezeDims = [1, 2]
-    b = flatbuffers.Builder(0)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    return edit_flatbuffer(data, edit)
 
 
 def _set_softmax_beta(data: bytes, beta: float) -> bytes:
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as S
 
-    m = S.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    for op in m.subgraphs[0].operators:
-        oc = m.operatorCodes[op.opcodeIndex]
-        if max(oc.builtinCode, oc.deprecatedBuiltinCode) == 25:
+    def edit(m):
+        for op in _ops(m, S.BuiltinOperator.SOFTMAX):
             op.builtinOptions.beta = beta
-    b = flatbuffers.Builder(0)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+    return edit_flatbuffer(data, edit)
 
 
 def _set_last_depthwise_activation(data: bytes, act: str) -> bytes:
     """The last DEPTHWISE_CONV_2D's fused activation set to `act` (a narrower clamp than its
     output's range, which the converter never emits from a calibrated model): the kernels'
     clamping paths, held against tflite-micro, which applies the same activation."""
-    import flatbuffers
     from ai_edge_litert import schema_py_generated as S
 
     code = {"relu_n1_to_1": S.ActivationFunctionType.RELU_N1_TO_1, "relu6": S.ActivationFunctionType.RELU6}[act]
-    m = S.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    dw = [op for op in m.subgraphs[0].operators
-          if max(m.operatorCodes[op.opcodeIndex].builtinCode, m.operatorCodes[op.opcodeIndex].deprecatedBuiltinCode)
-          == S.BuiltinOperator.DEPTHWISE_CONV_2D]
-    dw[-1].builtinOptions.fusedActivationFunction = code
-    b = flatbuffers.Builder(0)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+
+    def edit(m):
+        _ops(m, S.BuiltinOperator.DEPTHWISE_CONV_2D)[-1].builtinOptions.fusedActivationFunction = code
+    return edit_flatbuffer(data, edit)
 
 
 def _main(spec_path: str) -> int:

@@ -80,14 +80,7 @@ def edited_model(case: dict, edit, out: Path) -> Path:
     """The case's model with edit(model) applied to its unpacked flatbuffer (LiteRT's schema
     ModelT), written to out: what the converter never emits (an option, a quantization), for an
     op's refusal tests."""
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as S
-
     from tests.codegen import tiny_models
 
-    m = S.ModelT.InitFromPackedBuf(bytearray(tiny_models.ensure_models([case])[0].read_bytes()), 0)
-    edit(m)
-    b = flatbuffers.Builder(0)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    out.write_bytes(bytes(b.Output()))
+    out.write_bytes(tiny_models.edit_flatbuffer(tiny_models.ensure_models([case])[0].read_bytes(), edit))
     return out

@@ -494,12 +494,7 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
-/* The last one or two output channels of a pixel pair (C not a multiple of three), whose
- * triple is packed with zero weights for the missing channels: only the real channels'
- * words are read (stride 12 bytes a tap pair; single LDRs, which pipeline) and multiplied,
- * two tap pairs a step (k4 is a multiple of four). acc gets the channels' accumulators as
- * mac_block stores them. */
-/* One tap pair of the last channel, or of the last two. */
+/* One tap pair of mac_tail's last channel, or of its last two. */
 #define EK_TAIL1_ASM                                  \
     "ldr r4, [%[x]], #4\n\t"                         \
     "ldr r5, [%[x]], #4\n\t"                         \
@@ -516,6 +511,11 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
     "smlad %[a2], r8, r4, %[a2]\n\t"                 \
     "smlad %[a3], r8, r5, %[a3]\n\t"
 
+/* The last one or two output channels of a pixel pair (C not a multiple of three), whose
+ * triple is packed with zero weights for the missing channels: only the real channels'
+ * words are read (stride 12 bytes a tap pair; single LDRs, which pipeline) and multiplied,
+ * two tap pairs a step (k4 is a multiple of four). acc gets the channels' accumulators as
+ * mac_block stores them. */
 static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, int32_t n, int32_t k4, int32_t *acc)
 {
     int32_t steps = k4 >> 2;

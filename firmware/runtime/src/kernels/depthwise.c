@@ -384,9 +384,9 @@ static void dwconv_packed(const ek_conv_params_t *p, const int32_t *mult, const 
  * four SMLADs and four SMLAxy for twelve MACs, and the requantization of
  * dw_rq_fast on the doubled sums. The HWC kernels above take a SXTB16 pair and four
  * single MACs per tap of four channels; here each input value is widened once.
- * The planes run along the longer side (`transposed`: along H, for KWS's 25x5 maps), and
- * hold `band` output rows and the two rows below them; after a band the last two rows move up
- * and the next rows are gathered. In place is safe: a group's outputs overwrite only its own
+ * The planes run along the side the generator found cheaper (`transposed`: along H, for
+ * KWS's 25x5 maps), and hold `band` output rows and the two rows below them; after a band the
+ * last two rows move up and the next rows are gathered. In place is safe: a group's outputs overwrite only its own
  * channels' bytes, at rows the planes have already copied. */
 typedef struct {
     int32_t bias;         /* 2 * (bias + input_offset * the sum of the nine weights) */
@@ -552,9 +552,8 @@ static void dwl_rows(dwl_run_t *k, const int16_t *r0, int32_t rb, int8_t *o, int
 }
 #endif
 
-/* One group's planes, rows [j0, j1) (plane row j is input row u0 + j): each row's columns
- * from input column -pad_v on, two pixels a step: their words' SXTB16 lanes (c0 c2) and
- * (c1 c3), paired per channel by PKHBT/PKHTB into one word per plane. */
+/* Two pixels' words of four channels as one word per plane: their SXTB16 lanes (c0 c2) and
+ * (c1 c3), paired per channel (PKHBT/PKHTB on the core). */
 static inline void dwl_pair(uint32_t a, uint32_t b, uint32_t *d, int32_t pw)
 {
     const uint32_t a02 = ek_sxtb16(a), b02 = ek_sxtb16(b), a13 = ek_sxtb16_ror8(a), b13 = ek_sxtb16_ror8(b);
@@ -615,6 +614,8 @@ static inline void dwl_edge_pair(const int8_t *row, int32_t sv, int32_t V, int32
     dwl_pair(a, b, d, pw);
 }
 
+/* One group's planes, rows [j0, j1) (plane row j is input row u0 + j): each row's columns
+ * from input column -pad_v on, two pixels a step. */
 static void dwl_gather(const int8_t *in_g, int32_t su, int32_t sv, int32_t U, int32_t V, int32_t pad_v, int32_t u0,
                        int32_t j0, int32_t j1, int8_t *planes, int32_t plane_bytes, int32_t rb, uint32_t zp4)
 {

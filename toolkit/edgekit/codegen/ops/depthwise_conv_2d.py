@@ -75,9 +75,9 @@ def dsp_pack_3x3(w: np.ndarray, b: Optional[np.ndarray], mult, shift, input_offs
     return out.astype(np.int32)
 
 
-# The planar kernel's estimated cycles per block of four outputs (depthwise.c, dwl_blocks; a
+# The planar kernel's estimated cycles per block of four outputs (depthwise.c, dwl_rows; a
 # run's last, partial block is a whole one) and per run: they choose the planes' orientation.
-BLOCK_CYCLES, RUN_CYCLES = 92, 60
+BLOCK_CYCLES, RUN_CYCLES = 76, 25
 PLANAR_HEADER_WORDS = 4   # transposed, band, row bytes, 0
 CHANNEL_WORDS = 10        # dwl_chan_t: bias, w[3][2], mult, addend, exp
 PLANE_BUDGET = 8192       # scratch bytes the four planes may take (more than one band's worth)
