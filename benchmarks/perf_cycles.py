@@ -17,6 +17,7 @@ depend on the layer shapes, hardly on the values).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -109,8 +110,59 @@ def function_lines(funcs: dict, top: int = 8) -> list[str]:
     return lines
 
 
-def print_functions(funcs: dict) -> None:
+_OP_COMMENT = re.compile(r"/\* (\d+): (\w+) -> .*?, (\d+) MACs \*/")
+_CALL = re.compile(r"^\s+(ek_\w+)\(")
+
+
+def kernel_calls(model_c: Path) -> list[dict]:
+    """The kernel calls of the generated ek_model_invoke, in order, each with the ops it computes
+    (an op computed inside the next op's call, or with no call of its own, counts to that call)."""
+    body = model_c.read_text().split("int ek_model_invoke(void)", 1)[1]
+    calls, ops = [], []
+    for line in body.splitlines():
+        if line.startswith("}"):
+            break
+        m = _OP_COMMENT.search(line)
+        if m:
+            ops.append((int(m.group(1)), m.group(2), int(m.group(3))))
+        elif (c := _CALL.match(line)) and ops:
+            calls.append({"function": c.group(1), "ops": ops})
+            ops = []
+    return calls
+
+
+def layer_lines(model: str, target_name: str, kernels: str, est, model_c: Path) -> list[str]:
+    """Per kernel call of one inference: its ops, MACs, estimated cycles and cycles per MAC; and the
+    same summed per op type (a fused pointwise+depthwise call counts as its own type)."""
+    calls = kernel_calls(model_c)
+    if len(calls) != len(est.by_call):
+        return ["", f"(per-layer table left out: {len(calls)} kernel calls in model.c, "
+                f"{len(est.by_call)} traced)"]
+    lines = ["", f"## Where the cycles go: {model} on {target_name} ({kernels}), by layer (estimated, one inference)",
+             "", "| ops | kernel | MACs | instructions | cycles (estimated) | cycles / MAC |",
+             "|---|---|---:|---:|---:|---:|"]
+    types: dict[str, list] = {}
+    for call, traced in zip(calls, est.by_call):
+        macs = sum(o[2] for o in call["ops"])
+        name = " + ".join(f"{i} {op}" for i, op, _ in call["ops"])
+        per_mac = f"{traced['cycles'] / macs:.2f}" if macs else "-"
+        lines.append(f"| {name} | {call['function']} | {macs:,} | {traced['instructions']:,} | "
+                     f"{traced['cycles']:,} | {per_mac} |")
+        t = types.setdefault(" + ".join(op for _, op, _ in call["ops"]), [0, 0, 0])
+        t[0] += macs
+        t[1] += traced["instructions"]
+        t[2] += traced["cycles"]
+    lines += ["", f"By op type ({model}, {target_name}, {kernels}):", "",
+              "| op type | MACs | instructions | cycles (estimated) | cycles / MAC |", "|---|---:|---:|---:|---:|"]
+    for name, (macs, ins, cyc) in sorted(types.items(), key=lambda kv: -kv[1][2]):
+        lines.append(f"| {name} | {macs:,} | {ins:,} | {cyc:,} | {f'{cyc / macs:.2f}' if macs else '-'} |")
+    return lines
+
+
+def print_functions(funcs: dict, layers: dict) -> None:
     print("\n".join(function_lines(funcs, top=16)))
+    for v in layers.values():
+        print("\n".join(v))
 
 
 def main(argv: list[str]) -> int:
@@ -137,7 +189,7 @@ def main(argv: list[str]) -> int:
     from edgekit.targets import load_target
 
     work = resources.build_dir() / "_bench" / "perf"
-    rows, funcs, arenas, ref_counts = [], {}, {}, {}
+    rows, funcs, layers, arenas, ref_counts = [], {}, {}, {}, {}
     t_start = time.time()
     for model, target_name, kernels, trace in runs:
         tfl = model_path(model)
@@ -167,11 +219,12 @@ def main(argv: list[str]) -> int:
             row["cycles"] = ins * est.cycles_per_instruction
             row["cpi"] = est.cycles_per_instruction
             funcs[(model, target_name, kernels)] = est
+            layers[(model, target_name, kernels)] = layer_lines(model, target_name, kernels, est, d / "gen" / "model.c")
         rows.append(row)
         print(f"{model} {target_name} {kernels}: {ins:,} instructions, "
               f"{row['cycles'] or 0:,.0f} cycles (estimated), exact {exact}", flush=True)
     if args.runs:   # a developer's partial run: the rows and where their cycles go
-        print_functions(funcs)
+        print_functions(funcs, layers)
         return 0 if all(r["exact"] for r in rows) else 1
     fe = frontend_row("cortex-m4", model_path("kws"), work)
 
@@ -221,6 +274,8 @@ def main(argv: list[str]) -> int:
               f"| model (dsp kernels) | {model_kws['instructions']:,} | {model_kws['instructions'] / total_i:.1%} | "
               f"{model_kws['cycles']:,.0f} | {model_kws['cycles'] / total_c:.1%} |"]
     lines += function_lines(funcs)
+    for v in layers.values():
+        lines += v
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

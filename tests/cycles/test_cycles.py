@@ -115,6 +115,54 @@ def test_log_fold_counts_the_window_and_taken_branches():
     assert est.by_symbol["ek_model_invoke"]["instructions"] == 10
 
 
+CALLS_LOG = """\
+----------------
+IN: main
+0x00000400:  f000 f810  bl       #0x424
+
+Trace 0: 0x7f0000000100 [00800408/00000400/00000110/ff020200] main
+----------------
+IN: ek_model_invoke
+0x00000424:  f000 f810  bl       #0x500
+
+Trace 0: 0x7f0000000200 [00800408/00000424/00000110/ff020200] ek_model_invoke
+----------------
+IN: kernel_a
+0x00000500:  6808       ldr      r0, [r1]
+0x00000502:  3901       subs     r1, #1
+0x00000504:  d1fc       bne      #0x500
+
+Trace 0: 0x7f0000000300 [00800408/00000500/00000110/ff020200] kernel_a
+Trace 0: 0x7f0000000300 [00800408/00000500/00000110/ff020200] kernel_a
+----------------
+IN: ek_model_invoke
+0x00000428:  f000 f810  bl       #0x600
+
+Trace 0: 0x7f0000000400 [00800408/00000428/00000110/ff020200] ek_model_invoke
+----------------
+IN: kernel_b
+0x00000600:  3901       subs     r1, #1
+0x00000602:  4770       bx       lr
+
+Trace 0: 0x7f0000000500 [00800408/00000600/00000110/ff020200] kernel_b
+----------------
+IN: main
+0x00000404:  2000       movs     r0, #0
+
+Trace 0: 0x7f0000000600 [00800408/00000404/00000110/ff020200] main
+"""
+
+
+def test_cycles_are_attributed_to_the_window_functions_calls():
+    """Per direct call of the window function, in order (the per-layer table of
+    benchmarks/perf_cycles.py): the callee, its instructions and cycles; the window's own
+    blocks count to the call before (the first call's set-up to the first)."""
+    est = estimate(parse_log(CALLS_LOG.splitlines(keepends=True), "ek_model_invoke"), "cortex-m4")
+    assert [c["callee"] for c in est.by_call] == ["kernel_a", "kernel_b"]
+    assert [c["instructions"] for c in est.by_call] == [1 + 2 * 3 + 1, 2]
+    assert sum(c["cycles"] for c in est.by_call) == round(est.cycles)
+
+
 def test_flash_wait_states_are_charged():
     mix = parse_log(LOG.splitlines(keepends=True), "ek_model_invoke")
     cached = estimate(mix, "cortex-m4", flash_wait_states=3, flash_accelerator=True)

@@ -128,6 +128,9 @@ class CycleEstimate:
     flash_wait_cycles: float
     by_kind: dict = field(default_factory=dict)     # kind -> {"instructions", "cycles"} per call
     by_symbol: dict = field(default_factory=dict)   # function -> {"instructions", "cycles"} per call
+    # the window's direct calls in order (one per kernel call of an inference), first window only,
+    # flash wait states not included: [{"callee", "instructions", "cycles"}]
+    by_call: list = field(default_factory=list)
     calls: int = 1
     source: str = ""
     assumptions: list = field(default_factory=list)
@@ -158,9 +161,11 @@ def estimate(mix: TraceMix, core: str, flash_wait_states: int = 0, flash_acceler
     kinds: dict[str, list] = {}
     syms: dict[str, list] = {}
     lines: set[int] = set()
+    prices: dict = {}
     for key, n in mix.executions.items():
         blk = mix.blocks[key]
         base, extra, by_kind = price_block(blk, t)
+        prices[key] = (base, extra)
         taken = mix.taken.get(key, 0)
         cyc = base * n + extra * taken
         if blk.insns[-1].kind in _BRANCHES:
@@ -189,9 +194,18 @@ def estimate(mix: TraceMix, core: str, flash_wait_states: int = 0, flash_acceler
     if flash_wait_states:
         assumptions.append("data reads from flash (weights, constants) are not charged wait states: "
                            "the trace carries no load addresses")
+    by_call = [{"callee": sym, "instructions": 0, "cycles": 0.0} for sym in mix.callees] or \
+        [{"callee": "", "instructions": 0, "cycles": 0.0}]
+    for (i, key), n in mix.call_executions.items():
+        blk = mix.blocks[key]
+        base, extra = prices[key]
+        by_call[i]["instructions"] += len(blk.insns) * n
+        by_call[i]["cycles"] += base * n + extra * mix.call_taken.get((i, key), 0)
+    for c in by_call:
+        c["cycles"] = round(c["cycles"])
     w = mix.windows
     return CycleEstimate(
         core=core, cycles=(total + flash) / w, instructions=ins_total / w, flash_wait_cycles=flash / w,
         by_kind={k: {"instructions": round(v[0] / w), "cycles": round(v[1] / w)} for k, v in sorted(kinds.items(), key=lambda kv: -kv[1][1])},
         by_symbol={k: {"instructions": round(v[0] / w), "cycles": round(v[1] / w)} for k, v in sorted(syms.items(), key=lambda kv: -kv[1][1])},
-        calls=w, source=t.source, assumptions=assumptions)
+        by_call=by_call if mix.call_executions else [], calls=w, source=t.source, assumptions=assumptions)

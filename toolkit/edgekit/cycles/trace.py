@@ -44,6 +44,11 @@ class TraceMix:
     windows: int = 0
     unmapped: int = 0                               # executions whose block was never printed
     uart: str = ""
+    # The window function's direct calls in the first window, in order: the callee's symbol, and
+    # (call index, key) -> executions / taken. The window's own blocks count to the call before.
+    callees: list = field(default_factory=list)
+    call_executions: dict = field(default_factory=dict)
+    call_taken: dict = field(default_factory=dict)
 
     @property
     def instructions(self) -> int:
@@ -59,6 +64,7 @@ def parse_log(lines, window: str) -> TraceMix:
     caller = None
     prev_sym = None
     prev_key = None          # the block executed just before, inside a window
+    prev_call = None         # (call index, key) of that block, in the first window
     for line in lines:
         if line.startswith("Trace"):
             m = _TRACE.match(line)
@@ -75,7 +81,9 @@ def parse_log(lines, window: str) -> TraceMix:
             if prev_key is not None:
                 if pc != mix.blocks[prev_key].end:
                     mix.taken[prev_key] = mix.taken.get(prev_key, 0) + 1
-                prev_key = None
+                    if prev_call is not None:
+                        mix.call_taken[prev_call] = mix.call_taken.get(prev_call, 0) + 1
+                prev_key = prev_call = None
             if not inside and sym == window and prev_sym != window:
                 inside, caller = True, prev_sym
                 mix.windows += 1
@@ -87,6 +95,11 @@ def parse_log(lines, window: str) -> TraceMix:
                 else:
                     mix.executions[key] = mix.executions.get(key, 0) + 1
                     prev_key = key
+                    if mix.windows == 1:
+                        if sym != window and prev_sym == window:
+                            mix.callees.append(sym)
+                        prev_call = (max(len(mix.callees) - 1, 0), key)
+                        mix.call_executions[prev_call] = mix.call_executions.get(prev_call, 0) + 1
             prev_sym = sym
         elif line.startswith("IN:"):
             pending, pending_sym = [], line[3:].strip()
