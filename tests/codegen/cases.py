@@ -115,6 +115,10 @@ FIXED_CASES = [
     # stride 1x2, 3 output channels, ReLU6 (the two-sided clamp).
     {"op": "conv", "seed": 31, "in_shape": [6, 9, 8], "kernel": [2, 3], "cout": 3, "stride": [1, 2],
      "padding": "SAME", "act": "relu6", "in_range": [-1.0, 4.0]},
+    # The dsp conv's ring of widened rows with an odd filter row (kw * cin = 3) and an even
+    # kh: the rows' last taps paired across rows; odd output width (pairs straddle rows).
+    {"op": "conv", "seed": 33, "in_shape": [9, 12, 1], "kernel": [2, 3], "cout": 4, "stride": [1, 2],
+     "padding": "VALID", "act": "relu", "in_range": [-1.0, 2.0]},
     # The dsp average pool: four channels a word (SADD16 of SXTB16 lanes) and three after the
     # last group, windows cut by the SAME padding (their counts differ).
     {"op": "avgpool", "seed": 32, "in_shape": [9, 7, 7], "kernel": [3, 3], "stride": [2, 2], "padding": "SAME",

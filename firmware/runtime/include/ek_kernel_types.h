@@ -61,6 +61,10 @@ typedef struct {
      * requantization is one SMMLAR and one shift (codegen/ops/conv_2d.py,
      * requant_short_params), or NULL. */
     const int32_t *rq_short;
+    /* CONV_2D with a window, dsp build only: the rows of the ring of widened input rows its
+     * pixels are copied from (conv.c, conv2d_dsp_ring; the generator packs the filter in that
+     * path's tap order, codegen/ops/conv_2d.py ring_tap_order), 0 for the staged im2col. */
+    int16_t ring_rows;
 } ek_conv_params_t;
 
 #ifdef __cplusplus

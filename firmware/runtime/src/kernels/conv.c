@@ -553,7 +553,8 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
 /* `triples` whole triples of a layer with short requantization (p->rq_short, doubled weights):
  * each triple's six accumulators requantized where they are (the weights pointer parked in
  * memory meanwhile) and stored as int8 at out0 and out0 + d, the other pixel's. */
-static void mac_block_rq(const int16_t *col, const int16_t *w, const int32_t *bias_folded, int32_t triples,
+static inline __attribute__((always_inline)) void mac_block_rq(const int16_t *col, const int16_t *w,
+                                                              const int32_t *bias_folded, int32_t triples,
                          int32_t k4, const int32_t *rq, int8_t *out0, int32_t d)
 {
     EK_CONV_PASS_SETUP(k4);
@@ -618,33 +619,191 @@ static void mac_block_rq(const int16_t *col, const int16_t *w, const int32_t *bi
 }
 #endif
 
+/* The C outputs of both pixels of the pair row col, at out0 and out1 (inlined into each pixel
+ * loop, as the call's set-up per pixel pair costs more than a small layer's MACs there). */
+static inline __attribute__((always_inline)) void pair_outputs(
+    const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift, const int16_t *col, const int16_t *wpacked,
+    const int32_t *bias_folded, int32_t C, int32_t k4, int8_t *out0, int8_t *out1, int32_t *acc)
+{
+    const int32_t whole = C / 3, tail = C % 3;
+    if (p->rq_short && whole) {
+        /* The whole triples requantized in the MAC loop; the last one or two channels
+         * through acc. */
+        mac_block_rq(col, wpacked, bias_folded, whole, k4, p->rq_short, out0, (int32_t)(out1 - out0));
+        if (tail) {
+            mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc);
+            requant_pair_short(p->rq_short + 9 * whole, acc, tail, out0 + 3 * whole, out1 + 3 * whole);
+        }
+    } else {
+        if (whole) mac_block(col, wpacked, bias_folded, 3 * whole, k4, acc);
+        if (tail) mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc + 6 * whole);
+        requant_pair(p, mult, shift, acc, C, out0, out1);
+    }
+}
+
+/* The ring of widened input rows (p->ring_rows > 0): each input row a window touches is
+ * widened to int16 once, in natural order and with the padding columns as the zero point,
+ * where the staged im2col gathers and widens it again for every window over it (VWW's first
+ * conv, 3x3 stride 2 on three channels: 27 inputs a pixel, 8 output channels to share them).
+ * A pixel's slot is then copied a word at a time: per filter row, its kw*cin inputs as
+ * kw*cin/2 tap pairs (the window starts at an even int16, as stride_w * cin is even); an odd
+ * row's last input goes with the other rows' last ones into the pairs after all rows'. That
+ * is the tap order the generator packs the filter in (codegen/ops/conv_2d.py,
+ * ring_tap_order). The rows live in the scratch after the staged pixel. */
+#define EK_CONV_RING_MAX 16
+
+typedef struct {
+    int16_t *rows;                    /* n rows of len int16 */
+    int32_t len, n;
+    int32_t tag[EK_CONV_RING_MAX];    /* which input row each holds, -1 none */
+} conv_ring_t;
+
+/* Input row iy as the ring's row dst: columns -pad_w on, len int16. */
+static __attribute__((noinline)) void ring_widen(const ek_conv_params_t *p, const ek_shape_t *is,
+                                                 const int8_t *input, int32_t iy, int16_t *dst, int32_t len)
+{
+    const int32_t cin = is->c, iw = is->w;
+    const int16_t zp = (int16_t)(-p->input_offset);
+    int32_t left = p->pad_w * cin, inside = iw * cin, i = 0;
+    if (iy < 0 || iy >= is->h) left = len;
+    if (left > len) left = len;
+    if (inside > len - left) inside = len - left;
+    for (; i < left; ++i) dst[i] = zp;
+    if (inside > 0) {
+        const int8_t *src = input + (size_t)iy * iw * cin;
+        int16_t *d = dst + left;
+        int32_t j = 0;
+        for (; j + 4 <= inside; j += 4) {
+            /* SXTB16's lanes (x0 x2)(x1 x3) back into natural order (x0 x1)(x2 x3). */
+            const uint32_t v = rd32(src + j), e = ek_sxtb16(v), o = ek_sxtb16_ror8(v);
+            wr32(d + j, (e & 0xFFFFu) | (o << 16));
+            wr32(d + j + 2, (e >> 16) | (o & 0xFFFF0000u));
+        }
+        for (; j < inside; ++j) d[j] = src[j];
+        i = left + inside;
+    }
+    for (; i < len; ++i) dst[i] = zp;
+}
+
+/* The ring's rows of output row oy (widening those it does not hold), at the row's first
+ * window: rows[fy] for filter row fy. */
+static __attribute__((noinline)) void ring_window_rows(conv_ring_t *r, const ek_conv_params_t *p,
+                                                       const ek_shape_t *is, const int8_t *input, int32_t kh,
+                                                       int32_t oy, const int16_t **rows)
+{
+    const int32_t iy0 = oy * p->stride_h - p->pad_h;
+    for (int32_t fy = 0; fy < kh; ++fy) {
+        const int32_t iy = iy0 + fy, slot = (iy + p->pad_h) % r->n;
+        int16_t *row = r->rows + (size_t)slot * r->len;
+        if (r->tag[slot] != iy) {
+            ring_widen(p, is, input, iy, row, r->len);
+            r->tag[slot] = iy;
+        }
+        rows[fy] = row;
+    }
+}
+
+/* Both pixels' slots of the pair row, the windows at a0 and a1 of the rows (the same output
+ * row) or of rows0 and rows1: per filter row its tap pairs, pixel 0's word then pixel 1's;
+ * four pairs a row (a 3x3 window on three channels) unrolled, so the words load back to back. */
+static void ring_pair(const int16_t *const *rows0, const int16_t *const *rows1, int32_t a0, int32_t a1,
+                      int32_t kh, int32_t run, int32_t k4, int16_t *col)
+{
+    const int32_t half = run >> 1;
+    uint32_t *dst = (uint32_t *)(void *)col;
+    for (int32_t fy = 0; fy < kh; ++fy) {
+        const int16_t *s0 = rows0[fy] + a0, *s1 = rows1[fy] + a1;
+        if (half == 4) {
+            const uint32_t x0 = rd32(s0), x1 = rd32(s0 + 2), x2 = rd32(s0 + 4), x3 = rd32(s0 + 6);
+            const uint32_t y0 = rd32(s1), y1 = rd32(s1 + 2), y2 = rd32(s1 + 4), y3 = rd32(s1 + 6);
+            dst[0] = x0, dst[1] = y0, dst[2] = x1, dst[3] = y1;
+            dst[4] = x2, dst[5] = y2, dst[6] = x3, dst[7] = y3;
+            dst += 8;
+        } else {
+            for (int32_t j = 0; j < half; ++j, dst += 2) {
+                dst[0] = rd32(s0 + 2 * j);
+                dst[1] = rd32(s1 + 2 * j);
+            }
+        }
+    }
+    int32_t t = kh * half;
+    if (run & 1) {
+        /* The rows' last taps two by two: (row 0, row 1), (row 2, row 3), ... */
+        for (int32_t fy = 0; fy < kh; fy += 2, ++t, dst += 2) {
+            const int32_t second = fy + 1 < kh;
+            const uint32_t h0 = (uint16_t)rows0[fy][a0 + run - 1], h1 = (uint16_t)rows1[fy][a1 + run - 1];
+            dst[0] = h0 | (second ? (uint32_t)(uint16_t)rows0[fy + 1][a0 + run - 1] << 16 : 0u);
+            dst[1] = h1 | (second ? (uint32_t)(uint16_t)rows1[fy + 1][a1 + run - 1] << 16 : 0u);
+        }
+    }
+    for (; t < (k4 >> 1); ++t, dst += 2) dst[0] = dst[1] = 0;
+}
+
+static void conv2d_dsp_ring(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
+                            const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
+                            const int16_t *wpacked, const int32_t *bias_folded, const ek_shape_t *os,
+                            int8_t *output, int16_t *col, int32_t *acc, int16_t *ring_rows)
+{
+    const int32_t kh = fs->h, run = fs->w * fs->c, k4 = (kh * run + 3) & ~3, step = p->stride_w * fs->c;
+    const int32_t C = os->c, npix = os->h * os->w, ow = os->w;   /* batch 1 (the generator's condition) */
+    conv_ring_t ring;
+    ring.rows = ring_rows;
+    ring.len = (((ow - 1) * p->stride_w + fs->w) * fs->c + 1) & ~1;
+    ring.n = p->ring_rows > EK_CONV_RING_MAX ? EK_CONV_RING_MAX : p->ring_rows;
+    for (int32_t i = 0; i < ring.n; ++i) ring.tag[i] = -p->pad_h - 1;   /* no row */
+    const int16_t *rows0[EK_CONV_RING_MAX], *rows1[EK_CONV_RING_MAX];
+    int32_t ox = 0, oy = 0, held = -1;   /* held: the output row rows0 is for */
+    for (int32_t px = 0; px < npix; px += 2) {
+        int8_t *out0 = output + px * C;
+        if (held != oy) {
+            ring_window_rows(&ring, p, is, input, kh, oy, rows0);
+            held = oy;
+        }
+        const int32_t a0 = ox * step;
+        int8_t *out1 = out0 + C;
+        if (px + 1 == npix) {
+            /* An odd last pixel is paired with itself: its second result is the same value. */
+            ring_pair(rows0, rows0, a0, a0, kh, run, k4, col);
+            out1 = out0;
+        } else if (ox + 1 < ow) {
+            ring_pair(rows0, rows0, a0, a0 + step, kh, run, k4, col);
+            ox += 1;
+        } else {
+            /* The pair straddles two output rows (odd width): the ring holds both rows' rows. */
+            ox = 0;
+            ++oy;
+            ring_window_rows(&ring, p, is, input, kh, oy, rows1);
+            ring_pair(rows0, rows1, a0, 0, kh, run, k4, col);
+            for (int32_t fy = 0; fy < kh; ++fy) rows0[fy] = rows1[fy];
+            held = oy;
+        }
+        pair_outputs(p, mult, shift, col, wpacked, bias_folded, C, k4, out0, out1, acc);
+        if (++ox == ow) {
+            ox = 0;
+            ++oy;
+        }
+    }
+}
+
 static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int16_t *wpacked, const int32_t *bias_folded, const ek_shape_t *os,
                        int8_t *output, int16_t *col, int32_t *acc)
 {
     const int32_t K = fs->h * fs->w * fs->c, k4 = (K + 3) & ~3;
-    const int32_t C = os->c, npix = os->n * os->h * os->w, whole = C / 3, tail = C % 3;
+    const int32_t C = os->c, npix = os->n * os->h * os->w;
     int8_t *const stage = (int8_t *)(void *)(acc + 2 * ((C + 2) / 3 * 3));  /* windows wider than 1x1 only */
+    if (p->ring_rows) {
+        conv2d_dsp_ring(p, mult, shift, is, input, fs, wpacked, bias_folded, os, output, col, acc,
+                        (int16_t *)(void *)(stage + k4));
+        return;
+    }
     for (int32_t px = 0; px < npix; px += 2) {
         /* An odd last pixel is paired with itself: its second result is the same value. */
         const int32_t px1 = px + 1 < npix ? px + 1 : px;
         im2col_slot(p, is, input, fs, px, os->w, os->h, k4, col, stage);
         im2col_slot(p, is, input, fs, px1, os->w, os->h, k4, col + 2, stage);
-        int8_t *out0 = output + px * C, *out1 = output + px1 * C;
-        if (p->rq_short && whole) {
-            /* The whole triples requantized in the MAC loop; the last one or two channels
-             * through acc. */
-            mac_block_rq(col, wpacked, bias_folded, whole, k4, p->rq_short, out0, (int32_t)(out1 - out0));
-            if (tail) {
-                mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc);
-                requant_pair_short(p->rq_short + 9 * whole, acc, tail, out0 + 3 * whole, out1 + 3 * whole);
-            }
-        } else {
-            if (whole) mac_block(col, wpacked, bias_folded, 3 * whole, k4, acc);
-            if (tail) mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc + 6 * whole);
-            requant_pair(p, mult, shift, acc, C, out0, out1);
-        }
+        pair_outputs(p, mult, shift, col, wpacked, bias_folded, C, k4, output + px * C, output + px1 * C, acc);
     }
 }
 #endif

@@ -20,14 +20,56 @@ def padded_channels(out_channels: int) -> int:
     return -(-out_channels // 3) * 3
 
 
-def scratch_bytes(kdepth: int, out_channels: int, window: bool) -> int:
+def scratch_bytes(kdepth: int, out_channels: int, window: bool, ring_bytes: int = 0) -> int:
     """Arena scratch of ek_conv2d_s8: the DSP kernel's interleaved int16 im2col rows of two
     pixels (each padded to a multiple of four), their int32 accumulators (output channels
     padded to a multiple of three) and, for a window wider than 1x1, one pixel's staged int8
-    inputs; or the Helium kernel's int8 row plus the int32 weight sums of the output channels,
-    whichever is larger (the one formula; the C side only uses the space)."""
+    inputs and the ring of widened rows if it has one; or the Helium kernel's int8 row plus the
+    int32 weight sums of the output channels, whichever is larger (the one formula; the C side
+    only uses the space)."""
     k4 = (kdepth + 3) & ~3
-    return max(4 * k4 + 8 * padded_channels(out_channels) + (k4 if window else 0), k4 + 4 * out_channels)
+    return max(4 * k4 + 8 * padded_channels(out_channels) + (k4 if window else 0) + ring_bytes,
+               k4 + 4 * out_channels)
+
+
+# The ring of widened input rows (conv.c, conv2d_dsp_ring): at most this many rows and bytes.
+RING_MAX_ROWS = 16
+RING_BUDGET = 8192
+
+
+def ring_geometry(kh: int, kw: int, cin: int, sh: int, sw: int, dh: int, dw: int, ow: int) -> tuple[int, int]:
+    """(rows, bytes) of the dsp conv's ring of widened input rows, (0, 0) where the layer keeps
+    the staged im2col: a 1x1 window, dilation, an odd stride_w * cin (half the windows would
+    start at an odd int16), a filter row of one word (im2col_rows4 reads it in place), or a
+    ring over budget (and, decided by the caller, a batch other than 1 or an in-place or fused
+    schedule). The ring holds a window's rows, and the next output row's as well where a
+    pixel pair can straddle two rows (odd output width)."""
+    if kh * kw == 1 or (dh, dw) != (1, 1) or (sw * cin) % 2 or kw * cin == 4:
+        return 0, 0
+    rows = kh + (sh if ow % 2 else 0)
+    length = ((((ow - 1) * sw + kw) * cin) + 1) & ~1     # int16 a row: columns -pad_w on
+    if rows > RING_MAX_ROWS or 2 * rows * length > RING_BUDGET:
+        return 0, 0
+    return rows, 2 * rows * length
+
+
+def ring_tap_order(kh: int, kw: int, cin: int) -> np.ndarray:
+    """The ring path's tap order (conv.c, ring_slot) as the K positions pack_filter_dsp takes,
+    -1 for a zero: per filter row its kw*cin taps as consecutive pairs, then the odd rows' last
+    taps paired across rows, then zero pairs up to K padded to a multiple of four. Tap pair t is
+    (x0, x2) of its group of four for even t, (x1, x3) for odd t (SXTB16_LANES)."""
+    run = kw * cin
+    pairs = [(fy * run + 2 * j, fy * run + 2 * j + 1) for fy in range(kh) for j in range(run // 2)]
+    if run % 2:
+        last = [fy * run + run - 1 for fy in range(kh)] + ([-1] if kh % 2 else [])
+        pairs += list(zip(last[0::2], last[1::2]))
+    k4 = (kh * run + 3) & ~3
+    pairs += [(-1, -1)] * (k4 // 2 - len(pairs))
+    order = np.full(k4, -1, np.int64)
+    for t, (a, b) in enumerate(pairs):
+        at = 4 * (t // 2) + t % 2
+        order[at], order[at + 2] = a, b
+    return order
 
 
 # Within each group of four taps the dsp kernels keep SXTB16's lane order: x0 x2 x1 x3, that is
@@ -35,12 +77,16 @@ def scratch_bytes(kdepth: int, out_channels: int, window: bool) -> int:
 SXTB16_LANES = [0, 2, 1, 3]
 
 
-def pack_filter_dsp(w: np.ndarray) -> np.ndarray:
+def pack_filter_dsp(w: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
     """The dsp conv kernel's filter: int16, K = kh*kw*cin padded with zeros to a multiple of 4,
     output channels padded with zeros to a multiple of 3; per triple of output channels and
     tap pair, the three channels' two weights of that pair (SXTB16 lane order). The inner loop
-    then reads one triple's weights sequentially with LDM and feeds them to SMLAD as loaded."""
+    then reads one triple's weights sequentially and feeds them to SMLAD as loaded. `order`
+    (ring_tap_order) puts the taps in another order first."""
     oc = w.shape[0]
+    if order is not None:
+        flat = np.concatenate([w.reshape(oc, -1), np.zeros((oc, 1), w.dtype)], axis=1)
+        w = flat[:, order].reshape(oc, 1, 1, len(order))    # -1 picks the zero column
     K = int(np.prod(w.shape[1:]))
     k4, oc3 = (K + 3) & ~3, padded_channels(oc)
     f = np.zeros((oc3, k4), np.int16)
@@ -62,14 +108,15 @@ def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> 
 
 
 def dsp_packed_arrays(lw, k: int, w, folded_bias: np.ndarray, w_name: str, b_name: str,
-                      doubled: bool = False) -> tuple[str, str]:
+                      doubled: bool = False, order: np.ndarray | None = None) -> tuple[str, str]:
     """The filter and bias arguments of a conv-like call k: the plain arrays, or the dsp
     build's packed filter and folded bias (picked by EK_DSP_PACKED_FILTER/EK_DSP_FOLDED_BIAS,
     kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays).
     `doubled` (a layer with short requantization): both times two, so the kernel's
-    accumulators are the 2 acc that requant_short takes (conv.c), with no shift per output."""
+    accumulators are the 2 acc that requant_short takes (conv.c), with no shift per output.
+    `order`: the filter's tap order (ring_tap_order), if not the im2col's."""
     f = 2 if doubled else 1
-    wp = lw.const_array(f * pack_filter_dsp(w.data), "int16", name=f"ek_wp{k}", variant="dsp")
+    wp = lw.const_array(f * pack_filter_dsp(w.data, order), "int16", name=f"ek_wp{k}", variant="dsp")
     bf = lw.const_array((f * folded_bias.astype(np.int64)).astype(np.int32), "int32", name=f"ek_bf{k}", variant="dsp")
     return f"EK_DSP_PACKED_FILTER({w_name}, {wp})", f"EK_DSP_FOLDED_BIAS({b_name}, {bf})"
 
@@ -181,6 +228,11 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
         rq = requant_short_params(folded_bias, mult, shift, (kdepth + 3) & ~3, yz, lo, hi)
         if rq is not None:
             extra["rq_short"] = f"EK_DSP_RQ_SHORT({lw.const_array(rq, 'int32', name=f'ek_rq{k}', variant='dsp')})"
+        sched = lw.schedule.get(k)
+        ring, ring_bytes = (0, 0) if sched in (P.FUSED_INTO_NEXT, P.INPLACE) or n != 1 else \
+            ring_geometry(kh, kw, ic, sh, sw, dh, dw, ow)
+        if ring:
+            extra["ring_rows"] = ring
     params = lw.params("ek_conv_params_t", f"ek_p{k}", stride_h=sh, stride_w=sw, dilation_h=dh,
                        dilation_w=dw, pad_h=ph, pad_w=pw, depth_multiplier=dm, input_offset=-xz,
                        output_offset=yz, act_min=lo, act_max=hi, **extra)
@@ -209,8 +261,9 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
             call = f"ek_depthwise_conv2d_s8({args}, {lw.ptr(y.index)});"
         macs = n * oh * ow * oc * kh * kw
     else:
-        scratch = scratch_bytes(kdepth, oc, window=kh * kw > 1)
-        w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name, doubled=rq is not None)
+        scratch = scratch_bytes(kdepth, oc, window=kh * kw > 1, ring_bytes=ring_bytes)
+        w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name, doubled=rq is not None,
+                                         order=ring_tap_order(kh, kw, ic) if ring else None)
         args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
                 f"{fsh}, {w_arg}, {b_arg}")
         if sched == P.FUSED_INTO_NEXT:
