@@ -108,3 +108,21 @@ def test_memory_schedules_shrink_the_arena(block_models, k, tmp_path):
         dw_out = r.ops[1].output_shape[1] * r.ops[1].output_shape[2] * r.ops[1].output_shape[3]
         # the expanded tensor and the depthwise output are never both whole in memory
         assert r.arena_bytes < expanded + dw_out
+
+
+@pytest.mark.parametrize("k", range(len(BLOCKS)), ids=[f"block-{c['seed']}" for c in BLOCKS])
+def test_a_fusion_stays_only_where_it_lowers_the_peak(block_models, k):
+    """lower() plans no more than the all-fused schedule, keeps each fusion whose undoing would
+    raise the peak and undoes the others (the ops apart are faster)."""
+    from edgekit.codegen import lower as L
+    from edgekit.codegen import planner as P
+    from edgekit.codegen.tflite_reader import read_tflite
+
+    g = read_tflite(block_models[k])
+    all_fused = plan(L.Lowerer(g, "m").run().buffers)
+    chosen = L.lower(g, "m")
+    assert plan(chosen.buffers) <= all_fused
+    for op in [op for op, s in P.choose_schedules(g).items() if s == P.FUSED_INTO_NEXT]:
+        raises = plan(L.Lowerer(g, "m", frozenset({op})).run().buffers) > all_fused
+        still_fused = any(s.index == op and "computed row by row" in s.call for s in chosen.steps)
+        assert still_fused == raises

@@ -82,7 +82,7 @@ def _shape4(shape: list[int]) -> list[int]:
 class Lowerer:
     """The state of one lowering and the helpers every op's lowering (codegen/ops/) uses."""
 
-    def __init__(self, g: Graph, where: str):
+    def __init__(self, g: Graph, where: str, unfused: frozenset = frozenset()):
         self.g = g
         self.where = where
         self.consts: list[Const] = []
@@ -93,7 +93,7 @@ class Lowerer:
         self.alias: dict[int, int] = {}         # tensor -> tensor whose memory it reuses
         # Memory schedules (planner.choose_schedules): in place, or a 1x1 expansion fused
         # into the depthwise conv after it (src/kernels/schedule.h).
-        self.schedule = P.choose_schedules(g)
+        self.schedule = P.choose_schedules(g, unfused)
         self.work: dict[int, int] = {}          # op index -> row-buffer bytes of its schedule
         self.virtual: set[int] = set()          # tensors never whole in memory (fused)
         self.extra_reads: list[tuple[int, int]] = []   # (tensor, op index) read by a fused op
@@ -323,4 +323,15 @@ class Lowerer:
 
 
 def lower(g: Graph, where: str) -> Lowered:
-    return Lowerer(g, where).run()
+    """The model lowered with the memory schedules that keep its planned peak: a fused 1x1
+    expansion saves memory only where its expanded tensor would set the peak, and the two ops
+    run faster apart (the depthwise conv then takes its own in-place kernels), so each fusion
+    that does not lower the peak is undone (in graph order, each trial planned whole)."""
+    lowered = Lowerer(g, where).run()
+    peak = P.plan(lowered.buffers)
+    unfused: frozenset = frozenset()
+    for k in sorted(op for op, s in P.choose_schedules(g).items() if s == P.FUSED_INTO_NEXT):
+        trial = Lowerer(g, where, unfused | {k}).run()
+        if P.plan(trial.buffers) <= peak:
+            lowered, unfused = trial, unfused | {k}
+    return lowered

@@ -77,8 +77,9 @@ def _conv_geometry(op, tensors) -> dict | None:
             "valid": int(o.get("padding", 0)) == 1}
 
 
-def choose_schedules(g) -> dict[int, str]:
-    """op index -> INPLACE / FUSED_INTO_NEXT / FUSED_WITH_PREV, where that is safe:
+def choose_schedules(g, unfused: frozenset = frozenset()) -> dict[int, str]:
+    """op index -> INPLACE / FUSED_INTO_NEXT / FUSED_WITH_PREV, where that is safe (no fusion of
+    the 1x1 convs in `unfused`, lower.lower's choice):
     - the op's input is read by this op only, is not the model's input, and is not a RESHAPE's
       (which shares its bytes with another tensor);
     - batch 1; for in place, the output row is no larger than the input row;
@@ -111,7 +112,7 @@ def choose_schedules(g) -> dict[int, str]:
         pointwise = op.name == "CONV_2D" and geo["kh"] == geo["kw"] == 1 and geo["stride"] == (1, 1)
         nxt = ops[step + 1] if step + 1 < len(ops) else None
         nxt_geo = _conv_geometry(nxt, tensors) if nxt is not None else None
-        if (pointwise and y.shape[3] > x.shape[3] and nxt is not None and nxt.name == "DEPTHWISE_CONV_2D"
+        if (pointwise and op.index not in unfused and y.shape[3] > x.shape[3] and nxt is not None and nxt.name == "DEPTHWISE_CONV_2D"
                 and nxt_geo is not None and nxt_geo["x"].index == y.index and private_input(step + 1, y.index)
                 and y.index not in graph_io):
             out[op.index], out[nxt.index] = FUSED_INTO_NEXT, FUSED_WITH_PREV

@@ -99,12 +99,21 @@ def _run_cycles(runs: int, run: int) -> int:
     return runs * (BLOCK_CYCLES * -(-run // 4) + RUN_CYCLES)
 
 
+# Planes pay per run (the call, the overlapped last block) and per channel group (the gather):
+# on a small map (VWW's 6x6 and 3x3, estimated 5.6 and 10.9 cycles a MAC planar) the HWC
+# kernels are cheaper. Runs shorter than this keep them.
+PLANAR_MIN_RUN = 8
+
+
 def planar_geometry(oh: int, ow: int, budget: int = PLANE_BUDGET) -> Optional[PlanarGeometry]:
     """The cheaper orientation for an oh x ow output, the whole map in one band where it fits
-    `budget`, or None. Transposed planes take one band only: in place, a column band's outputs
-    (row-major in memory) could overwrite input columns a later band still reads."""
+    `budget`, or None (also for runs shorter than PLANAR_MIN_RUN). Transposed planes take one
+    band only: in place, a column band's outputs (row-major in memory) could overwrite input
+    columns a later band still reads."""
     def geometry(transposed: bool) -> Optional[PlanarGeometry]:
         runs, run = (ow, oh) if transposed else (oh, ow)
+        if run < PLANAR_MIN_RUN:
+            return None
         row_bytes = 2 * (4 * -(-run // 4) + 2)
         band = runs if 4 * (runs + 2) * row_bytes <= budget else (0 if transposed else budget // (4 * row_bytes) - 2)
         return PlanarGeometry(transposed, min(band, runs), row_bytes) if band >= 1 else None
