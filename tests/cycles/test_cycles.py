@@ -115,42 +115,20 @@ def test_log_fold_counts_the_window_and_taken_branches():
     assert est.by_symbol["ek_model_invoke"]["instructions"] == 10
 
 
-CALLS_LOG = """\
-----------------
-IN: main
-0x00000400:  f000 f810  bl       #0x424
+def _tb(symbol: str, pc: int, insns: list[str], runs: int = 1) -> str:
+    """One translated block as QEMU's in_asm log prints it, then `runs` executions of it."""
+    lines = ["----------------", f"IN: {symbol}"] + [f"0x{pc + 2 * k:08x}:  {i}" for k, i in enumerate(insns)] + [""]
+    trace = f"Trace 0: 0x7f0000000000 [00800408/{pc:08x}/00000110/ff020200] {symbol}"
+    return "\n".join(lines + [trace] * runs) + "\n"
 
-Trace 0: 0x7f0000000100 [00800408/00000400/00000110/ff020200] main
-----------------
-IN: ek_model_invoke
-0x00000424:  f000 f810  bl       #0x500
 
-Trace 0: 0x7f0000000200 [00800408/00000424/00000110/ff020200] ek_model_invoke
-----------------
-IN: kernel_a
-0x00000500:  6808       ldr      r0, [r1]
-0x00000502:  3901       subs     r1, #1
-0x00000504:  d1fc       bne      #0x500
-
-Trace 0: 0x7f0000000300 [00800408/00000500/00000110/ff020200] kernel_a
-Trace 0: 0x7f0000000300 [00800408/00000500/00000110/ff020200] kernel_a
-----------------
-IN: ek_model_invoke
-0x00000428:  f000 f810  bl       #0x600
-
-Trace 0: 0x7f0000000400 [00800408/00000428/00000110/ff020200] ek_model_invoke
-----------------
-IN: kernel_b
-0x00000600:  3901       subs     r1, #1
-0x00000602:  4770       bx       lr
-
-Trace 0: 0x7f0000000500 [00800408/00000600/00000110/ff020200] kernel_b
-----------------
-IN: main
-0x00000404:  2000       movs     r0, #0
-
-Trace 0: 0x7f0000000600 [00800408/00000404/00000110/ff020200] main
-"""
+CALLS_LOG = (_tb("main", 0x400, ["f000 f810  bl       #0x424"])
+             + _tb("ek_model_invoke", 0x424, ["f000 f810  bl       #0x500"])
+             + _tb("kernel_a", 0x500, ["6808       ldr      r0, [r1]", "3901       subs     r1, #1",
+                                       "d1fc       bne      #0x500"], runs=2)
+             + _tb("ek_model_invoke", 0x428, ["f000 f810  bl       #0x600"])
+             + _tb("kernel_b", 0x600, ["3901       subs     r1, #1", "4770       bx       lr"])
+             + _tb("main", 0x404, ["2000       movs     r0, #0"]))
 
 
 def test_cycles_are_attributed_to_the_window_functions_calls():
