@@ -655,7 +655,7 @@ static inline __attribute__((always_inline)) void pair_outputs(
 typedef struct {
     int16_t *rows;                    /* n rows of len int16 */
     int32_t len, n;
-    int32_t tag[EK_CONV_RING_MAX];    /* which input row each holds, -1 none */
+    int32_t tag[EK_CONV_RING_MAX];    /* which input row each holds (-pad_h - 1: none) */
 } conv_ring_t;
 
 /* Input row iy as the ring's row dst: columns -pad_w on, len int16. */

@@ -222,13 +222,13 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
     extra = (extra_params(lw, k, x, w, b, y, mult, shift, xz, yz, lo, hi, dm, kh, kw, dh, dw, (sh, sw))
              if extra_params else {})
     min_work = extra.pop("_work", 0)
+    sched = lw.schedule.get(k)
     if not depthwise:
         kdepth = kh * kw * ic
         folded_bias = fold_bias_dsp(b.data if b is not None else None, w.data, -xz)
         rq = requant_short_params(folded_bias, mult, shift, (kdepth + 3) & ~3, yz, lo, hi)
         if rq is not None:
             extra["rq_short"] = f"EK_DSP_RQ_SHORT({lw.const_array(rq, 'int32', name=f'ek_rq{k}', variant='dsp')})"
-        sched = lw.schedule.get(k)
         ring, ring_bytes = (0, 0) if sched in (P.FUSED_INTO_NEXT, P.INPLACE) or n != 1 else \
             ring_geometry(kh, kw, ic, sh, sw, dh, dw, ow)
         if ring:
@@ -238,7 +238,6 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
                        output_offset=yz, act_min=lo, act_max=hi, **extra)
     ish = lw.shape_decl(f"ek_is{k}", x.shape)
     fsh = lw.shape_decl(f"ek_fs{k}", w.shape)
-    sched = lw.schedule.get(k)
     # a fused 1x1 conv's output shape is the depthwise conv's input shape (declared there)
     osh = None if sched == P.FUSED_INTO_NEXT else lw.shape_decl(f"ek_os{k}", y.shape)
     weights = w.nbytes + (b.nbytes if b is not None else 0) + 8 * oc
