@@ -1,6 +1,6 @@
 """The dsp conv kernel's short requantization data (codegen/ops/conv_2d.py,
-requant_short_params): its layout, its value against TFLM's two-step rounding (the same integer
-operations conv.c's requant_short does, in Python's unbounded integers), and the layers that get
+requant_short_params, and the triple stream it travels in, pack_stream_dsp): its layout, its
+value against TFLM's two-step rounding (the same integer operations conv.c's requant_short does, in Python's unbounded integers), and the layers that get
 none (the kernel then requantizes the general way). The C is held bit-exact by
 test_kernels_bitexact and test_qemu_kernels."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.codegen.ops.conv_2d import requant_short_params
+from edgekit.codegen.ops.conv_2d import pack_filter_dsp, pack_stream_dsp, requant_short_params
 
 
 def _srdhm(a: int, b: int) -> int:
@@ -83,3 +83,26 @@ def test_none_where_the_short_path_would_not_be_exact():
     assert requant_short_params(big, mult, shift, **full) is None
     big[2] -= 1
     assert requant_short_params(big, mult, shift, **full) is not None
+
+
+def test_the_triple_stream_is_bias_weights_requantization_per_triple():
+    """pack_stream_dsp: per triple of output channels, in the order conv.c's mac_stream_rq reads
+    them through one pointer, its 3 biases, its weight words (two int16, the first in the low
+    half) and its 3 x {M, h, r}; the last triple's missing channels zero."""
+    rng = np.random.default_rng(3)
+    oc, k4 = 5, 8
+    w = rng.integers(-128, 128, (oc, 1, 1, k4)).astype(np.int8)
+    packed = 2 * pack_filter_dsp(w)
+    folded = np.concatenate([rng.integers(-9_000, 9_000, oc), [0]]).astype(np.int32)
+    rq = rng.integers(1, 1 << 20, 3 * oc).astype(np.int32)
+    stream = pack_stream_dsp(packed, folded, rq)
+    block = 3 + 3 * k4 // 2 + 9
+    assert stream.dtype == np.int32 and len(stream) == 2 * block
+    for t in range(2):
+        b = stream[t * block:(t + 1) * block]
+        assert list(b[:3]) == list(folded[3 * t:3 * t + 3])
+        assert np.array_equal(b[3:block - 9].astype("<i4").view("<i2"), packed[t * 3 * k4:(t + 1) * 3 * k4])
+        want = np.zeros(9, np.int32)
+        got_rq = rq[9 * t:9 * t + 9]
+        want[:len(got_rq)] = got_rq
+        assert list(b[block - 9:]) == list(want)

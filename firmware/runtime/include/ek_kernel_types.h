@@ -57,10 +57,11 @@ typedef struct {
     /* Depthwise 3x3 stride 1, in place, dsp build only: the per-channel data of the kernel
      * that works on int16 channel planes (depthwise.c's dwl_layer_t), or NULL. */
     const int32_t *dw_planar;
-    /* CONV_2D, dsp build only: per output channel {M, 2^(r-1) + zp * 2^r, r}, where the
-     * requantization is one SMMLAR and one shift (codegen/ops/conv_2d.py,
-     * requant_short_params), or NULL. */
-    const int32_t *rq_short;
+    /* CONV_2D, dsp build only, where the requantization is one SMMLAR and one shift
+     * (codegen/ops/conv_2d.py, requant_short_params): the triple stream (pack_stream_dsp) that
+     * replaces the packed filter and folded bias, per output channel triple its biases, its
+     * weights and its {M, 2^(r-1) + zp * 2^r, r} per channel; or NULL. */
+    const int32_t *rq_stream;
     /* CONV_2D with a window, dsp build only: the rows of the ring of widened input rows its
      * pixels are copied from (conv.c, conv2d_dsp_ring; the generator packs the filter in that
      * path's tap order, codegen/ops/conv_2d.py ring_tap_order), 0 for the staged im2col. */

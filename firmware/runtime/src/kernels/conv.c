@@ -211,6 +211,59 @@ static void im2col_rows4(const ek_conv_params_t *p, const ek_shape_t *is, const 
     }
 }
 
+/* A 1x1 window at stride 1 with no padding: output pixel px is input pixel px. */
+static inline int pointwise_direct(const ek_conv_params_t *p, const ek_shape_t *fs)
+{
+    return fs->h == 1 && fs->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+}
+
+/* A pointwise layer's pixel pair (in0, in1: cin = 4 groups int8 each) widened into the pair
+ * row: per group of four inputs the two pixels' (x0 x2) words, then their (x1 x3) words, one
+ * STM; two groups a step. On the core the loop is asm: in C it widens one pixel at a time. */
+static inline __attribute__((always_inline)) void widen_pair(const int8_t *in0, const int8_t *in1,
+                                                            int32_t groups, int16_t *col)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm__ volatile(
+        "tst %[n], #1\n\t"
+        "beq 2f\n\t"
+        "ldr r4, [%[a]], #4\n\t"
+        "ldr r5, [%[b]], #4\n\t"
+        "sxtb16 r6, r4, ror #8\n\t"
+        "sxtb16 r8, r5, ror #8\n\t"
+        "sxtb16 r4, r4\n\t"
+        "sxtb16 r5, r5\n\t"
+        "stmia %[d]!, {r4, r5, r6, r8}\n\t"
+        "2:\n\t"
+        "lsrs %[n], %[n], #1\n\t"
+        "beq 3f\n\t"
+        "1:\n\t"
+        "ldr r4, [%[a]], #4\n\t"
+        "ldr r9, [%[a]], #4\n\t"
+        "ldr r5, [%[b]], #4\n\t"
+        "ldr r10, [%[b]], #4\n\t"
+        "sxtb16 r6, r4, ror #8\n\t"
+        "sxtb16 r8, r5, ror #8\n\t"
+        "sxtb16 r4, r4\n\t"
+        "sxtb16 r5, r5\n\t"
+        "stmia %[d]!, {r4, r5, r6, r8}\n\t"
+        "sxtb16 r11, r9, ror #8\n\t"
+        "sxtb16 r12, r10, ror #8\n\t"
+        "sxtb16 r9, r9\n\t"
+        "sxtb16 r10, r10\n\t"
+        "stmia %[d]!, {r9, r10, r11, r12}\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        : [a] "+r"(in0), [b] "+r"(in1), [d] "+r"(col), [n] "+r"(groups)
+        :
+        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
+#else
+    widen_slot(in0, 4 * groups, 0, col);
+    widen_slot(in1, 4 * groups, 0, col + 2);
+#endif
+}
+
 /* A pixel's slot of the interleaved pair row: the K = kh*kw*cin inputs of output
  * pixel px, the tail up to k4 zero. A 1x1 conv's pixel is read in place (stride 1 and no
  * padding, the pointwise layers: the output pixel is the input pixel, no division). */
@@ -220,7 +273,7 @@ static void im2col_slot(const ek_conv_params_t *p, const ek_shape_t *is, const i
 {
     const int32_t cin = fs->c, K = fs->h * fs->w * cin;
     const int16_t zp = (int16_t)(-p->input_offset);
-    if (fs->h == 1 && fs->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
+    if (pointwise_direct(p, fs)) {
         widen_slot(input + (size_t)px * cin, cin, zp, col);
     } else {
         const int32_t ox = px % ow, t = px / ow, oy = t % oh, b = t / oh;
@@ -339,7 +392,7 @@ static void requant_pair_full(const ek_conv_params_t *p, const int32_t *mult, co
 }
 #endif
 
-/* The layers whose parameters the generator proved fit (p->rq_short, {M, h, r} per channel;
+/* The layers whose parameters the generator proved fit (p->rq_stream, {M, h, r} per channel;
  * codegen/ops/conv_2d.py, requant_short_params): srdhm(acc, M) is floor((acc M + 2^30) / 2^31)
  * (TFLM's nudge rounds negative halves up too), which is SMMLAR of 2 acc and M; adding
  * h = 2^(r-1) + zp 2^r there and subtracting 1 for a negative accumulator makes one
@@ -395,9 +448,7 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
                                                    const int32_t *shift, const int32_t *acc, int32_t C,
                                                    int8_t *out0, int8_t *out1)
 {
-    if (p->rq_short)
-        requant_pair_short(p->rq_short, acc, C, out0, out1);
-    else if (p->act_min == -128 && p->act_max == 127)
+    if (p->act_min == -128 && p->act_max == 127)
         requant_pair_full(p, mult, shift, acc, C, out0, out1);
     else
         requant_pair_body(p, mult, shift, acc, C, out0, out1, 0);
@@ -426,29 +477,23 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     "smlad r5, lr, r8, r5\n\t"
 #define EK_CONV_TAP_PAIR_BYTES 44
 
-/* The MAC loop of every output channel triple of a pixel pair: the accumulators (r0-r5:
- * channel-major, pixel 0 then 1) start at the folded bias, run the tap pairs (a BX into the
- * first pass, its address computed once, skips what the tap count leaves of it, then whole
- * passes); the weights pointer (r9) runs on across triples, as they are packed back to back.
- * `done` is what a triple's accumulators then become: stored with one STM (mac_block), or
- * requantized in registers and stored as int8 (mac_block_rq). The loop state lives in memory
+/* The MAC loop of an output channel triple of a pixel pair: the accumulators (r0-r5:
+ * channel-major, pixel 0 then 1) start at the bias, run the tap pairs (a BX into the first
+ * pass skips what the tap count leaves of it, then whole passes until the pair row's end);
+ * the weights pointer (r9) runs on across triples, as they are packed back to back. The
+ * entry's address is computed once a call of the asm; its other state lives in memory
  * operands: every register is taken. */
-#define EK_CONV_TRIPLES_ASM(done)                                                           \
+#define EK_CONV_ENTRY_ASM                                                                   \
     "adr.w r8, 1f\n\t"                                                                      \
     "ldr r6, %[skip]\n\t"                                                                   \
     "add r8, r8, r6\n\t"                                                                    \
     "orr r8, r8, #1\n\t"                                                                    \
-    "str r8, %[entry]\n\t"                                                                  \
-    "2:\n\t"                                                                                \
-    "ldr r6, %[bias]\n\t"                                                                   \
-    "ldmia r6!, {r0, r2, r4}\n\t"                                                           \
-    "str r6, %[bias]\n\t"                                                                   \
+    "str r8, %[entry]\n\t"
+#define EK_CONV_PASSES_ASM                                                                  \
     "mov r1, r0\n\t"                                                                        \
     "mov r3, r2\n\t"                                                                        \
     "mov r5, r4\n\t"                                                                        \
     "ldr r12, %[col]\n\t"                                                                   \
-    "ldr r6, %[passes]\n\t"                                                                 \
-    "str r6, %[left]\n\t"                                                                   \
     "ldr r8, %[entry]\n\t"                                                                  \
     "bx r8\n\t"                                                                             \
     ".p2align 2\n"                                                                          \
@@ -457,40 +502,42 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
     EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
     EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    "ldr r6, %[left]\n\t"                                                                   \
-    "subs r6, r6, #1\n\t"                                                                   \
-    "str r6, %[left]\n\t"                                                                   \
-    "bne 1b\n\t"                                                                            \
-    done                                                                                    \
-    "ldr r6, %[triples]\n\t"                                                                \
-    "subs r6, r6, #1\n\t"                                                                   \
-    "str r6, %[triples]\n\t"                                                                \
-    "bne 2b\n\t"
+    "ldr r6, %[col_end]\n\t"                                                                \
+    "cmp r12, r6\n\t"                                                                       \
+    "bne 1b\n\t"
 
-/* The pass count and the entry's offset into the first pass for k4 taps. */
-#define EK_CONV_PASS_SETUP(k4)                                                              \
-    const int32_t tap_pairs = (k4) >> 1, rem = tap_pairs % EK_CONV_PASS;                    \
-    const int32_t passes = tap_pairs / EK_CONV_PASS + (rem != 0);                           \
+/* The entry's offset into the first pass for k4 taps, and the pair row's end. */
+#define EK_CONV_PASS_SETUP(col, k4)                                                         \
+    const int32_t rem = ((k4) >> 1) % EK_CONV_PASS;                                         \
     const int32_t skip = rem ? (EK_CONV_PASS - rem) * EK_CONV_TAP_PAIR_BYTES : 0;           \
-    int32_t left, entry
+    const int16_t *const col_base = (col), *const col_end = (col) + 2 * (k4);               \
+    int32_t entry
 
 /* Every triple's accumulators stored to acc, in the order requant_pair reads. */
 static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
                       int32_t C, int32_t k4, int32_t *acc)
 {
-    EK_CONV_PASS_SETUP(k4);
+    EK_CONV_PASS_SETUP(col, k4);
     int32_t triples = (C + 2) / 3;
-    const int16_t *col_base = col;
     const int32_t *bias = bias_folded;
     int32_t *out = acc;
     register const int16_t *wr __asm__("r9") = w;
     __asm__ volatile(
-        EK_CONV_TRIPLES_ASM("ldr r6, %[out]\n\t"
-                            "stmia r6!, {r0, r1, r2, r3, r4, r5}\n\t"
-                            "str r6, %[out]\n\t")
-        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left),
-          [entry] "=m"(entry)
-        : [col] "m"(col_base), [passes] "m"(passes), [skip] "m"(skip)
+        EK_CONV_ENTRY_ASM
+        "2:\n\t"
+        "ldr r6, %[bias]\n\t"
+        "ldmia r6!, {r0, r2, r4}\n\t"
+        "str r6, %[bias]\n\t"
+        EK_CONV_PASSES_ASM
+        "ldr r6, %[out]\n\t"
+        "stmia r6!, {r0, r1, r2, r3, r4, r5}\n\t"
+        "str r6, %[out]\n\t"
+        "ldr r6, %[triples]\n\t"
+        "subs r6, r6, #1\n\t"
+        "str r6, %[triples]\n\t"
+        "bne 2b\n\t"
+        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [entry] "=m"(entry)
+        : [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 
@@ -550,33 +597,34 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
     }
 }
 
-/* `triples` whole triples of a layer with short requantization (p->rq_short, doubled weights):
- * each triple's six accumulators requantized where they are (the weights pointer parked in
- * memory meanwhile) and stored as int8 at out0 and out0 + d, the other pixel's. */
-static inline __attribute__((always_inline)) void mac_block_rq(const int16_t *col, const int16_t *w,
-                                                              const int32_t *bias_folded, int32_t triples,
-                         int32_t k4, const int32_t *rq, int8_t *out0, int32_t d)
+/* `triples` whole triples of a layer's triple stream (p->rq_stream: per triple its three
+ * biases, weights and {M, h, r} x 3, weights and biases doubled), all read through the one
+ * pointer r9: each triple's six accumulators requantized where they are and stored as int8
+ * at out0 and out0 + d, the other pixel's. */
+static inline __attribute__((always_inline)) void mac_stream_rq(const int16_t *col, const int32_t *stream,
+                                                               int32_t triples, int32_t k4, int8_t *out0,
+                                                               int32_t d)
 {
-    EK_CONV_PASS_SETUP(k4);
-    const int16_t *col_base = col;
-    const int32_t *bias = bias_folded;
+    EK_CONV_PASS_SETUP(col, k4);
+    const int32_t *const end = stream + triples * (12 + 3 * (k4 >> 1));
     int8_t *out = out0;
-    const int16_t *wsave;
-    register const int16_t *wr __asm__("r9") = w;
+    register const int32_t *sr __asm__("r9") = stream;
     __asm__ volatile(
-        EK_CONV_TRIPLES_ASM("str r9, %[wsave]\n\t"
-                            "ldr r9, %[rq]\n\t"
-                            "ldr r12, %[out]\n\t"
-                            "ldr lr, %[d]\n\t"
-                            EK_RQ_SHORT_CH("r9", "r0", "r1", "r12", "lr")
-                            EK_RQ_SHORT_CH("r9", "r2", "r3", "r12", "lr")
-                            EK_RQ_SHORT_CH("r9", "r4", "r5", "r12", "lr")
-                            "str r9, %[rq]\n\t"
-                            "str r12, %[out]\n\t"
-                            "ldr r9, %[wsave]\n\t")
-        : [w] "+r"(wr), [bias] "+m"(bias), [out] "+m"(out), [triples] "+m"(triples), [left] "=m"(left),
-          [entry] "=m"(entry), [rq] "+m"(rq), [wsave] "=m"(wsave)
-        : [col] "m"(col_base), [passes] "m"(passes), [skip] "m"(skip), [d] "m"(d)
+        EK_CONV_ENTRY_ASM
+        "2:\n\t"
+        "ldmia r9!, {r0, r2, r4}\n\t"
+        EK_CONV_PASSES_ASM
+        "ldr r12, %[out]\n\t"
+        "ldr lr, %[d]\n\t"
+        EK_RQ_SHORT_CH("r9", "r0", "r1", "r12", "lr")
+        EK_RQ_SHORT_CH("r9", "r2", "r3", "r12", "lr")
+        EK_RQ_SHORT_CH("r9", "r4", "r5", "r12", "lr")
+        "str r12, %[out]\n\t"
+        "ldr r6, %[end]\n\t"
+        "cmp r9, r6\n\t"
+        "bne 2b\n\t"
+        : [s] "+r"(sr), [out] "+m"(out), [entry] "=m"(entry)
+        : [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip), [d] "m"(d), [end] "m"(end)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 #else
@@ -608,13 +656,16 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
     for (int32_t j = 0; j < 2 * n; ++j) acc[j] = a[j];
 }
 
-static void mac_block_rq(const int16_t *col, const int16_t *w, const int32_t *bias_folded, int32_t triples,
-                         int32_t k4, const int32_t *rq, int8_t *out0, int32_t d)
+static void mac_stream_rq(const int16_t *col, const int32_t *stream, int32_t triples, int32_t k4, int8_t *out0,
+                          int32_t d)
 {
+    const int32_t tap_pairs = k4 >> 1;
     int32_t acc[6];
-    for (int32_t t = 0; t < triples; ++t, w += 3 * k4, bias_folded += 3, rq += 9, out0 += 3) {
-        mac_block(col, w, bias_folded, 3, k4, acc);
+    for (int32_t t = 0; t < triples; ++t, out0 += 3) {
+        const int32_t *rq = stream + 3 + 3 * tap_pairs;
+        mac_block(col, (const int16_t *)(const void *)(stream + 3), stream, 3, k4, acc);
         requant_pair_short(rq, acc, 3, out0, out0 + d);
+        stream = rq + 9;
     }
 }
 #endif
@@ -626,13 +677,15 @@ static inline __attribute__((always_inline)) void pair_outputs(
     const int32_t *bias_folded, int32_t C, int32_t k4, int8_t *out0, int8_t *out1, int32_t *acc)
 {
     const int32_t whole = C / 3, tail = C % 3;
-    if (p->rq_short && whole) {
-        /* The whole triples requantized in the MAC loop; the last one or two channels
-         * through acc. */
-        mac_block_rq(col, wpacked, bias_folded, whole, k4, p->rq_short, out0, (int32_t)(out1 - out0));
+    if (p->rq_stream) {
+        /* The whole triples requantized in the MAC loop; the last one or two channels (a
+         * triple block of the stream too) through acc. */
+        const int32_t block = 12 + 3 * (k4 >> 1);
+        if (whole) mac_stream_rq(col, p->rq_stream, whole, k4, out0, (int32_t)(out1 - out0));
         if (tail) {
-            mac_tail(col, wpacked + 3 * whole * k4, bias_folded + 3 * whole, tail, k4, acc);
-            requant_pair_short(p->rq_short + 9 * whole, acc, tail, out0 + 3 * whole, out1 + 3 * whole);
+            const int32_t *t = p->rq_stream + whole * block;
+            mac_tail(col, (const int16_t *)(const void *)(t + 3), t, tail, k4, acc);
+            requant_pair_short(t + block - 9, acc, tail, out0 + 3 * whole, out1 + 3 * whole);
         }
     } else {
         if (whole) mac_block(col, wpacked, bias_folded, 3 * whole, k4, acc);
@@ -796,6 +849,14 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
     if (p->ring_rows) {
         conv2d_dsp_ring(p, mult, shift, is, input, fs, wpacked, bias_folded, os, output, col, acc,
                         (int16_t *)(void *)(stage + k4));
+        return;
+    }
+    if (pointwise_direct(p, fs) && (K & 3) == 0) {
+        for (int32_t px = 0; px < npix; px += 2) {
+            const int32_t px1 = px + 1 < npix ? px + 1 : px;   /* an odd last pixel paired with itself */
+            widen_pair(input + (size_t)px * K, input + (size_t)px1 * K, K >> 2, col);
+            pair_outputs(p, mult, shift, col, wpacked, bias_folded, C, k4, output + px * C, output + px1 * C, acc);
+        }
         return;
     }
     for (int32_t px = 0; px < npix; px += 2) {

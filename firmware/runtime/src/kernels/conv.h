@@ -7,16 +7,16 @@
 #include "ek_kernel_types.h"
 
 /* The generated call names the plain filter and bias and the dsp build's packed filter,
- * folded bias and short requantization parameters; this picks, so each build links only its
+ * folded bias or the triple stream; this picks, so each build links only its
  * own arrays (--gc-sections). */
 #if EK_DSP_PACKED_BUILD
 #define EK_DSP_PACKED_FILTER(plain, packed) ((const int8_t *)(const void *)(packed))
 #define EK_DSP_FOLDED_BIAS(plain, folded) (folded)
-#define EK_DSP_RQ_SHORT(params) (params)
+#define EK_DSP_RQ_STREAM(stream) (stream)
 #else
 #define EK_DSP_PACKED_FILTER(plain, packed) (plain)
 #define EK_DSP_FOLDED_BIAS(plain, folded) (plain)
-#define EK_DSP_RQ_SHORT(params) NULL
+#define EK_DSP_RQ_STREAM(stream) NULL
 #endif
 
 #ifdef __cplusplus

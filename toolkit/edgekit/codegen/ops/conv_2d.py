@@ -107,18 +107,36 @@ def fold_bias_dsp(bias: np.ndarray | None, w: np.ndarray, input_offset: int) -> 
     return ((acc + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
+def pack_stream_dsp(packed: np.ndarray, folded_bias: np.ndarray, rq: np.ndarray) -> np.ndarray:
+    """The dsp conv kernel's triple stream for a layer with short requantization (conv.c,
+    mac_stream_rq): per triple of output channels, in the order the MAC loop's one pointer
+    reads them, the three folded biases, the triple's weight words (pack_filter_dsp's, two
+    int16 a word, the first in the low half) and the three channels' {M, h, r}. Bias, weights
+    and requantization data then need no pointer of their own in the loop."""
+    triples = len(folded_bias) // 3
+    weights = np.ascontiguousarray(packed.astype("<i2")).view("<i4").reshape(triples, -1)
+    rq_padded = np.zeros(3 * len(folded_bias), np.int64)
+    rq_padded[:len(rq)] = rq
+    return np.concatenate([folded_bias.reshape(triples, 3).astype(np.int64), weights.astype(np.int64),
+                           rq_padded.reshape(triples, 9)], axis=1).reshape(-1).astype(np.int32)
+
+
 def dsp_packed_arrays(lw, k: int, w, folded_bias: np.ndarray, w_name: str, b_name: str,
-                      doubled: bool = False, order: np.ndarray | None = None) -> tuple[str, str]:
+                      rq: np.ndarray | None = None, order: np.ndarray | None = None) -> tuple[str, str, str | None]:
     """The filter and bias arguments of a conv-like call k: the plain arrays, or the dsp
     build's packed filter and folded bias (picked by EK_DSP_PACKED_FILTER/EK_DSP_FOLDED_BIAS,
-    kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays).
-    `doubled` (a layer with short requantization): both times two, so the kernel's
-    accumulators are the 2 acc that requant_short takes (conv.c), with no shift per output.
+    kernels/conv.h: the dsp (not Helium) build reads them, every other build the plain arrays);
+    and with `rq` (requant_short_params' data) the name of the triple stream (pack_stream_dsp)
+    that replaces both, weights and bias doubled, so the kernel's accumulators are the 2 acc
+    that requant_short takes (conv.c), with no shift per output.
     `order`: the filter's tap order (ring_tap_order), if not the im2col's."""
-    f = 2 if doubled else 1
-    wp = lw.const_array(f * pack_filter_dsp(w.data, order), "int16", name=f"ek_wp{k}", variant="dsp")
-    bf = lw.const_array((f * folded_bias.astype(np.int64)).astype(np.int32), "int32", name=f"ek_bf{k}", variant="dsp")
-    return f"EK_DSP_PACKED_FILTER({w_name}, {wp})", f"EK_DSP_FOLDED_BIAS({b_name}, {bf})"
+    if rq is None:
+        wp = lw.const_array(pack_filter_dsp(w.data, order), "int16", name=f"ek_wp{k}", variant="dsp")
+        bf = lw.const_array(folded_bias, "int32", name=f"ek_bf{k}", variant="dsp")
+        return f"EK_DSP_PACKED_FILTER({w_name}, {wp})", f"EK_DSP_FOLDED_BIAS({b_name}, {bf})", None
+    stream = pack_stream_dsp(2 * pack_filter_dsp(w.data, order), (2 * folded_bias.astype(np.int64)).astype(np.int32), rq)
+    rs = lw.const_array(stream, "int32", name=f"ek_rs{k}", variant="dsp")
+    return f"EK_DSP_PACKED_FILTER({w_name}, {rs})", f"EK_DSP_FOLDED_BIAS({b_name}, {rs})", rs
 
 
 # The dsp conv kernel's products: |w * x| <= 128 * 128 for int8 weights and raw int8 inputs.
@@ -170,7 +188,7 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
     kernel-parameter fields (DEPTHWISE_CONV_2D's pre-packed data, ops/depthwise_conv_2d.py);
     its "_work" entry, if any, is the least row-buffer size the op's in-place schedule gives it.
     CONV_2D's dsp build gets its packed filter, folded bias and, where it is exact, the short
-    requantization data (requant_short_params)."""
+    requantization's triple stream (requant_short_params, pack_stream_dsp)."""
     ins = lw.inputs(op, 2, 3)
     x = lw.act(op, ins[0], "input")
     w = lw.const(op, ins[1], INT8, "filter")
@@ -227,12 +245,14 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
         kdepth = kh * kw * ic
         folded_bias = fold_bias_dsp(b.data if b is not None else None, w.data, -xz)
         rq = requant_short_params(folded_bias, mult, shift, (kdepth + 3) & ~3, yz, lo, hi)
-        if rq is not None:
-            extra["rq_short"] = f"EK_DSP_RQ_SHORT({lw.const_array(rq, 'int32', name=f'ek_rq{k}', variant='dsp')})"
         ring, ring_bytes = (0, 0) if sched in (P.FUSED_INTO_NEXT, P.INPLACE) or n != 1 else \
             ring_geometry(kh, kw, ic, sh, sw, dh, dw, ow)
         if ring:
             extra["ring_rows"] = ring
+        w_arg, b_arg, stream = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name, rq=rq,
+                                                 order=ring_tap_order(kh, kw, ic) if ring else None)
+        if stream:
+            extra["rq_stream"] = f"EK_DSP_RQ_STREAM({stream})"
     params = lw.params("ek_conv_params_t", f"ek_p{k}", stride_h=sh, stride_w=sw, dilation_h=dh,
                        dilation_w=dw, pad_h=ph, pad_w=pw, depth_multiplier=dm, input_offset=-xz,
                        output_offset=yz, act_min=lo, act_max=hi, **extra)
@@ -261,8 +281,6 @@ def lower_conv(lw, op, depthwise: bool, extra_params=None) -> None:
         macs = n * oh * ow * oc * kh * kw
     else:
         scratch = scratch_bytes(kdepth, oc, window=kh * kw > 1, ring_bytes=ring_bytes)
-        w_arg, b_arg = dsp_packed_arrays(lw, k, w, folded_bias, w_name, b_name, doubled=rq is not None,
-                                         order=ring_tap_order(kh, kw, ic) if ring else None)
         args = (f"{params}, {m_name}, {s_name}, {ish}, {lw.ptr(x.index)}, "
                 f"{fsh}, {w_arg}, {b_arg}")
         if sched == P.FUSED_INTO_NEXT:
