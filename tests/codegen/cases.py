@@ -106,6 +106,13 @@ FIXED_CASES = [
      "ds": True, "in_range": [-1.0, 2.0]},
     {"op": "block", "seed": 15, "in_shape": [27, 7, 12], "stride": [1, 1], "padding": "VALID", "cout": 12,
      "ds": True, "dw_act": "relu_n1_to_1", "in_range": [0.0, 3.0]},
+    # Runs of exactly six (depthwise.c, dwl_rows6: one block a run, 16-byte plane rows) on a
+    # SAME 6x6 map, whose plane rows take the one-padding-column gather (dwl_gather_pad1);
+    # then with the clamping blocks.
+    {"op": "block", "seed": 34, "in_shape": [6, 6, 16], "stride": [1, 1], "padding": "SAME", "cout": 8,
+     "ds": True, "in_range": [-1.0, 2.0]},
+    {"op": "block", "seed": 35, "in_shape": [6, 6, 12], "stride": [1, 1], "padding": "SAME", "cout": 4,
+     "ds": True, "dw_act": "relu_n1_to_1", "in_range": [0.0, 3.0]},
     # The dsp conv's packed paths: K = 27 (not a multiple of 4, cin 3: per-tap im2col), a
     # dilated SAME window cut by the padding, 25 output pixels (the last pair padded), 7
     # output channels (the last pair padded), no activation (the saturating clamp).

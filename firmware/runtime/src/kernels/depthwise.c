@@ -528,6 +528,90 @@ static void dwl_rows(dwl_run_t *k, const int16_t *r0, int32_t rb, int8_t *o, int
         __asm__ volatile(EK_DWL_ROWS("ldrd r11, r12, %[lo]\n\t" EK_DWL_CLAMP("r4") EK_DWL_CLAMP("r5")
                                      EK_DWL_CLAMP("r6") EK_DWL_CLAMP("r8")) EK_DWL_ASM_OPERANDS);
 }
+
+/* Runs of exactly six outputs on planes whose rows are 16 bytes (six outputs and the two
+ * padding columns: VWW's and MobileNetV1's 6x6 maps), each run one block: the three plane
+ * rows at fixed offsets from one pointer (lr), so the six accumulators (r0-r5), the row's four
+ * words (r6 r8 r9 r10: x0x1 .. x6x7) and its two weight words (r11 r12) all stay in
+ * registers. Per plane row: out_j += x_j w0 + x_j+1 w1 + x_j+2 w2, twelve MAC instructions
+ * for eighteen MACs as in the block of four; the output pointer lives in memory. */
+#define EK_DWL6_ROW(off, w, a1, a2, a3, a4, a5)                                             \
+    "ldr r11, " w "0]\n\t"                                                                  \
+    "ldr r12, " w "1]\n\t"                                                                  \
+    "ldr r6, [lr, #" off "]\n\t"                                                            \
+    "ldr r8, [lr, #" off " + 4]\n\t"                                                        \
+    "ldr r9, [lr, #" off " + 8]\n\t"                                                        \
+    "ldr r10, [lr, #" off " + 12]\n\t"                                                      \
+    "smlatb r1, r6, r11, " a1 "\n\t"                                                    \
+    "smlad r2, r8, r11, " a2 "\n\t"                                                     \
+    "smlatb r3, r8, r11, " a3 "\n\t"                                                    \
+    "smlad r4, r9, r11, " a4 "\n\t"                                                     \
+    "smlatb r5, r9, r11, " a5 "\n\t"                                                    \
+    "smlad r0, r6, r11, r0\n\t"                                                             \
+    "smlabt r0, r8, r12, r0\n\t"                                                            \
+    "smlad r1, r8, r12, r1\n\t"                                                             \
+    "smlabt r2, r9, r12, r2\n\t"                                                            \
+    "smlad r3, r9, r12, r3\n\t"                                                             \
+    "smlabt r4, r10, r12, r4\n\t"                                                           \
+    "smlad r5, r10, r12, r5\n\t"
+/* dw_rq_fast on a doubled sum (r11 the multiplier, r12 the addend, r9 the shift). */
+#define EK_DWL6_RQ(a)                                                                       \
+    "add r10, r12, " a ", asr #31\n\t"                                                      \
+    "smmlar " a ", " a ", r11, r10\n\t"                                                     \
+    "asr " a ", " a ", r9\n\t"                                                              \
+    "ssat " a ", #8, " a "\n\t"
+#define EK_DWL6_RUNS(clamp)                                                                 \
+    "ldr lr, %[plane]\n\t"                                                                  \
+    "1:\n\t"                                                                                \
+    "ldr r0, %[bias]\n\t"                                                                   \
+    /* row 0: out1-out5 start from the bias in r0, out0's own first MAC comes last */       \
+    EK_DWL6_ROW("0", "%[w0", "r0", "r0", "r0", "r0", "r0")                                  \
+    EK_DWL6_ROW("16", "%[w1", "r1", "r2", "r3", "r4", "r5")                                 \
+    EK_DWL6_ROW("32", "%[w2", "r1", "r2", "r3", "r4", "r5")                                 \
+    "ldr r11, %[mult]\n\t"                                                                  \
+    "ldr r12, %[addend]\n\t"                                                                \
+    "ldr r9, %[exp]\n\t"                                                                    \
+    EK_DWL6_RQ("r0") EK_DWL6_RQ("r1") EK_DWL6_RQ("r2") EK_DWL6_RQ("r3") EK_DWL6_RQ("r4")    \
+    EK_DWL6_RQ("r5")                                                                        \
+    clamp                                                                                   \
+    "ldr r6, %[o]\n\t"                                                                      \
+    "ldr r8, %[cs]\n\t"                                                                     \
+    "strb r0, [r6]\n\t"                                                                     \
+    "strb r1, [r6, r8]\n\t"                                                                 \
+    "add r6, r6, r8, lsl #1\n\t"                                                            \
+    "strb r2, [r6]\n\t"                                                                     \
+    "strb r3, [r6, r8]\n\t"                                                                 \
+    "add r6, r6, r8, lsl #1\n\t"                                                            \
+    "strb r4, [r6]\n\t"                                                                     \
+    "strb r5, [r6, r8]\n\t"                                                                 \
+    "add r6, r6, r8, lsl #1\n\t"                                                            \
+    "ldr r9, %[o_next]\n\t"                                                                 \
+    "add r6, r6, r9\n\t"                                                                    \
+    "str r6, %[o]\n\t"                                                                      \
+    "add lr, lr, #16\n\t"                                                                   \
+    "ldr r9, %[rows]\n\t"                                                                   \
+    "subs r9, r9, #1\n\t"                                                                   \
+    "str r9, %[rows]\n\t"                                                                   \
+    "bne 1b\n\t"
+#define EK_DWL6_CLAMP(a) "cmp " a ", r11\n\tit lt\n\tmovlt " a ", r11\n\tcmp " a ", r12\n\tit gt\n\tmovgt " a ", r12\n\t"
+#define EK_DWL6_OPERANDS                                                                    \
+    : [o] "+m"(o), [rows] "+m"(k->rows)                                                     \
+    : [plane] "m"(plane), [w00] "m"(k->w[0][0]), [w01] "m"(k->w[0][1]), [w10] "m"(k->w[1][0]), \
+      [w11] "m"(k->w[1][1]), [w20] "m"(k->w[2][0]), [w21] "m"(k->w[2][1]), [bias] "m"(k->bias),  \
+      [mult] "m"(k->mult), [addend] "m"(k->addend), [exp] "m"(k->exp), [lo] "m"(k->lo),          \
+      [cs] "m"(k->cs), [o_next] "m"(k->o_next)                                              \
+    : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory"
+
+static inline __attribute__((always_inline)) void dwl_rows6(dwl_run_t *k, const int16_t *plane, int8_t *o,
+                                                           int full)
+{
+    if (full)
+        __asm__ volatile(EK_DWL6_RUNS("") EK_DWL6_OPERANDS);
+    else
+        __asm__ volatile(EK_DWL6_RUNS("ldrd r11, r12, %[lo]\n\t" EK_DWL6_CLAMP("r0") EK_DWL6_CLAMP("r1")
+                                      EK_DWL6_CLAMP("r2") EK_DWL6_CLAMP("r3") EK_DWL6_CLAMP("r4")
+                                      EK_DWL6_CLAMP("r5")) EK_DWL6_OPERANDS);
+}
 #else
 static inline int32_t dwl_lo16(uint32_t x) { return (int32_t)(int16_t)(x & 0xFFFFu); }
 static inline int32_t dwl_hi16(uint32_t x) { return (int32_t)(int16_t)(x >> 16); }
@@ -564,40 +648,56 @@ static inline void dwl_pair(uint32_t a, uint32_t b, uint32_t *d, int32_t pw)
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* n >= 1 pairs with both pixels inside the input: dwl_pair in fixed registers, a store and
- * a post-increment per plane (in C the four planes' stores took a register offset each). */
+/* dwl_pair of r4 and r5 in fixed registers, a store and a post-increment per plane (in C the
+ * four planes' stores took a register offset each). */
+#define EK_DWL_PAIR_STORE_ASM                                                               \
+    "sxtb16 r6, r4\n\t"                                                                     \
+    "sxtb16 r8, r5\n\t"                                                                     \
+    "sxtb16 r4, r4, ror #8\n\t"                                                             \
+    "sxtb16 r5, r5, ror #8\n\t"                                                             \
+    "pkhbt r9, r6, r8, lsl #16\n\t"                                                         \
+    "str r9, [%[d0]], #4\n\t"                                                               \
+    "pkhtb r9, r8, r6, asr #16\n\t"                                                         \
+    "str r9, [%[d2]], #4\n\t"                                                               \
+    "pkhbt r9, r4, r5, lsl #16\n\t"                                                         \
+    "str r9, [%[d1]], #4\n\t"                                                               \
+    "pkhtb r9, r5, r4, asr #16\n\t"                                                         \
+    "str r9, [%[d3]], #4\n\t"
+#define EK_DWL_MID_PAIRS_ASM                                                                \
+    "1:\n\t"                                                                                \
+    "ldr r4, [%[s]]\n\t"                                                                    \
+    "ldr r5, [%[s], %[sv]]\n\t"                                                             \
+    "add %[s], %[s], %[sv], lsl #1\n\t"                                                     \
+    EK_DWL_PAIR_STORE_ASM                                                                   \
+    "subs %[n], %[n], #1\n\t"                                                               \
+    "bne 1b\n\t"
+
+/* n >= 1 pairs with both pixels inside the input. */
 static inline void dwl_gather_mid(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n)
 {
     uint32_t *d1 = d + pw, *d2 = d + 2 * pw, *d3 = d + 3 * pw;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr r4, [%[s]]\n\t"
-        "ldr r5, [%[s], %[sv]]\n\t"
-        "add %[s], %[s], %[sv], lsl #1\n\t"
-        "sxtb16 r6, r4\n\t"
-        "sxtb16 r8, r5\n\t"
-        "sxtb16 r4, r4, ror #8\n\t"
-        "sxtb16 r5, r5, ror #8\n\t"
-        "pkhbt r9, r6, r8, lsl #16\n\t"
-        "str r9, [%[d0]], #4\n\t"
-        "pkhtb r9, r8, r6, asr #16\n\t"
-        "str r9, [%[d2]], #4\n\t"
-        "pkhbt r9, r4, r5, lsl #16\n\t"
-        "str r9, [%[d1]], #4\n\t"
-        "pkhtb r9, r5, r4, asr #16\n\t"
-        "str r9, [%[d3]], #4\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [s] "+r"(s), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [n] "+r"(n)
-        : [sv] "r"(sv)
-        : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+    __asm__ volatile(EK_DWL_MID_PAIRS_ASM
+                     : [s] "+r"(s), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [n] "+r"(n)
+                     : [sv] "r"(sv)
+                     : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
+
 #else
 static inline void dwl_gather_mid(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n)
 {
     for (int32_t i = 0; i < n; ++i, s += 2 * sv) dwl_pair(rd32(s), rd32(s + sv), d + i, pw);
 }
 #endif
+
+/* A row with one padding column each side and an even width, 2 (n + 1) pixels from s: the
+ * pair (zero point, pixel 0), n pairs inside, (the last pixel, zero point). The common 3x3
+ * SAME row, whose edge pairs in the general loop cost more than its middle on a small map. */
+static __attribute__((noinline)) void dwl_gather_pad1(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n, uint32_t zp4)
+{
+    dwl_pair(zp4, rd32(s), d, pw);
+    if (n) dwl_gather_mid(s + sv, sv, d + 1, pw, n);
+    dwl_pair(rd32(s + (2 * n + 1) * sv), zp4, d + n + 1, pw);
+}
 
 /* Words [i0, i1) of a row of the four planes: the zero point (the padding). */
 static inline void dwl_fill(uint32_t *d, int32_t pw, int32_t i0, int32_t i1, uint32_t z)
@@ -614,6 +714,27 @@ static inline void dwl_edge_pair(const int8_t *row, int32_t sv, int32_t V, int32
     dwl_pair(a, b, d, pw);
 }
 
+/* dwl_gather's rows where each is dwl_gather_pad1's (their own loop: beside the general loop's
+ * indices the compiler spills the pointers; pad1 itself apart, or GCC finds no registers for
+ * the asm inlined here). */
+static __attribute__((noinline)) void dwl_gather_rows_pad1(const int8_t *in_g, int32_t su, int32_t sv, int32_t U,
+                                                           int32_t V, int32_t u0, int32_t j0, int32_t j1,
+                                                           int8_t *planes, int32_t pw, int32_t rb, uint32_t zp4)
+{
+    const int32_t words = rb / 4;
+    const uint32_t z = ek_sxtb16(zp4);
+    for (int32_t j = j0; j < j1; ++j) {
+        const int32_t u = u0 + j;
+        uint32_t *d = (uint32_t *)(void *)(planes + j * rb);
+        if (u < 0 || u >= U) {
+            dwl_fill(d, pw, 0, words, z);
+        } else {
+            dwl_gather_pad1(in_g + u * su, sv, d, pw, V / 2 - 1, zp4);
+            dwl_fill(d, pw, V / 2 + 1, words, z);
+        }
+    }
+}
+
 /* One group's planes, rows [j0, j1) (plane row j is input row u0 + j): each row's columns
  * from input column -pad_v on, two pixels a step. */
 static void dwl_gather(const int8_t *in_g, int32_t su, int32_t sv, int32_t U, int32_t V, int32_t pad_v, int32_t u0,
@@ -626,6 +747,10 @@ static void dwl_gather(const int8_t *in_g, int32_t su, int32_t sv, int32_t U, in
     const int32_t i_end = (V + pad_v + 1) / 2 < words ? (V + pad_v + 1) / 2 : words;
     const int32_t i_hi = (V + pad_v) / 2 < i_end ? (V + pad_v) / 2 : i_end;
     const int32_t i_lo = (pad_v + 1) / 2 < i_hi ? (pad_v + 1) / 2 : i_hi;
+    if (pad_v == 1 && V >= 2 && !(V & 1) && i_end == V / 2 + 1) {
+        dwl_gather_rows_pad1(in_g, su, sv, U, V, u0, j0, j1, planes, pw, rb, zp4);
+        return;
+    }
     for (int32_t j = j0; j < j1; ++j) {
         const int32_t u = u0 + j;
         uint32_t *d = (uint32_t *)(void *)(planes + j * rb);
@@ -675,6 +800,15 @@ static void dwconv_planar(const ek_conv_params_t *p, const ek_shape_t *is, const
                 k.exp = ch->exp;
                 const int16_t *plane = (const int16_t *)(const void *)(scratch + c * plane_bytes);
                 int8_t *o = data + ou0 * osu + c0 + c;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+                if (OV == 6 && rb == 16) {  /* runs of six, one block each (the C below does the same sums) */
+                    k.cs = osv;
+                    k.rows = R;
+                    k.o_next = osu - 6 * osv;
+                    dwl_rows6(&k, plane, o, full);
+                    continue;
+                }
+#endif
                 if (n4) {  /* every run in one call */
                     k.cs = osv;
                     k.blk = 4 * n4 * osv;

@@ -88,33 +88,40 @@ class PlanarGeometry:
     """The planes of the in-place stride-1 kernel (depthwise.c, dwconv_planar)."""
     transposed: bool   # the planes' rows are the input's columns (runs along H)
     band: int          # output rows per band; a plane holds band + 2 rows
-    row_bytes: int     # 2 * columns: the run rounded up to whole blocks of four, + 2
+    row_bytes: int     # 2 * columns: the run rounded up to whole blocks of four (RUN6: six), + 2
 
     @property
     def scratch_bytes(self) -> int:
         return 4 * (self.band + 2) * self.row_bytes
 
 
+# A run of exactly six outputs is one block of six (depthwise.c, dwl_rows6) on planes whose
+# rows are 16 bytes: the three rows at fixed offsets leave the six accumulators in registers.
+RUN6, RUN6_CYCLES = 6, 110
+
+
 def _run_cycles(runs: int, run: int) -> int:
+    if run == RUN6:
+        return runs * RUN6_CYCLES
     return runs * (BLOCK_CYCLES * -(-run // 4) + RUN_CYCLES)
 
 
 # Planes pay per run (the call, the overlapped last block) and per channel group (the gather):
-# on a small map (VWW's 6x6 and 3x3, estimated 5.6 and 10.9 cycles a MAC planar) the HWC
-# kernels are cheaper. Runs shorter than this keep them.
+# on a small map (VWW's 3x3, estimated 10.9 cycles a MAC planar; 6x6 in blocks of four, 5.6)
+# the HWC kernels are cheaper. Runs shorter than this, other than RUN6, keep them.
 PLANAR_MIN_RUN = 8
 
 
 def planar_geometry(oh: int, ow: int, budget: int = PLANE_BUDGET) -> Optional[PlanarGeometry]:
     """The cheaper orientation for an oh x ow output, the whole map in one band where it fits
-    `budget`, or None (also for runs shorter than PLANAR_MIN_RUN). Transposed planes take one
+    `budget`, or None (also for runs shorter than PLANAR_MIN_RUN, but RUN6). Transposed planes take one
     band only: in place, a column band's outputs (row-major in memory) could overwrite input
     columns a later band still reads."""
     def geometry(transposed: bool) -> Optional[PlanarGeometry]:
         runs, run = (ow, oh) if transposed else (oh, ow)
-        if run < PLANAR_MIN_RUN:
+        if run < PLANAR_MIN_RUN and run != RUN6:
             return None
-        row_bytes = 2 * (4 * -(-run // 4) + 2)
+        row_bytes = 2 * (run + 2) if run == RUN6 else 2 * (4 * -(-run // 4) + 2)
         band = runs if 4 * (runs + 2) * row_bytes <= budget else (0 if transposed else budget // (4 * row_bytes) - 2)
         return PlanarGeometry(transposed, min(band, runs), row_bytes) if band >= 1 else None
     options = [g for g in (geometry(False), geometry(True)) if g is not None]
