@@ -39,8 +39,9 @@ def test_layout_per_group():
         lo, hi = g[8 + 2 * t], g[9 + 2 * t]
         assert [_lane(lo, False), _lane(hi, False), _lane(lo, True), _lane(hi, True)] == list(2 * wt[t, :4])
     e = -shift[:4]
-    assert list(g[26:30]) == list(mult[:4]) and list(g[34:38]) == list(e)
-    assert list(g[30:34]) == [(1 << (k - 1)) - 5 * (1 << k) for k in e]
+    rq = g[26:38].reshape(4, 3)   # per channel {multiplier, addend, shift}
+    assert list(rq[:, 0]) == list(mult[:4]) and list(rq[:, 2]) == list(e)
+    assert list(rq[:, 1]) == [(1 << (k - 1)) - 5 * (1 << k) for k in e]
 
 
 def test_none_where_the_fast_requantization_would_not_be_exact():

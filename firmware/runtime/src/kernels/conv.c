@@ -607,23 +607,21 @@ static inline __attribute__((always_inline)) void mac_stream_rq(const int16_t *c
 {
     EK_CONV_PASS_SETUP(col, k4);
     const int32_t *const end = stream + triples * (12 + 3 * (k4 >> 1));
-    int8_t *out = out0;
     register const int32_t *sr __asm__("r9") = stream;
+    register int8_t *out __asm__("r7") = out0;   /* free in the MAC loop: the outputs' pointer */
     __asm__ volatile(
         EK_CONV_ENTRY_ASM
         "2:\n\t"
         "ldmia r9!, {r0, r2, r4}\n\t"
         EK_CONV_PASSES_ASM
-        "ldr r12, %[out]\n\t"
         "ldr lr, %[d]\n\t"
-        EK_RQ_SHORT_CH("r9", "r0", "r1", "r12", "lr")
-        EK_RQ_SHORT_CH("r9", "r2", "r3", "r12", "lr")
-        EK_RQ_SHORT_CH("r9", "r4", "r5", "r12", "lr")
-        "str r12, %[out]\n\t"
+        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
+        EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")
+        EK_RQ_SHORT_CH("r9", "r4", "r5", "r7", "lr")
         "ldr r6, %[end]\n\t"
         "cmp r9, r6\n\t"
         "bne 2b\n\t"
-        : [s] "+r"(sr), [out] "+m"(out), [entry] "=m"(entry)
+        : [s] "+r"(sr), [out] "+r"(out), [entry] "=m"(entry)
         : [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip), [d] "m"(d), [end] "m"(end)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }

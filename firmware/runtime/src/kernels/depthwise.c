@@ -186,35 +186,58 @@ typedef struct {
     int32_t bias_in[4];   /* 2 * (bias + input_offset * sum of the nine weights) */
     int32_t bias_raw[4];  /* 2 * bias */
     uint32_t w[9][2];     /* per tap: doubled int16 lanes (c0, c2) and (c1, c3) */
-    int32_t mult[4], addend[4], exp[4];
+    int32_t rq[4][3];     /* per channel: multiplier, addend, right shift */
 } dwp_group_t;
 typedef struct {
     uint32_t lo4, hi4, off2, unused;  /* act_min, act_max per byte; input_offset per lane */
     dwp_group_t g[];
 } dwp_layer_t;
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* dw_rq_fast of one channel with its three words loaded back to back (in C the compiler
+ * spreads the twelve loads among the arithmetic, where none pipelines). */
+#define EK_DWP_RQ_ASM(j, a)                                                                 \
+    "ldr %[m], [%[q], #" #j "*12]\n\t"                                                      \
+    "ldr %[h], [%[q], #" #j "*12+4]\n\t"                                                    \
+    "ldr %[e], [%[q], #" #j "*12+8]\n\t"                                                    \
+    "add %[h], %[h], %[" a "], asr #31\n\t"                                                 \
+    "smmlar %[" a "], %[" a "], %[m], %[h]\n\t"                                             \
+    "asr %[" a "], %[" a "], %[e]\n\t"                                                      \
+    "ssat %[" a "], #8, %[" a "]\n\t"
 static inline uint32_t dwp_rq4(const dwp_group_t *g, int32_t a0, int32_t a1, int32_t a2, int32_t a3)
 {
-#define EK_DWP_RQ(j, a) ek_ssat8(ek_smmlar(a, g->mult[j], g->addend[j] + ((a) >> 31)) >> g->exp[j])
+    int32_t m, h, e;
+    __asm__(EK_DWP_RQ_ASM(0, "a0") EK_DWP_RQ_ASM(1, "a1") EK_DWP_RQ_ASM(2, "a2") EK_DWP_RQ_ASM(3, "a3")
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [m] "=&r"(m), [h] "=&r"(h), [e] "=&r"(e)
+            : [q] "r"(g->rq), "m"(*(const int32_t(*)[12])g->rq));
+    return ek_pack_s8x4((uint32_t)a0, (uint32_t)a1, (uint32_t)a2, (uint32_t)a3);
+}
+#else
+static inline uint32_t dwp_rq4(const dwp_group_t *g, int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+#define EK_DWP_RQ(j, a) ek_ssat8(ek_smmlar(a, g->rq[j][0], g->rq[j][1] + ((a) >> 31)) >> g->rq[j][2])
     return ek_pack_s8x4((uint32_t)EK_DWP_RQ(0, a0), (uint32_t)EK_DWP_RQ(1, a1), (uint32_t)EK_DWP_RQ(2, a2),
                         (uint32_t)EK_DWP_RQ(3, a3));
 #undef EK_DWP_RQ
 }
+#endif
 
 /* One tap of four channels: the input word (raw, or plus the offset per lane with SADD16) and
- * the tap's two weight words in one LDRD, SMLABB/SMLATT per channel. On the core, one asm
+ * the tap's two weight words, SMLABB/SMLATT per channel. On the core, one asm
  * block per tap: as separate statements the compiler hoists every load of the nine taps to
  * the top and spills the widened words. */
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* The asm pieces: load and widen, the extra lane step (none, or SADD16 of the offset), MACs. */
-#define EK_DWP_ASM_LOAD "ldr %[x], %[in]\n\tldrd %[wl], %[wh], %[w]\n\tsxtb16 %[y], %[x]\n\tsxtb16 %[x], %[x], ror #8\n\t"
+/* The weights by two single LDRs, which pipeline after the input's (an LDRD never does). */
+#define EK_DWP_ASM_LOAD                                                                        \
+    "ldr %[x], %[in]\n\tldr %[wl], %[w0]\n\tldr %[wh], %[w1]\n\tsxtb16 %[y], %[x]\n\t"             \
+    "sxtb16 %[x], %[x], ror #8\n\t"
 #define EK_DWP_ASM_MAC                                                         \
     "smlabb %[a0], %[y], %[wl], %[a0]\n\tsmlatt %[a2], %[y], %[wl], %[a2]\n\t" \
     "smlabb %[a1], %[x], %[wh], %[a1]\n\tsmlatt %[a3], %[x], %[wh], %[a3]"
 /* The asm's memory operands name the bytes it reads; may_alias types, since those bytes are
- * int8/int16 arrays (a plain uint32_t/uint64_t lvalue breaks strict aliasing). */
+ * int8/int16 arrays (a plain uint32_t lvalue breaks strict aliasing). */
 typedef uint32_t __attribute__((may_alias)) ek_dw_u32_alias;
-typedef uint64_t __attribute__((may_alias)) ek_dw_u64_alias;
 #define EK_DWP_ASM_TAP(ip, wt, step, oc, off2, a0, a1, a2, a3)                               \
     do {                                                                                     \
         uint32_t x_, y_, wl_, wh_;                                                           \
@@ -222,7 +245,8 @@ typedef uint64_t __attribute__((may_alias)) ek_dw_u64_alias;
                 : [x] "=&r"(x_), [y] "=&r"(y_), [wl] "=&r"(wl_), [wh] "=&r"(wh_),            \
                   [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)                 \
                 : [in] "m"(*(const ek_dw_u32_alias *)(const void *)(ip)),                           \
-                  [w] "m"(*(const ek_dw_u64_alias *)(const void *)(wt)), [o] oc(off2));              \
+                  [w0] "m"(*(const ek_dw_u32_alias *)(const void *)(wt)),                           \
+                  [w1] "m"(*((const ek_dw_u32_alias *)(const void *)(wt) + 1)), [o] oc(off2));      \
     } while (0)
 #define EK_DWP_TAP(ip, wt, a0, a1, a2, a3) EK_DWP_ASM_TAP(ip, wt, "", "i", 0, a0, a1, a2, a3)
 #define EK_DWP_TAP_OFF(ip, wt, off2, a0, a1, a2, a3) \

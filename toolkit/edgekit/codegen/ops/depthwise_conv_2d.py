@@ -15,7 +15,7 @@ from edgekit.codegen.ops import register
 from edgekit.codegen.ops.conv_2d import lower_conv
 
 # Words per group of four channels in the packed layer data; the order is dwp_group_t's in
-# depthwise.c: bias_in[4], bias_raw[4], w[9][2], mult[4], addend[4], exp[4].
+# depthwise.c: bias_in[4], bias_raw[4], w[9][2], then per channel {mult, addend, exp}.
 GROUP_WORDS = 38
 HEADER_WORDS = 4   # act_min per byte, act_max per byte, input_offset per int16 lane, 0
 TAP_BOUND = 128 * 255  # |w * (x + input_offset)| for int8 w and x
@@ -46,8 +46,9 @@ def dsp_pack_3x3(w: np.ndarray, b: Optional[np.ndarray], mult, shift, input_offs
     |bias| so large that twice the accumulator could overflow) or there is no group of four
     channels. Per group: the weights widened to the SXTB16 lane order (c0, c2) and (c1, c3),
     doubled; 2 * (bias + input_offset * the sum of the nine weights), the bias of the pixels
-    whose window is inside the input, and 2 * bias for the others; the multiplier, the
-    rounding addend 2^(e-1) + output_zp * 2^e and the right shift e."""
+    whose window is inside the input, and 2 * bias for the others; per channel the multiplier,
+    the rounding addend 2^(e-1) + output_zp * 2^e and the right shift e (three words the
+    requantization loads back to back)."""
     C = w.shape[-1]
     groups = C // 4
     mult = np.asarray(mult, dtype=np.int64)
@@ -68,10 +69,8 @@ def dsp_pack_3x3(w: np.ndarray, b: Optional[np.ndarray], mult, shift, input_offs
         w2 = 2 * wt[:, c]
         taps = np.stack([_lanes(w2[:, 0], w2[:, 2]), _lanes(w2[:, 1], w2[:, 3])], axis=1)
         out[base + 8:base + 26] = taps.reshape(-1)
-        out[base + 26:base + 30] = mult[c]
         addend = (1 << (e[c] - 1)) + output_zp * (1 << e[c])
-        out[base + 30:base + 34] = addend
-        out[base + 34:base + 38] = e[c]
+        out[base + 26:base + 38] = np.stack([mult[c], addend, e[c]], axis=1).reshape(-1)
     return out.astype(np.int32)
 
 
