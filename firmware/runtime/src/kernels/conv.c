@@ -217,6 +217,42 @@ static inline int pointwise_direct(const ek_conv_params_t *p, const ek_shape_t *
     return fs->h == 1 && fs->w == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_h == 0 && p->pad_w == 0;
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* widen_pair's loop: pixels at registers a and b (post-incremented), the row at d, n groups;
+ * r4-r6 and r8-r12 taken. */
+#define EK_WIDEN_PAIR_ASM(a, b, d, n)                                                       \
+    "tst " n ", #1\n\t"                                                                     \
+    "beq 7f\n\t"                                                                            \
+    "ldr r4, [" a "], #4\n\t"                                                               \
+    "ldr r5, [" b "], #4\n\t"                                                               \
+    "sxtb16 r6, r4, ror #8\n\t"                                                             \
+    "sxtb16 r8, r5, ror #8\n\t"                                                             \
+    "sxtb16 r4, r4\n\t"                                                                     \
+    "sxtb16 r5, r5\n\t"                                                                     \
+    "stmia " d "!, {r4, r5, r6, r8}\n\t"                                                    \
+    "7:\n\t"                                                                                \
+    "lsrs " n ", " n ", #1\n\t"                                                             \
+    "beq 9f\n\t"                                                                            \
+    "8:\n\t"                                                                                \
+    "ldr r4, [" a "], #4\n\t"                                                               \
+    "ldr r9, [" a "], #4\n\t"                                                               \
+    "ldr r5, [" b "], #4\n\t"                                                               \
+    "ldr r10, [" b "], #4\n\t"                                                              \
+    "sxtb16 r6, r4, ror #8\n\t"                                                             \
+    "sxtb16 r8, r5, ror #8\n\t"                                                             \
+    "sxtb16 r4, r4\n\t"                                                                     \
+    "sxtb16 r5, r5\n\t"                                                                     \
+    "stmia " d "!, {r4, r5, r6, r8}\n\t"                                                    \
+    "sxtb16 r11, r9, ror #8\n\t"                                                            \
+    "sxtb16 r12, r10, ror #8\n\t"                                                           \
+    "sxtb16 r9, r9\n\t"                                                                     \
+    "sxtb16 r10, r10\n\t"                                                                   \
+    "stmia " d "!, {r9, r10, r11, r12}\n\t"                                                 \
+    "subs " n ", " n ", #1\n\t"                                                             \
+    "bne 8b\n\t"                                                                            \
+    "9:\n\t"
+#endif
+
 /* A pointwise layer's pixel pair (in0, in1: cin = 4 groups int8 each) widened into the pair
  * row: per group of four inputs the two pixels' (x0 x2) words, then their (x1 x3) words, one
  * STM; two groups a step. On the core the loop is asm: in C it widens one pixel at a time. */
@@ -224,40 +260,10 @@ static inline __attribute__((always_inline)) void widen_pair(const int8_t *in0, 
                                                             int32_t groups, int16_t *col)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    __asm__ volatile(
-        "tst %[n], #1\n\t"
-        "beq 2f\n\t"
-        "ldr r4, [%[a]], #4\n\t"
-        "ldr r5, [%[b]], #4\n\t"
-        "sxtb16 r6, r4, ror #8\n\t"
-        "sxtb16 r8, r5, ror #8\n\t"
-        "sxtb16 r4, r4\n\t"
-        "sxtb16 r5, r5\n\t"
-        "stmia %[d]!, {r4, r5, r6, r8}\n\t"
-        "2:\n\t"
-        "lsrs %[n], %[n], #1\n\t"
-        "beq 3f\n\t"
-        "1:\n\t"
-        "ldr r4, [%[a]], #4\n\t"
-        "ldr r9, [%[a]], #4\n\t"
-        "ldr r5, [%[b]], #4\n\t"
-        "ldr r10, [%[b]], #4\n\t"
-        "sxtb16 r6, r4, ror #8\n\t"
-        "sxtb16 r8, r5, ror #8\n\t"
-        "sxtb16 r4, r4\n\t"
-        "sxtb16 r5, r5\n\t"
-        "stmia %[d]!, {r4, r5, r6, r8}\n\t"
-        "sxtb16 r11, r9, ror #8\n\t"
-        "sxtb16 r12, r10, ror #8\n\t"
-        "sxtb16 r9, r9\n\t"
-        "sxtb16 r10, r10\n\t"
-        "stmia %[d]!, {r9, r10, r11, r12}\n\t"
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        "3:\n\t"
-        : [a] "+r"(in0), [b] "+r"(in1), [d] "+r"(col), [n] "+r"(groups)
-        :
-        : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
+    __asm__ volatile(EK_WIDEN_PAIR_ASM("%[a]", "%[b]", "%[d]", "%[n]")
+                     : [a] "+r"(in0), [b] "+r"(in1), [d] "+r"(col), [n] "+r"(groups)
+                     :
+                     : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
 #else
     widen_slot(in0, 4 * groups, 0, col);
     widen_slot(in1, 4 * groups, 0, col + 2);
@@ -542,21 +548,21 @@ static void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_
 }
 
 /* One tap pair of mac_tail's last channel, or of its last two. */
-#define EK_TAIL1_ASM                                  \
-    "ldr r4, [%[x]], #4\n\t"                         \
-    "ldr r5, [%[x]], #4\n\t"                         \
-    "ldr r6, [%[w]], #12\n\t"                        \
-    "smlad %[a0], r6, r4, %[a0]\n\t"                 \
-    "smlad %[a1], r6, r5, %[a1]\n\t"
-#define EK_TAIL2_ASM                                  \
-    "ldr r4, [%[x]], #4\n\t"                         \
-    "ldr r5, [%[x]], #4\n\t"                         \
-    "ldr r6, [%[w]], #4\n\t"                         \
-    "ldr r8, [%[w]], #8\n\t"                         \
-    "smlad %[a0], r6, r4, %[a0]\n\t"                 \
-    "smlad %[a1], r6, r5, %[a1]\n\t"                 \
-    "smlad %[a2], r8, r4, %[a2]\n\t"                 \
-    "smlad %[a3], r8, r5, %[a3]\n\t"
+#define EK_TAIL1_ASM(x, w, a0, a1)                                                          \
+    "ldr r4, [" x "], #4\n\t"                                                               \
+    "ldr r5, [" x "], #4\n\t"                                                               \
+    "ldr r6, [" w "], #12\n\t"                                                              \
+    "smlad " a0 ", r6, r4, " a0 "\n\t"                                                      \
+    "smlad " a1 ", r6, r5, " a1 "\n\t"
+#define EK_TAIL2_ASM(x, w, a0, a1, a2, a3)                                                  \
+    "ldr r4, [" x "], #4\n\t"                                                               \
+    "ldr r5, [" x "], #4\n\t"                                                               \
+    "ldr r6, [" w "], #4\n\t"                                                               \
+    "ldr r8, [" w "], #8\n\t"                                                               \
+    "smlad " a0 ", r6, r4, " a0 "\n\t"                                                      \
+    "smlad " a1 ", r6, r5, " a1 "\n\t"                                                      \
+    "smlad " a2 ", r8, r4, " a2 "\n\t"                                                      \
+    "smlad " a3 ", r8, r5, " a3 "\n\t"
 
 /* The last one or two output channels of a pixel pair (C not a multiple of three), whose
  * triple is packed with zero weights for the missing channels: only the real channels'
@@ -570,7 +576,7 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
         register int32_t a0 __asm__("r0") = bias[0], a1 __asm__("r1") = bias[0];
         __asm__ volatile(
             "1:\n\t"
-            EK_TAIL1_ASM EK_TAIL1_ASM
+            EK_TAIL1_ASM("%[x]", "%[w]", "%[a0]", "%[a1]") EK_TAIL1_ASM("%[x]", "%[w]", "%[a0]", "%[a1]")
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [x] "+r"(col), [w] "+r"(w), [n] "+r"(steps)
@@ -583,7 +589,8 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
         register int32_t a2 __asm__("r2") = bias[1], a3 __asm__("r3") = bias[1];
         __asm__ volatile(
             "1:\n\t"
-            EK_TAIL2_ASM EK_TAIL2_ASM
+            EK_TAIL2_ASM("%[x]", "%[w]", "%[a0]", "%[a1]", "%[a2]", "%[a3]")
+            EK_TAIL2_ASM("%[x]", "%[w]", "%[a0]", "%[a1]", "%[a2]", "%[a3]")
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(col), [w] "+r"(w),
@@ -860,6 +867,86 @@ static void conv2d_dsp_ring(const ek_conv_params_t *p, const int32_t *mult, cons
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* A pointwise layer with a triple stream, `pairs` pixel pairs (cin a multiple of 4, C >= 3)
+ * in one asm: per pair its widening (widen_pair's), its whole triples (mac_stream_rq's), its
+ * last one or two channels (mac_tail's and requant_pair_short's loops on the stream's last
+ * block) and on to the next pair. Called per pair from C, the set-up of each piece cost a
+ * small layer as much as its triples' overhead (VWW's cin 8 and 16 layers). */
+static void pointwise_stream_pairs(const int32_t *stream, const int8_t *in, int8_t *out, int32_t pairs,
+                                   int32_t cin, int32_t C, int16_t *col)
+{
+    const int32_t k4 = cin, block = 12 + 3 * (k4 >> 1), tail = C % 3, steps = k4 >> 2, groups = cin >> 2;
+    EK_CONV_PASS_SETUP(col, k4);
+    const int32_t *const end = stream + (C / 3) * block;
+    const int8_t *const in_end = in + (size_t)pairs * 2 * cin;
+    const int8_t *inp = in;
+    const int32_t d = C;
+    register int8_t *o __asm__("r7") = out;
+    __asm__ volatile(
+        EK_CONV_ENTRY_ASM
+        "6:\n\t"
+        /* the pair row: widen_pair with r0 r1 the pixels, r2 the row, r3 the groups */
+        "ldr r0, %[inp]\n\t"
+        "ldr r1, %[cin]\n\t"
+        "ldr r2, %[col]\n\t"
+        "ldr r3, %[groups]\n\t"
+        "add r1, r0, r1\n\t"
+        EK_WIDEN_PAIR_ASM("r0", "r1", "r2", "r3")
+        "str r1, %[inp]\n\t"   /* the next pair's first pixel */
+        /* the whole triples */
+        "ldr r9, %[stream]\n\t"
+        "2:\n\t"
+        "ldmia r9!, {r0, r2, r4}\n\t"
+        EK_CONV_PASSES_ASM
+        "ldr lr, %[d]\n\t"
+        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
+        EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")
+        EK_RQ_SHORT_CH("r9", "r4", "r5", "r7", "lr")
+        "ldr r6, %[end]\n\t"
+        "cmp r9, r6\n\t"
+        "bne 2b\n\t"
+        /* the last one or two channels: the stream's last block, two tap pairs a step */
+        "ldr r6, %[tail]\n\t"
+        "cmp r6, #0\n\t"
+        "beq 5f\n\t"
+        "ldmia r9!, {r0, r2, r4}\n\t"
+        "mov r1, r0\n\t"
+        "mov r3, r2\n\t"
+        "ldr r12, %[col]\n\t"
+        "ldr lr, %[steps]\n\t"
+        "cmp r6, #1\n\t"
+        "bne 4f\n\t"
+        "3:\n\t"
+        EK_TAIL1_ASM("r12", "r9", "r0", "r1") EK_TAIL1_ASM("r12", "r9", "r0", "r1")
+        "subs lr, lr, #1\n\t"
+        "bne 3b\n\t"
+        "ldr lr, %[d]\n\t"
+        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
+        "b 5f\n\t"
+        "4:\n\t"
+        EK_TAIL2_ASM("r12", "r9", "r0", "r1", "r2", "r3") EK_TAIL2_ASM("r12", "r9", "r0", "r1", "r2", "r3")
+        "subs lr, lr, #1\n\t"
+        "bne 4b\n\t"
+        "ldr lr, %[d]\n\t"
+        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
+        EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")
+        "5:\n\t"
+        /* the outputs are at pixel 0's end: past pixel 1's, then the next pair */
+        "ldr lr, %[d]\n\t"
+        "add r7, r7, lr\n\t"
+        "ldr r0, %[inp]\n\t"
+        "ldr r1, %[in_end]\n\t"
+        "cmp r0, r1\n\t"
+        "bne 6b\n\t"
+        : [o] "+r"(o), [inp] "+m"(inp), [entry] "=m"(entry)
+        : [cin] "m"(cin), [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip), [groups] "m"(groups),
+          [stream] "m"(stream), [d] "m"(d), [end] "m"(end), [tail] "m"(tail), [steps] "m"(steps),
+          [in_end] "m"(in_end)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+#endif
+
 static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                        const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                        const int16_t *wpacked, const int32_t *bias_folded, const ek_shape_t *os,
@@ -874,7 +961,14 @@ static void conv2d_dsp(const ek_conv_params_t *p, const int32_t *mult, const int
         return;
     }
     if (pointwise_direct(p, fs) && (K & 3) == 0) {
-        for (int32_t px = 0; px < npix; px += 2) {
+        int32_t px = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        if (p->rq_stream && C >= 3 && npix >= 2) {
+            pointwise_stream_pairs(p->rq_stream, input, output, npix >> 1, K, C, col);
+            px = npix & ~1;
+        }
+#endif
+        for (; px < npix; px += 2) {
             const int32_t px1 = px + 1 < npix ? px + 1 : px;   /* an odd last pixel paired with itself */
             widen_pair(input + (size_t)px * K, input + (size_t)px1 * K, K >> 2, col);
             pair_outputs(p, mult, shift, col, wpacked, bias_folded, C, k4, output + px * C, output + px1 * C, acc);
