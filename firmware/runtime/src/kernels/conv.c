@@ -462,7 +462,7 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
 
 /* Tap pairs per pass of the unrolled MAC loop; the first pass of a channel triple enters it
  * part way, so a pass's worth of padding is never multiplied. */
-#define EK_CONV_PASS 16
+#define EK_CONV_PASS 32
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* One tap pair of the 2x3 block, 44 bytes (every instruction 32-bit, so that the entry into
@@ -504,6 +504,10 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     "bx r8\n\t"                                                                             \
     ".p2align 2\n"                                                                          \
     "1:\n\t"                                                                                \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
+    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
     EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
     EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
     EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
@@ -731,6 +735,37 @@ static __attribute__((noinline)) void ring_widen(const ek_conv_params_t *p, cons
         const int8_t *src = input + (size_t)iy * iw * cin;
         int16_t *d = dst + left;
         int32_t j = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        if (inside >= 8) {
+            /* Eight a step: SXTB16's lanes back into natural order by PKHBT/PKHTB (the C
+             * below spells them as masks and shifts, which GCC keeps). */
+            const int8_t *sp = src;
+            int16_t *dp = d;
+            int32_t n = inside >> 3;
+            __asm__ volatile(
+                "1:\n\t"
+                "ldr r4, [%[s]], #4\n\t"
+                "ldr r5, [%[s]], #4\n\t"
+                "sxtb16 r6, r4\n\t"
+                "sxtb16 r4, r4, ror #8\n\t"
+                "sxtb16 r8, r5\n\t"
+                "sxtb16 r5, r5, ror #8\n\t"
+                "pkhbt r9, r6, r4, lsl #16\n\t"
+                "pkhtb r6, r4, r6, asr #16\n\t"
+                "pkhbt r4, r8, r5, lsl #16\n\t"
+                "pkhtb r8, r5, r8, asr #16\n\t"
+                "str r9, [%[d]], #4\n\t"
+                "str r6, [%[d]], #4\n\t"
+                "str r4, [%[d]], #4\n\t"
+                "str r8, [%[d]], #4\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [s] "+r"(sp), [d] "+r"(dp), [n] "+r"(n)
+                :
+                : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+            j = inside & ~7;
+        }
+#endif
         for (; j + 4 <= inside; j += 4) {
             /* SXTB16's lanes (x0 x2)(x1 x3) back into natural order (x0 x1)(x2 x3). */
             const uint32_t v = rd32(src + j), e = ek_sxtb16(v), o = ek_sxtb16_ror8(v);
