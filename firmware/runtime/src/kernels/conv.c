@@ -608,32 +608,68 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
     }
 }
 
-/* `triples` whole triples of a layer's triple stream (p->rq_stream: per triple its three
- * biases, weights and {M, h, r} x 3, weights and biases doubled), all read through the one
- * pointer r9: each triple's six accumulators requantized where they are and stored as int8
- * at out0 and out0 + d, the other pixel's. */
+/* The triples of a stream from r9 up to %[end]: per triple its biases, its passes, its six
+ * outputs requantized and stored at r7 (post-incremented) and r7 + %[d]. */
+#define EK_STREAM_TRIPLES_ASM                                                               \
+    "2:\n\t"                                                                                \
+    "ldmia r9!, {r0, r2, r4}\n\t"                                                           \
+    EK_CONV_PASSES_ASM                                                                      \
+    "ldr lr, %[d]\n\t"                                                                      \
+    EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")                                            \
+    EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")                                            \
+    EK_RQ_SHORT_CH("r9", "r4", "r5", "r7", "lr")                                            \
+    "ldr r6, %[end]\n\t"                                                                    \
+    "cmp r9, r6\n\t"                                                                        \
+    "bne 2b\n\t"
+
+/* A pair's last one or two channels after EK_STREAM_TRIPLES_ASM (%[tail] of them; the
+ * stream's last block, from r9): two tap pairs a step, requantized at r7 and r7 + %[d]. */
+#define EK_STREAM_TAIL_ASM                                                                  \
+    "ldr r6, %[tail]\n\t"                                                                   \
+    "cmp r6, #0\n\t"                                                                        \
+    "beq 5f\n\t"                                                                            \
+    "ldmia r9!, {r0, r2, r4}\n\t"                                                           \
+    "mov r1, r0\n\t"                                                                        \
+    "mov r3, r2\n\t"                                                                        \
+    "ldr r12, %[col]\n\t"                                                                   \
+    "ldr lr, %[steps]\n\t"                                                                  \
+    "cmp r6, #1\n\t"                                                                        \
+    "bne 4f\n\t"                                                                            \
+    "3:\n\t"                                                                                \
+    EK_TAIL1_ASM("r12", "r9", "r0", "r1") EK_TAIL1_ASM("r12", "r9", "r0", "r1")             \
+    "subs lr, lr, #1\n\t"                                                                   \
+    "bne 3b\n\t"                                                                            \
+    "ldr lr, %[d]\n\t"                                                                      \
+    EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")                                            \
+    "b 5f\n\t"                                                                              \
+    "4:\n\t"                                                                                \
+    EK_TAIL2_ASM("r12", "r9", "r0", "r1", "r2", "r3") EK_TAIL2_ASM("r12", "r9", "r0", "r1", "r2", "r3") \
+    "subs lr, lr, #1\n\t"                                                                   \
+    "bne 4b\n\t"                                                                            \
+    "ldr lr, %[d]\n\t"                                                                      \
+    EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")                                            \
+    EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")                                            \
+    "5:\n\t"
+
+/* A pixel pair's C >= 3 outputs from a layer's triple stream (p->rq_stream: per triple its
+ * three biases, weights and {M, h, r} x 3, weights and biases doubled), all read through the
+ * one pointer r9: each triple's six accumulators requantized where they are and stored as int8
+ * at out0 and out0 + d, the other pixel's; then the last one or two channels. */
 static inline __attribute__((always_inline)) void mac_stream_rq(const int16_t *col, const int32_t *stream,
-                                                               int32_t triples, int32_t k4, int8_t *out0,
-                                                               int32_t d)
+                                                               int32_t C, int32_t k4, int8_t *out0, int32_t d)
 {
     EK_CONV_PASS_SETUP(col, k4);
-    const int32_t *const end = stream + triples * (12 + 3 * (k4 >> 1));
+    const int32_t *const end = stream + (C / 3) * (12 + 3 * (k4 >> 1));
+    const int32_t tail = C % 3, steps = k4 >> 2;
     register const int32_t *sr __asm__("r9") = stream;
     register int8_t *out __asm__("r7") = out0;   /* free in the MAC loop: the outputs' pointer */
     __asm__ volatile(
         EK_CONV_ENTRY_ASM
-        "2:\n\t"
-        "ldmia r9!, {r0, r2, r4}\n\t"
-        EK_CONV_PASSES_ASM
-        "ldr lr, %[d]\n\t"
-        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
-        EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")
-        EK_RQ_SHORT_CH("r9", "r4", "r5", "r7", "lr")
-        "ldr r6, %[end]\n\t"
-        "cmp r9, r6\n\t"
-        "bne 2b\n\t"
+        EK_STREAM_TRIPLES_ASM
+        EK_STREAM_TAIL_ASM
         : [s] "+r"(sr), [out] "+r"(out), [entry] "=m"(entry)
-        : [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip), [d] "m"(d), [end] "m"(end)
+        : [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip), [d] "m"(d), [end] "m"(end),
+          [tail] "m"(tail), [steps] "m"(steps)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
 #else
@@ -665,16 +701,15 @@ static void mac_tail(const int16_t *col, const int16_t *w, const int32_t *bias, 
     for (int32_t j = 0; j < 2 * n; ++j) acc[j] = a[j];
 }
 
-static void mac_stream_rq(const int16_t *col, const int32_t *stream, int32_t triples, int32_t k4, int8_t *out0,
+static void mac_stream_rq(const int16_t *col, const int32_t *stream, int32_t C, int32_t k4, int8_t *out0,
                           int32_t d)
 {
-    const int32_t tap_pairs = k4 >> 1;
+    const int32_t block = 12 + 3 * (k4 >> 1);
     int32_t acc[6];
-    for (int32_t t = 0; t < triples; ++t, out0 += 3) {
-        const int32_t *rq = stream + 3 + 3 * tap_pairs;
+    for (int32_t c = 0; c < C; c += 3, out0 += 3, stream += block) {
+        const int32_t n = C - c < 3 ? C - c : 3;
         mac_block(col, (const int16_t *)(const void *)(stream + 3), stream, 3, k4, acc);
-        requant_pair_short(rq, acc, 3, out0, out0 + d);
-        stream = rq + 9;
+        requant_pair_short(stream + block - 9, acc, n, out0, out0 + d);
     }
 }
 #endif
@@ -687,14 +722,13 @@ static inline __attribute__((always_inline)) void pair_outputs(
 {
     const int32_t whole = C / 3, tail = C % 3;
     if (p->rq_stream) {
-        /* The whole triples requantized in the MAC loop; the last one or two channels (a
-         * triple block of the stream too) through acc. */
-        const int32_t block = 12 + 3 * (k4 >> 1);
-        if (whole) mac_stream_rq(col, p->rq_stream, whole, k4, out0, (int32_t)(out1 - out0));
-        if (tail) {
-            const int32_t *t = p->rq_stream + whole * block;
+        /* Every triple requantized in the MAC loop, the last one or two channels too. */
+        if (whole) {
+            mac_stream_rq(col, p->rq_stream, C, k4, out0, (int32_t)(out1 - out0));
+        } else {  /* one or two channels: the stream's one block */
+            const int32_t *t = p->rq_stream;
             mac_tail(col, (const int16_t *)(const void *)(t + 3), t, tail, k4, acc);
-            requant_pair_short(t + block - 9, acc, tail, out0 + 3 * whole, out1 + 3 * whole);
+            requant_pair_short(t + 3 + 3 * (k4 >> 1), acc, tail, out0, out1);
         }
     } else {
         if (whole) mac_block(col, wpacked, bias_folded, 3 * whole, k4, acc);
@@ -931,42 +965,8 @@ static void pointwise_stream_pairs(const int32_t *stream, const int8_t *in, int8
         "str r1, %[inp]\n\t"   /* the next pair's first pixel */
         /* the whole triples */
         "ldr r9, %[stream]\n\t"
-        "2:\n\t"
-        "ldmia r9!, {r0, r2, r4}\n\t"
-        EK_CONV_PASSES_ASM
-        "ldr lr, %[d]\n\t"
-        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
-        EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")
-        EK_RQ_SHORT_CH("r9", "r4", "r5", "r7", "lr")
-        "ldr r6, %[end]\n\t"
-        "cmp r9, r6\n\t"
-        "bne 2b\n\t"
-        /* the last one or two channels: the stream's last block, two tap pairs a step */
-        "ldr r6, %[tail]\n\t"
-        "cmp r6, #0\n\t"
-        "beq 5f\n\t"
-        "ldmia r9!, {r0, r2, r4}\n\t"
-        "mov r1, r0\n\t"
-        "mov r3, r2\n\t"
-        "ldr r12, %[col]\n\t"
-        "ldr lr, %[steps]\n\t"
-        "cmp r6, #1\n\t"
-        "bne 4f\n\t"
-        "3:\n\t"
-        EK_TAIL1_ASM("r12", "r9", "r0", "r1") EK_TAIL1_ASM("r12", "r9", "r0", "r1")
-        "subs lr, lr, #1\n\t"
-        "bne 3b\n\t"
-        "ldr lr, %[d]\n\t"
-        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
-        "b 5f\n\t"
-        "4:\n\t"
-        EK_TAIL2_ASM("r12", "r9", "r0", "r1", "r2", "r3") EK_TAIL2_ASM("r12", "r9", "r0", "r1", "r2", "r3")
-        "subs lr, lr, #1\n\t"
-        "bne 4b\n\t"
-        "ldr lr, %[d]\n\t"
-        EK_RQ_SHORT_CH("r9", "r0", "r1", "r7", "lr")
-        EK_RQ_SHORT_CH("r9", "r2", "r3", "r7", "lr")
-        "5:\n\t"
+        EK_STREAM_TRIPLES_ASM
+        EK_STREAM_TAIL_ASM
         /* the outputs are at pixel 0's end: past pixel 1's, then the next pair */
         "ldr lr, %[d]\n\t"
         "add r7, r7, lr\n\t"
