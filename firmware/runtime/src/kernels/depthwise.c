@@ -718,9 +718,29 @@ static inline void dwl_gather_mid(const int8_t *s, int32_t sv, uint32_t *d, int3
  * SAME row, whose edge pairs in the general loop cost more than its middle on a small map. */
 static __attribute__((noinline)) void dwl_gather_pad1(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n, uint32_t zp4)
 {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    /* One asm for the row (its edge pairs in C cost more than a small map's middle). */
+    uint32_t *d1 = d + pw, *d2 = d + 2 * pw, *d3 = d + 3 * pw;
+    __asm__ volatile(
+        "mov r4, %[z]\n\t"
+        "ldr r5, [%[s]]\n\t"
+        "add %[s], %[s], %[sv]\n\t"
+        EK_DWL_PAIR_STORE_ASM
+        "cmp %[n], #0\n\t"
+        "beq 2f\n\t"
+        EK_DWL_MID_PAIRS_ASM
+        "2:\n\t"
+        "ldr r4, [%[s]]\n\t"
+        "mov r5, %[z]\n\t"
+        EK_DWL_PAIR_STORE_ASM
+        : [s] "+r"(s), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [n] "+r"(n)
+        : [sv] "r"(sv), [z] "r"(zp4)
+        : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+#else
     dwl_pair(zp4, rd32(s), d, pw);
     if (n) dwl_gather_mid(s + sv, sv, d + 1, pw, n);
     dwl_pair(rd32(s + (2 * n + 1) * sv), zp4, d + n + 1, pw);
+#endif
 }
 
 /* Words [i0, i1) of a row of the four planes: the zero point (the padding). */
