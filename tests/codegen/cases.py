@@ -127,11 +127,11 @@ FIXED_CASES = [
     {"op": "conv", "seed": 33, "in_shape": [9, 12, 1], "kernel": [2, 3], "cout": 4, "stride": [1, 2],
      "padding": "VALID", "act": "relu", "in_range": [-1.0, 2.0]},
     # The dsp pointwise layer in one asm (conv.c, pointwise_stream_pairs): 25 pixels (the odd
-    # last one after it, in C), 7 channels (a tail of one); 24 pixels, 5 channels (a tail of
-    # two), cin 12 (an odd number of groups of four).
+    # last one after it, in C: mac_stream_rq1), 7 channels (a tail of one); 21 pixels, 5
+    # channels (a tail of two), cin 12 (an odd number of groups of four).
     {"op": "conv", "seed": 36, "in_shape": [5, 5, 8], "kernel": [1, 1], "cout": 7, "stride": [1, 1],
      "padding": "VALID", "act": "relu", "in_range": [-1.0, 2.0]},
-    {"op": "conv", "seed": 37, "in_shape": [4, 6, 12], "kernel": [1, 1], "cout": 5, "stride": [1, 1],
+    {"op": "conv", "seed": 37, "in_shape": [3, 7, 12], "kernel": [1, 1], "cout": 5, "stride": [1, 1],
      "padding": "VALID", "act": "none", "in_range": [-2.0, 2.0]},
     # The dsp average pool: four channels a word (SADD16 of SXTB16 lanes) and three after the
     # last group, windows cut by the SAME padding (their counts differ).

@@ -495,6 +495,16 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     "add r8, r8, r6\n\t"                                                                    \
     "orr r8, r8, #1\n\t"                                                                    \
     "str r8, %[entry]\n\t"
+/* A pass: 32 taps of `tap` (every instruction 32-bit, so that the entry into a pass can be
+ * computed), then on while the pair row's reads (r12) have not reached its end. */
+#define EK_CONV_PASS_BODY(tap)                                                              \
+    ".p2align 2\n"                                                                          \
+    "1:\n\t"                                                                                \
+    tap tap tap tap tap tap tap tap tap tap tap tap tap tap tap tap                         \
+    tap tap tap tap tap tap tap tap tap tap tap tap tap tap tap tap                         \
+    "ldr r6, %[col_end]\n\t"                                                                \
+    "cmp r12, r6\n\t"                                                                       \
+    "bne 1b\n\t"
 #define EK_CONV_PASSES_ASM                                                                  \
     "mov r1, r0\n\t"                                                                        \
     "mov r3, r2\n\t"                                                                        \
@@ -502,24 +512,14 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     "ldr r12, %[col]\n\t"                                                                   \
     "ldr r8, %[entry]\n\t"                                                                  \
     "bx r8\n\t"                                                                             \
-    ".p2align 2\n"                                                                          \
-    "1:\n\t"                                                                                \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM EK_CONV_TAP_PAIR_ASM     \
-    "ldr r6, %[col_end]\n\t"                                                                \
-    "cmp r12, r6\n\t"                                                                       \
-    "bne 1b\n\t"
+    EK_CONV_PASS_BODY(EK_CONV_TAP_PAIR_ASM)
 
-/* The entry's offset into the first pass for k4 taps, and the pair row's end. */
-#define EK_CONV_PASS_SETUP(col, k4)                                                         \
+/* The entry's offset into the first pass for k4 taps (tap_bytes a tap pair's code), and the
+ * pair row's end. */
+#define EK_CONV_PASS_SETUP(col, k4) EK_CONV_PASS_SETUP_BYTES(col, k4, EK_CONV_TAP_PAIR_BYTES)
+#define EK_CONV_PASS_SETUP_BYTES(col, k4, tap_bytes)                                        \
     const int32_t rem = ((k4) >> 1) % EK_CONV_PASS;                                         \
-    const int32_t skip = rem ? (EK_CONV_PASS - rem) * EK_CONV_TAP_PAIR_BYTES : 0;           \
+    const int32_t skip = rem ? (EK_CONV_PASS - rem) * (tap_bytes) : 0;                      \
     const int16_t *const col_base = (col), *const col_end = (col) + 2 * (k4);               \
     int32_t entry
 
@@ -672,6 +672,77 @@ static inline __attribute__((always_inline)) void mac_stream_rq(const int16_t *c
           [tail] "m"(tail), [steps] "m"(steps)
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
 }
+
+/* One tap pair of the 1x3 block of a pixel paired with itself (an odd last pixel): its word
+ * (every other word of the pair row), the three channels' words, three SMLADs; 28 bytes. */
+#define EK_CONV_TAP1_ASM                                                                    \
+    "ldr.w r6, [r12], #8\n\t"                                                               \
+    "ldr.w r10, [r9], #4\n\t"                                                               \
+    "ldr.w r11, [r9], #4\n\t"                                                               \
+    "ldr.w lr, [r9], #4\n\t"                                                                \
+    "smlad r0, r10, r6, r0\n\t"                                                             \
+    "smlad r2, r11, r6, r2\n\t"                                                             \
+    "smlad r4, lr, r6, r4\n\t"
+#define EK_CONV_TAP1_BYTES 28
+/* EK_RQ_SHORT_CH for one pixel: accumulator a, the output at [o] (post-incremented). */
+#define EK_RQ_SHORT_CH1(a)                                                                  \
+    "ldmia r9!, {r6, r8, r10}\n\t"                                                          \
+    "sub r11, r8, " a ", lsr #31\n\t"                                                       \
+    "smmlar " a ", " a ", r6, r11\n\t"                                                      \
+    "asr " a ", " a ", r10\n\t"                                                             \
+    "ssat " a ", #8, " a "\n\t"                                                             \
+    "strb " a ", [r7], #1\n\t"
+
+/* mac_stream_rq for a pixel paired with itself: one pixel's C outputs, a 1x3 block a triple
+ * (8 est. cycles a tap pair where the pair's block took 12 for the same values twice). */
+static inline __attribute__((always_inline)) void mac_stream_rq1(const int16_t *col, const int32_t *stream,
+                                                                int32_t C, int32_t k4, int8_t *out0)
+{
+    EK_CONV_PASS_SETUP_BYTES(col, k4, EK_CONV_TAP1_BYTES);
+    const int32_t *const end = stream + (C / 3) * (12 + 3 * (k4 >> 1));
+    const int32_t tail = C % 3, steps = k4 >> 2;
+    register const int32_t *sr __asm__("r9") = stream;
+    register int8_t *out __asm__("r7") = out0;
+    __asm__ volatile(
+        EK_CONV_ENTRY_ASM
+        "2:\n\t"
+        "ldmia r9!, {r0, r2, r4}\n\t"
+        "ldr r12, %[col]\n\t"
+        "ldr r8, %[entry]\n\t"
+        "bx r8\n\t"
+        EK_CONV_PASS_BODY(EK_CONV_TAP1_ASM)
+        EK_RQ_SHORT_CH1("r0") EK_RQ_SHORT_CH1("r2") EK_RQ_SHORT_CH1("r4")
+        "ldr r6, %[end]\n\t"
+        "cmp r9, r6\n\t"
+        "bne 2b\n\t"
+        /* the last one or two channels, two tap pairs a step */
+        "ldr r6, %[tail]\n\t"
+        "cmp r6, #0\n\t"
+        "beq 5f\n\t"
+        "ldmia r9!, {r0, r2, r4}\n\t"
+        "ldr r12, %[col]\n\t"
+        "ldr lr, %[steps]\n\t"
+        "cmp r6, #1\n\t"
+        "bne 4f\n\t"
+        "3:\n\t"
+        "ldr r4, [r12], #8\n\tldr r6, [r9], #12\n\tsmlad r0, r6, r4, r0\n\t"
+        "ldr r4, [r12], #8\n\tldr r6, [r9], #12\n\tsmlad r0, r6, r4, r0\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 3b\n\t"
+        EK_RQ_SHORT_CH1("r0")
+        "b 5f\n\t"
+        "4:\n\t"
+        "ldr r4, [r12], #8\n\tldr r6, [r9], #4\n\tldr r8, [r9], #8\n\tsmlad r0, r6, r4, r0\n\tsmlad r2, r8, r4, r2\n\t"
+        "ldr r4, [r12], #8\n\tldr r6, [r9], #4\n\tldr r8, [r9], #8\n\tsmlad r0, r6, r4, r0\n\tsmlad r2, r8, r4, r2\n\t"
+        "subs lr, lr, #1\n\t"
+        "bne 4b\n\t"
+        EK_RQ_SHORT_CH1("r0") EK_RQ_SHORT_CH1("r2")
+        "5:\n\t"
+        : [s] "+r"(sr), [out] "+r"(out), [entry] "=m"(entry)
+        : [col] "m"(col_base), [col_end] "m"(col_end), [skip] "m"(skip), [end] "m"(end), [tail] "m"(tail),
+          [steps] "m"(steps)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r10", "r11", "r12", "lr", "cc", "memory");
+}
 #else
 /* The same products with the portable SMLAD (host builds of the tests). */
 static inline void mac_block(const int16_t *col, const int16_t *w, const int32_t *bias_folded,
@@ -712,6 +783,10 @@ static void mac_stream_rq(const int16_t *col, const int32_t *stream, int32_t C, 
         requant_pair_short(stream + block - 9, acc, n, out0, out0 + d);
     }
 }
+static void mac_stream_rq1(const int16_t *col, const int32_t *stream, int32_t C, int32_t k4, int8_t *out0)
+{
+    mac_stream_rq(col, stream, C, k4, out0, 0);
+}
 #endif
 
 /* The C outputs of both pixels of the pair row col, at out0 and out1 (inlined into each pixel
@@ -723,7 +798,9 @@ static inline __attribute__((always_inline)) void pair_outputs(
     const int32_t whole = C / 3, tail = C % 3;
     if (p->rq_stream) {
         /* Every triple requantized in the MAC loop, the last one or two channels too. */
-        if (whole) {
+        if (whole && out1 == out0) {   /* an odd last pixel, paired with itself */
+            mac_stream_rq1(col, p->rq_stream, C, k4, out0);
+        } else if (whole) {
             mac_stream_rq(col, p->rq_stream, C, k4, out0, (int32_t)(out1 - out0));
         } else {  /* one or two channels: the stream's one block */
             const int32_t *t = p->rq_stream;
