@@ -7,7 +7,6 @@ import re
 import pytest
 
 from edgekit.codegen import generate
-from edgekit.codegen.ops.depthwise_conv_2d import planar_geometry
 from edgekit.codegen.planner import Buffer, check_plan, plan
 
 from . import tiny_models
@@ -101,11 +100,7 @@ def test_memory_schedules_shrink_the_arena(block_models, k, tmp_path):
         assert len(_calls(text, "ek_depthwise_conv2d_s8")) == 1
         assert len(_calls(text, "ek_depthwise_conv2d_s8_inplace")) == 1
         assert len(_calls(text, "ek_conv2d_s8_inplace")) == 1
-        # model input + one buffer, not three; and the in-place depthwise conv's planes (on a 6x6
-        # map as large as a buffer of 16 channels)
-        geo = planar_geometry(*((h, w) if case["padding"] == "SAME" else (h - 2, w - 2)))
-        planes = geo.scratch_bytes if geo else 0
-        assert r.arena_bytes < 2 * h * w * c + planes + 16
+        assert r.arena_bytes < 2 * h * w * c + 16      # model input + one buffer, not three
     else:
         assert len(_calls(text, "ek_conv1x1_depthwise_s8")) == 1
         assert len(_calls(text, "ek_conv2d_s8_inplace")) == 1

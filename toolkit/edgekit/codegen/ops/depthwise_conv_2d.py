@@ -95,7 +95,8 @@ class PlanarGeometry:
 
 
 # A run of exactly six outputs is one block of six (depthwise.c, dwl_rows6) on planes whose
-# rows are 16 bytes: the three rows at fixed offsets leave the six accumulators in registers.
+# rows are 16 bytes: the three rows at fixed offsets leave the six accumulators in registers
+# (RUN6_CYCLES: a run's estimated cycles, from the traced kernel).
 RUN6, RUN6_CYCLES = 6, 110
 
 
