@@ -188,8 +188,10 @@ class Device:
         faulted one cannot, which is why restart() starts the transport again instead (a new
         emulator, or the profile's reset command for a board)."""
         self._request(P.T_RESET, b"")
-        self.decoder = P.FrameDecoder()
-        self._queue = []
+        # The HELLO may already sit in the queue or the decoder, read with the ack in one
+        # chunk: keep both (dropping them lost the boot now and then); only the text before
+        # the reset is stale.
+        self.decoder.take_noise()
         if self.transport.expects_hello:
             hello = self._wait(lambda f: f.type == P.T_HELLO, self.boot_timeout_s, "boot after RESET (HELLO frame)")
             self._info = DeviceInfo.parse(hello.payload.decode("utf-8", errors="replace"))
