@@ -133,6 +133,13 @@ FIXED_CASES = [
      "padding": "VALID", "act": "relu", "in_range": [-1.0, 2.0]},
     {"op": "conv", "seed": 37, "in_shape": [3, 7, 12], "kernel": [1, 1], "cout": 5, "stride": [1, 1],
      "padding": "VALID", "act": "none", "in_range": [-2.0, 2.0]},
+    # The RGB first layer's row asm (conv.c, ring_row_stream_3x3c3: 3x3 stride 2 on three
+    # channels, an even output width): 8 channels (two triples, a tail of two), ReLU6; VALID,
+    # 7 channels (a tail of one).
+    {"op": "conv", "seed": 41, "in_shape": [10, 12, 3], "kernel": [3, 3], "cout": 8, "stride": [2, 2],
+     "padding": "SAME", "act": "relu6", "in_range": [-1.0, 1.0]},
+    {"op": "conv", "seed": 42, "in_shape": [9, 10, 3], "kernel": [3, 3], "cout": 7, "stride": [2, 2],
+     "padding": "VALID", "act": "none", "in_range": [-2.0, 2.0]},
     # The dsp average pool: four channels a word (SADD16 of SXTB16 lanes) and three after the
     # last group, windows cut by the SAME padding (their counts differ).
     {"op": "avgpool", "seed": 32, "in_shape": [9, 7, 7], "kernel": [3, 3], "stride": [2, 2], "padding": "SAME",

@@ -963,6 +963,71 @@ static inline __attribute__((always_inline)) void ring_pair_3x3c3(const int16_t 
     dst[3] = (uint16_t)rows1[2][a1 + 8];
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One 3x3 RGB filter row of a pixel pair into the pair row at r12 (post-incremented by 32):
+ * pixel 0's four words from the ring row `row` at byte offset r11, pixel 1's `stepb` bytes
+ * on, interleaved by the register order of the two LDMs and the STM (ring_pair_3x3c3's
+ * order); lr is left at pixel 1's window, whose ninth tap ([lr, #16]) the caller pairs. */
+#define EK_RING_ROW_ASM(row, last0)                                                         \
+    "ldr lr, " row "\n\t"                                                                   \
+    "add lr, lr, r11\n\t"                                                                   \
+    "ldm lr, {r0, r2, r4, r6}\n\t"                                                          \
+    last0                                                                                   \
+    "ldr r8, %[stepb]\n\t"                                                                  \
+    "add lr, lr, r8\n\t"                                                                    \
+    "ldm lr, {r1, r3, r5, r8}\n\t"                                                          \
+    "stmia r12!, {r0, r1, r2, r3, r4, r5, r6, r8}\n\t"
+
+/* An output row's pixel pairs of a 3x3 stride-s first layer on three channels with a triple
+ * stream, in one asm (as pointwise_stream_pairs does for 1x1): per pair its pair row copied
+ * from the ring's three rows (ring_pair_3x3c3's words; the ninth taps paired (row 0, row 1)
+ * and (row 2, 0)), its whole triples and last channels, on to the next pair. Called per pair
+ * from C, the copy's and the MAC loop's set-up cost a fifth of VWW's first layer. */
+static void ring_row_stream_3x3c3(const int32_t *stream, const int16_t *const *rows, int32_t a_bytes,
+                                  int32_t stepb, int32_t pairs, int32_t C, int16_t *col, int8_t *out)
+{
+    const int32_t k4 = 28, tail = C % 3, steps = k4 >> 2;
+    EK_CONV_PASS_SETUP(col, k4);
+    const int32_t *const end = stream + (C / 3) * (12 + 3 * (k4 >> 1));
+    const int16_t *const row0 = rows[0], *const row1 = rows[1], *const row2 = rows[2];
+    const int32_t d = C;
+    int32_t a = a_bytes, n = pairs;
+    register int8_t *o __asm__("r7") = out;
+    __asm__ volatile(
+        EK_CONV_ENTRY_ASM
+        "6:\n\t"
+        "ldr r12, %[col]\n\t"
+        "ldr r11, %[a]\n\t"
+        EK_RING_ROW_ASM("%[row0]", "ldrh r9, [lr, #16]\n\t")
+        "ldrh r10, [lr, #16]\n\t"
+        EK_RING_ROW_ASM("%[row1]", "ldrh r1, [lr, #16]\n\torr r9, r9, r1, lsl #16\n\t")
+        "ldrh r0, [lr, #16]\n\t"
+        "orr r10, r10, r0, lsl #16\n\t"
+        /* pixel 0's row-2 ninth tap goes straight to its word (26), past this row's eight */
+        EK_RING_ROW_ASM("%[row2]", "ldrh r1, [lr, #16]\n\tstr r1, [r12, #40]\n\t")
+        "ldrh r0, [lr, #16]\n\t"
+        "strd r9, r10, [r12]\n\t"
+        "str r0, [r12, #12]\n\t"
+        "ldr r8, %[stepb]\n\t"
+        "add r11, r11, r8, lsl #1\n\t"
+        "str r11, %[a]\n\t"
+        "ldr r9, %[stream]\n\t"
+        EK_STREAM_TRIPLES_ASM
+        EK_STREAM_TAIL_ASM
+        "ldr lr, %[d]\n\t"
+        "add r7, r7, lr\n\t"   /* past pixel 1's outputs */
+        "ldr r0, %[n]\n\t"
+        "subs r0, r0, #1\n\t"
+        "str r0, %[n]\n\t"
+        "bne 6b\n\t"
+        : [o] "+r"(o), [a] "+m"(a), [n] "+m"(n), [entry] "=m"(entry)
+        : [row0] "m"(row0), [row1] "m"(row1), [row2] "m"(row2), [stepb] "m"(stepb), [col] "m"(col_base),
+          [col_end] "m"(col_end), [skip] "m"(skip), [stream] "m"(stream), [d] "m"(d), [end] "m"(end),
+          [tail] "m"(tail), [steps] "m"(steps)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory");
+}
+#endif
+
 static void conv2d_dsp_ring(const ek_conv_params_t *p, const int32_t *mult, const int32_t *shift,
                             const ek_shape_t *is, const int8_t *input, const ek_shape_t *fs,
                             const int16_t *wpacked, const int32_t *bias_folded, const ek_shape_t *os,
@@ -978,6 +1043,17 @@ static void conv2d_dsp_ring(const ek_conv_params_t *p, const int32_t *mult, cons
     for (int32_t i = 0; i < ring.n; ++i) ring.tag[i] = -p->pad_h - 1;   /* no row */
     const int16_t *rows0[EK_CONV_RING_MAX], *rows1[EK_CONV_RING_MAX];
     int32_t ox = 0, oy = 0, held = -1;   /* held: the output row rows0 is for */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (rgb3x3 && p->rq_stream && C >= 3 && !(ow & 1) && !(step & 1)) {
+        /* Every pair inside one output row (an even width), a row an asm call; an even step keeps
+         * pixel 1's window word-aligned for its LDMs (stride 2 on three channels). */
+        for (oy = 0; oy < os->h; ++oy) {
+            ring_window_rows(&ring, p, is, input, kh, oy, rows0);
+            ring_row_stream_3x3c3(p->rq_stream, rows0, 0, 2 * step, ow >> 1, C, col, output + oy * ow * C);
+        }
+        return;
+    }
+#endif
     for (int32_t px = 0; px < npix; px += 2) {
         int8_t *out0 = output + px * C;
         if (held != oy) {
