@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from edgekit.cycles import available_cores, estimate, parse_log, timing
+from edgekit.cycles import available_cores, call_blocks, estimate, parse_log, timing
 from edgekit.cycles.isa import classify, parse
 from edgekit.cycles.model import price_block
 from edgekit.cycles.trace import Block
@@ -139,6 +139,21 @@ def test_cycles_are_attributed_to_the_window_functions_calls():
     assert [c["callee"] for c in est.by_call] == ["kernel_a", "kernel_b"]
     assert [c["instructions"] for c in est.by_call] == [1 + 2 * 3 + 1, 2]
     assert sum(c["cycles"] for c in est.by_call) == round(est.cycles)
+
+
+def test_a_calls_blocks_sum_to_its_cycles_costliest_first():
+    """call_blocks (benchmarks/profile_call.py): kernel_a's loop block, run twice (both times
+    taken: what runs after the second is not its fall-through), then the window's two BLs
+    (the one into kernel_a and the one after it), as in by_call."""
+    mix = parse_log(CALLS_LOG.splitlines(keepends=True), "ek_model_invoke")
+    est = estimate(mix, "cortex-m4")
+    blocks = call_blocks(mix, "cortex-m4", 0)
+    assert [(b.symbol, b.executions) for b in blocks] == [("kernel_a", 2)] + [("ek_model_invoke", 1)] * 2
+    assert blocks[0].cycles == 2 * (4 + 1) and blocks[0].instructions[0] == "ldr r0, [r1]"
+    for i, call in enumerate(est.by_call):
+        assert round(sum(b.cycles for b in call_blocks(mix, "cortex-m4", i))) == call["cycles"]
+    with pytest.raises(ValueError, match="out of range"):
+        call_blocks(mix, "cortex-m4", 2)
 
 
 def test_flash_wait_states_are_charged():

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit.cycles.model import UNIT, CycleEstimate, available_cores, estimate, timing
+from edgekit.cycles.model import UNIT, BlockCost, CycleEstimate, available_cores, call_blocks, estimate, timing
 from edgekit.cycles.trace import TraceMix, parse_log, trace_elf
 
 WINDOW = "ek_model_invoke"
 
-__all__ = ["UNIT", "WINDOW", "CycleEstimate", "TraceMix", "available_cores", "estimate", "estimate_elf",
+__all__ = ["UNIT", "WINDOW", "BlockCost", "CycleEstimate", "TraceMix", "available_cores", "call_blocks", "estimate",
+           "estimate_elf",
            "parse_log", "supported", "timing", "trace_elf"]
 
 

@@ -209,3 +209,39 @@ def estimate(mix: TraceMix, core: str, flash_wait_states: int = 0, flash_acceler
         by_kind={k: {"instructions": round(v[0] / w), "cycles": round(v[1] / w)} for k, v in sorted(kinds.items(), key=lambda kv: -kv[1][1])},
         by_symbol={k: {"instructions": round(v[0] / w), "cycles": round(v[1] / w)} for k, v in sorted(syms.items(), key=lambda kv: -kv[1][1])},
         by_call=by_call if mix.call_executions else [], calls=w, source=t.source, assumptions=assumptions)
+
+
+@dataclass(frozen=True)
+class BlockCost:
+    """One translated block's share of a call: its executions and estimated cycles (flash wait
+    states not included), with its instructions as QEMU disassembled them."""
+    symbol: str
+    address: int
+    executions: int
+    cycles: float
+    instructions: tuple
+
+    @property
+    def cycles_each(self) -> float:
+        return self.cycles / self.executions if self.executions else 0.0
+
+
+def call_blocks(mix: TraceMix, core: str, call: int) -> list[BlockCost]:
+    """The blocks executed in the window function's direct call number `call` (first window,
+    as CycleEstimate.by_call), costliest first: where a kernel call's estimated cycles go, block
+    by block (benchmarks/profile_call.py). Their cycles sum to that call's by_call entry."""
+    t = timing(core)
+    if t is None:
+        raise ValueError(f"no timing table for {core} (have {', '.join(available_cores())})")
+    if not 0 <= call < max(len(mix.callees), 1):
+        raise ValueError(f"call {call} out of range: the traced inference made {len(mix.callees)} calls")
+    out = []
+    for (i, key), n in mix.call_executions.items():
+        if i != call:
+            continue
+        blk = mix.blocks[key]
+        base, extra, _ = price_block(blk, t)
+        out.append(BlockCost(blk.symbol, blk.insns[0].address, n, base * n + extra * mix.call_taken.get((i, key), 0),
+                             tuple(f"{x.mnemonic} {x.operands}".strip() for x in blk.insns)))
+    return sorted(out, key=lambda b: -b.cycles)
+
