@@ -113,6 +113,10 @@ FIXED_CASES = [
      "ds": True, "in_range": [-1.0, 2.0]},
     {"op": "block", "seed": 35, "in_shape": [6, 6, 16], "stride": [1, 1], "padding": "SAME", "cout": 4,
      "ds": True, "dw_act": "relu_n1_to_1", "in_range": [0.0, 3.0]},
+    # SAME on 32 columns (plane rows of 17 words, all from the row): the padded rows' gather
+    # in one asm (depthwise.c, dwl_gather_rows_pad1), in bands of rows.
+    {"op": "block", "seed": 45, "in_shape": [40, 32, 8], "stride": [1, 1], "padding": "SAME", "cout": 8,
+     "ds": True, "in_range": [-1.0, 2.0]},
     # The dsp conv's packed paths: K = 27 (not a multiple of 4, cin 3: per-tap im2col), a
     # dilated SAME window cut by the padding, 25 output pixels (the last pair padded), 7
     # output channels (the last pair padded), no activation (the saturating clamp).

@@ -767,6 +767,51 @@ static __attribute__((noinline)) void dwl_gather_rows_pad1(const int8_t *in_g, i
 {
     const int32_t words = rb / 4;
     const uint32_t z = ek_sxtb16(zp4);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (words == V / 2 + 1) {
+        /* Rows whose words all come from the row (no padding words after it): the input rows
+         * in one asm, row to row without a call (a plane row is its words: rb = 4 words, so
+         * the pointers run on); the padding rows above and below filled here. */
+        const int32_t j_lo = j0 > -u0 ? j0 : -u0, j_hi = j1 < U - u0 ? j1 : U - u0;
+        for (int32_t j = j0; j < j1; ++j)
+            if (j < j_lo || j >= j_hi) dwl_fill((uint32_t *)(void *)(planes + j * rb), pw, 0, words, z);
+        if (j_hi <= j_lo) return;
+        const int8_t *sp = in_g + (u0 + j_lo) * su;
+        uint32_t *d = (uint32_t *)(void *)(planes + j_lo * rb), *d1 = d + pw, *d2 = d + 2 * pw, *d3 = d + 3 * pw;
+        const int32_t n = V / 2 - 1, s_next = su - (V - 1) * sv;
+        int32_t rows = j_hi - j_lo;
+        __asm__ volatile(
+            "10:\n\t"
+            "mov r4, %[z]\n\t"
+            "ldr r5, [%[s]]\n\t"
+            "add %[s], %[s], %[sv]\n\t"
+            EK_DWL_PAIR_STORE_ASM
+            "ldr lr, %[n]\n\t"
+            "cmp lr, #0\n\t"
+            "beq 2f\n\t"
+            "1:\n\t"
+            "ldr r4, [%[s]]\n\t"
+            "ldr r5, [%[s], %[sv]]\n\t"
+            "add %[s], %[s], %[sv], lsl #1\n\t"
+            EK_DWL_PAIR_STORE_ASM
+            "subs lr, lr, #1\n\t"
+            "bne 1b\n\t"
+            "2:\n\t"
+            "ldr r4, [%[s]]\n\t"
+            "mov r5, %[z]\n\t"
+            EK_DWL_PAIR_STORE_ASM
+            "ldr r6, %[s_next]\n\t"
+            "add %[s], %[s], r6\n\t"
+            "ldr r6, %[rows]\n\t"
+            "subs r6, r6, #1\n\t"
+            "str r6, %[rows]\n\t"
+            "bne 10b\n\t"
+            : [s] "+r"(sp), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [rows] "+m"(rows)
+            : [sv] "r"(sv), [z] "r"(zp4), [n] "m"(n), [s_next] "m"(s_next)
+            : "r4", "r5", "r6", "r8", "r9", "lr", "cc", "memory");
+        return;
+    }
+#endif
     for (int32_t j = j0; j < j1; ++j) {
         const int32_t u = u0 + j;
         uint32_t *d = (uint32_t *)(void *)(planes + j * rb);
