@@ -505,20 +505,33 @@ __attribute__((noinline)) static void requant_pair(const ek_conv_params_t *p, co
     "ldr r6, %[col_end]\n\t"                                                                \
     "cmp r12, r6\n\t"                                                                       \
     "bne 1b\n\t"
+/* The first tap pair of a triple apart, each pixel-1 accumulator starting from its channel's
+ * bias in the pixel-0 register (no MOVs: the accumulators arrive as r0 r2 r4); the passes
+ * then run the rest (EK_CONV_PASS_SETUP counts it out). */
+#define EK_CONV_TAP_PAIR_FIRST_ASM                    \
+    "ldr r6, [r12], #4\n\t"                         \
+    "ldr r8, [r12], #4\n\t"                         \
+    "ldr r10, [r9], #4\n\t"                         \
+    "ldr r11, [r9], #4\n\t"                         \
+    "ldr lr, [r9], #4\n\t"                          \
+    "smlad r1, r10, r8, r0\n\t"                     \
+    "smlad r0, r10, r6, r0\n\t"                     \
+    "smlad r3, r11, r8, r2\n\t"                     \
+    "smlad r2, r11, r6, r2\n\t"                     \
+    "smlad r5, lr, r8, r4\n\t"                      \
+    "smlad r4, lr, r6, r4\n\t"
 #define EK_CONV_PASSES_ASM                                                                  \
-    "mov r1, r0\n\t"                                                                        \
-    "mov r3, r2\n\t"                                                                        \
-    "mov r5, r4\n\t"                                                                        \
     "ldr r12, %[col]\n\t"                                                                   \
+    EK_CONV_TAP_PAIR_FIRST_ASM                                                              \
     "ldr r8, %[entry]\n\t"                                                                  \
     "bx r8\n\t"                                                                             \
     EK_CONV_PASS_BODY(EK_CONV_TAP_PAIR_ASM)
 
-/* The entry's offset into the first pass for k4 taps (tap_bytes a tap pair's code), and the
- * pair row's end. */
-#define EK_CONV_PASS_SETUP(col, k4) EK_CONV_PASS_SETUP_BYTES(col, k4, EK_CONV_TAP_PAIR_BYTES)
-#define EK_CONV_PASS_SETUP_BYTES(col, k4, tap_bytes)                                        \
-    const int32_t rem = ((k4) >> 1) % EK_CONV_PASS;                                         \
+/* The entry's offset into the first pass for k4 taps less the `peeled` tap pairs run before
+ * it (tap_bytes a tap pair's code), and the pair row's end. */
+#define EK_CONV_PASS_SETUP(col, k4) EK_CONV_PASS_SETUP_BYTES(col, k4, EK_CONV_TAP_PAIR_BYTES, 1)
+#define EK_CONV_PASS_SETUP_BYTES(col, k4, tap_bytes, peeled)                                \
+    const int32_t rem = (((k4) >> 1) - (peeled)) % EK_CONV_PASS;                            \
     const int32_t skip = rem ? (EK_CONV_PASS - rem) * (tap_bytes) : 0;                      \
     const int16_t *const col_base = (col), *const col_end = (col) + 2 * (k4);               \
     int32_t entry
@@ -698,7 +711,7 @@ static inline __attribute__((always_inline)) void mac_stream_rq(const int16_t *c
 static inline __attribute__((always_inline)) void mac_stream_rq1(const int16_t *col, const int32_t *stream,
                                                                 int32_t C, int32_t k4, int8_t *out0)
 {
-    EK_CONV_PASS_SETUP_BYTES(col, k4, EK_CONV_TAP1_BYTES);
+    EK_CONV_PASS_SETUP_BYTES(col, k4, EK_CONV_TAP1_BYTES, 0);
     const int32_t *const end = stream + (C / 3) * (12 + 3 * (k4 >> 1));
     const int32_t tail = C % 3, steps = k4 >> 2;
     register const int32_t *sr __asm__("r9") = stream;
