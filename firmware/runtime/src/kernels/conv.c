@@ -991,20 +991,20 @@ static inline __attribute__((always_inline)) void ring_pair_3x3c3(const int16_t 
     "ldm lr, {r1, r3, r5, r8}\n\t"                                                          \
     "stmia r12!, {r0, r1, r2, r3, r4, r5, r6, r8}\n\t"
 
-/* An output row's pixel pairs of a 3x3 stride-s first layer on three channels with a triple
+/* An output row's pixel pairs of a 3x3 stride-2 first layer on three channels with a triple
  * stream, in one asm (as pointwise_stream_pairs does for 1x1): per pair its pair row copied
  * from the ring's three rows (ring_pair_3x3c3's words; the ninth taps paired (row 0, row 1)
  * and (row 2, 0)), its whole triples and last channels, on to the next pair. Called per pair
  * from C, the copy's and the MAC loop's set-up cost a fifth of VWW's first layer. */
-static void ring_row_stream_3x3c3(const int32_t *stream, const int16_t *const *rows, int32_t a_bytes,
-                                  int32_t stepb, int32_t pairs, int32_t C, int16_t *col, int8_t *out)
+static void ring_row_stream_3x3c3(const int32_t *stream, const int16_t *const *rows, int32_t stepb,
+                                  int32_t pairs, int32_t C, int16_t *col, int8_t *out)
 {
     const int32_t k4 = 28, tail = C % 3, steps = k4 >> 2;
     EK_CONV_PASS_SETUP(col, k4);
     const int32_t *const end = stream + (C / 3) * (12 + 3 * (k4 >> 1));
     const int16_t *const row0 = rows[0], *const row1 = rows[1], *const row2 = rows[2];
     const int32_t d = C;
-    int32_t a = a_bytes, n = pairs;
+    int32_t a = 0, n = pairs;   /* a: pixel 0's window, bytes into the rows */
     register int8_t *o __asm__("r7") = out;
     __asm__ volatile(
         EK_CONV_ENTRY_ASM
@@ -1062,7 +1062,7 @@ static void conv2d_dsp_ring(const ek_conv_params_t *p, const int32_t *mult, cons
          * pixel 1's window word-aligned for its LDMs (stride 2 on three channels). */
         for (oy = 0; oy < os->h; ++oy) {
             ring_window_rows(&ring, p, is, input, kh, oy, rows0);
-            ring_row_stream_3x3c3(p->rq_stream, rows0, 0, 2 * step, ow >> 1, C, col, output + oy * ow * C);
+            ring_row_stream_3x3c3(p->rq_stream, rows0, 2 * step, ow >> 1, C, col, output + oy * ow * C);
         }
         return;
     }
