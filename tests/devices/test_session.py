@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edgekit.devices import DeviceError, open_device, parse_device_spec
+from edgekit.devices import protocol as P
 from edgekit.devices.session import QemuTransport
 from edgekit.errors import UserError
 from edgekit.firmware import build_elf
@@ -120,6 +121,7 @@ class _Faulty(QemuTransport):
     def __init__(self, *a, corrupt_writes=0, corrupt_reads=0, garbage=b"", **kw):
         super().__init__(*a, **kw)
         self.corrupt_writes, self.corrupt_reads, self.garbage = corrupt_writes, corrupt_reads, garbage
+        self._seen, self._scan, self._crc_at = bytearray(), 0, None   # the reads since the last corruption
 
     def write(self, data):
         if self.corrupt_writes and len(data) > 8 and data[:2] == b"\xec\x5a":
@@ -131,9 +133,27 @@ class _Faulty(QemuTransport):
         data = super().read(timeout)
         if data and self.garbage:
             data, self.garbage = self.garbage + data, b""
-        if data and self.corrupt_reads and len(data) > 8:
+        if data and self.corrupt_reads:
+            data = self._corrupt_reply_crc(data)
+        return data
+
+    def _corrupt_reply_crc(self, data: bytes) -> bytes:
+        """Flips the first CRC byte of the next reply frame, wherever the reads cut the stream
+        (a fixed byte of one read was at times outside every reply, and nothing was retried)."""
+        start = len(self._seen)
+        self._seen += data
+        while self._crc_at is None:   # past other frames' sync bytes (a HELLO, say)
+            i = self._seen.find(P.SYNC, self._scan)
+            if i < 0 or i + 6 > len(self._seen):
+                break
+            if self._seen[i + 2] & P.T_REPLY:
+                self._crc_at = i + 6 + int.from_bytes(self._seen[i + 4:i + 6], "little")
+            self._scan = i + 2
+        if self._crc_at is not None and start <= self._crc_at < len(self._seen):
+            j = self._crc_at - start
+            data = data[:j] + bytes([data[j] ^ 0x55]) + data[j + 1:]
             self.corrupt_reads -= 1
-            data = data[:8] + bytes([data[8] ^ 0x55]) + data[9:]
+            self._seen, self._scan, self._crc_at = bytearray(), 0, None
         return data
 
 
