@@ -28,9 +28,7 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
 
     from edgekit import resources
-    from edgekit.cycles import call_blocks, trace_elf
-    from edgekit.devices.kinds.qemu import qemu_base_args
-    from edgekit.firmware import ICOUNT_SHIFT
+    from edgekit.cycles import call_blocks, trace_target_elf
     from edgekit.targets import load_target
     from perf_cycles import RUNS, kernel_calls
 
@@ -50,7 +48,7 @@ def main(argv: list[str]) -> int:
               f"(0 to {len(calls) - 1})", file=sys.stderr)
         return 2
     target = load_target(target_name)
-    mix = trace_elf(qemu_base_args(target, elf, ICOUNT_SHIFT), "ek_model_invoke")
+    mix = trace_target_elf(elf, target)
     blocks = call_blocks(mix, target.core.cpu, args.call)
     total = sum(b.cycles for b in blocks)
     call = calls[args.call]

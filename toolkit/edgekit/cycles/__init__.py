@@ -18,7 +18,7 @@ WINDOW = "ek_model_invoke"
 
 __all__ = ["UNIT", "WINDOW", "BlockCost", "CycleEstimate", "TraceMix", "available_cores", "call_blocks", "estimate",
            "estimate_elf",
-           "parse_log", "supported", "timing", "trace_elf"]
+           "parse_log", "supported", "timing", "trace_elf", "trace_target_elf"]
 
 
 def supported(target) -> bool:
@@ -28,11 +28,15 @@ def supported(target) -> bool:
     return target.core is not None and Qemu().emulates(target) and timing(target.core.cpu) is not None
 
 
-def estimate_elf(elf: Path, target, window: str = WINDOW, timeout_s: float = 900) -> CycleEstimate:
-    """Trace a semihosted program (it calls `window` and exits) on the target's QEMU board and
-    estimate the cycles per call of `window` on the target's core."""
+def trace_target_elf(elf: Path, target, window: str = WINDOW, timeout_s: float = 900) -> TraceMix:
+    """Trace a semihosted program (it calls `window` and exits) on the target's QEMU board."""
     from edgekit.devices.kinds.qemu import qemu_base_args
     from edgekit.firmware import ICOUNT_SHIFT
 
-    mix = trace_elf(qemu_base_args(target, Path(elf), ICOUNT_SHIFT), window, timeout_s)
+    return trace_elf(qemu_base_args(target, Path(elf), ICOUNT_SHIFT), window, timeout_s)
+
+
+def estimate_elf(elf: Path, target, window: str = WINDOW, timeout_s: float = 900) -> CycleEstimate:
+    """trace_target_elf, then the cycles per call of `window` on the target's core."""
+    mix = trace_target_elf(elf, target, window, timeout_s)
     return estimate(mix, target.core.cpu, target.core.flash_wait_states, target.core.flash_accelerator)

@@ -148,6 +148,14 @@ class CycleEstimate:
                 "timings": self.source, "assumptions": self.assumptions}
 
 
+def _call_executions(mix: TraceMix, price):
+    """(call index, block key, executions, cycles) of every block the window's direct calls ran
+    (first window); price(key) is the block's (cycles not taken, extra when taken)."""
+    for (i, key), n in mix.call_executions.items():
+        base, extra = price(key)
+        yield i, key, n, base * n + extra * mix.call_taken.get((i, key), 0)
+
+
 def estimate(mix: TraceMix, core: str, flash_wait_states: int = 0, flash_accelerator: bool = True) -> CycleEstimate:
     """Price a TraceMix with the core's table and the part's flash wait states."""
     t = timing(core)
@@ -196,11 +204,9 @@ def estimate(mix: TraceMix, core: str, flash_wait_states: int = 0, flash_acceler
                            "the trace carries no load addresses")
     by_call = [{"callee": sym, "instructions": 0, "cycles": 0.0} for sym in mix.callees] or \
         [{"callee": "", "instructions": 0, "cycles": 0.0}]
-    for (i, key), n in mix.call_executions.items():
-        blk = mix.blocks[key]
-        base, extra = prices[key]
-        by_call[i]["instructions"] += len(blk.insns) * n
-        by_call[i]["cycles"] += base * n + extra * mix.call_taken.get((i, key), 0)
+    for i, key, n, cyc in _call_executions(mix, prices.__getitem__):
+        by_call[i]["instructions"] += len(mix.blocks[key].insns) * n
+        by_call[i]["cycles"] += cyc
     for c in by_call:
         c["cycles"] = round(c["cycles"])
     w = mix.windows
@@ -236,12 +242,9 @@ def call_blocks(mix: TraceMix, core: str, call: int) -> list[BlockCost]:
     if not 0 <= call < max(len(mix.callees), 1):
         raise ValueError(f"call {call} out of range: the traced inference made {len(mix.callees)} calls")
     out = []
-    for (i, key), n in mix.call_executions.items():
-        if i != call:
-            continue
-        blk = mix.blocks[key]
-        base, extra, _ = price_block(blk, t)
-        out.append(BlockCost(blk.symbol, blk.insns[0].address, n, base * n + extra * mix.call_taken.get((i, key), 0),
-                             tuple(f"{x.mnemonic} {x.operands}".strip() for x in blk.insns)))
+    for i, key, n, cyc in _call_executions(mix, lambda k: price_block(mix.blocks[k], t)[:2]):
+        if i == call:
+            blk = mix.blocks[key]
+            out.append(BlockCost(blk.symbol, blk.insns[0].address, n, cyc,
+                                 tuple(f"{x.mnemonic} {x.operands}".strip() for x in blk.insns)))
     return sorted(out, key=lambda b: -b.cycles)
-

@@ -687,20 +687,35 @@ static inline void dwl_pair(uint32_t a, uint32_t b, uint32_t *d, int32_t pw)
     "str r9, [%[d1]], #4\n\t"                                                               \
     "pkhtb r9, r5, r4, asr #16\n\t"                                                         \
     "str r9, [%[d3]], #4\n\t"
-#define EK_DWL_MID_PAIRS_ASM                                                                \
+/* n (a register, >= 1, counted down) pairs with both pixels inside the input. */
+#define EK_DWL_MID_PAIRS_ASM(n)                                                             \
     "1:\n\t"                                                                                \
     "ldr r4, [%[s]]\n\t"                                                                    \
     "ldr r5, [%[s], %[sv]]\n\t"                                                             \
     "add %[s], %[s], %[sv], lsl #1\n\t"                                                     \
     EK_DWL_PAIR_STORE_ASM                                                                   \
-    "subs %[n], %[n], #1\n\t"                                                               \
+    "subs " n ", " n ", #1\n\t"                                                               \
     "bne 1b\n\t"
+/* dwl_gather_pad1's row: (zero point, pixel 0), the n (a register, counted down) pairs
+ * inside, (the last pixel, zero point); %[s] ends at the last pixel. */
+#define EK_DWL_PAD1_ROW_ASM(n)                                                              \
+    "mov r4, %[z]\n\t"                                                                      \
+    "ldr r5, [%[s]]\n\t"                                                                    \
+    "add %[s], %[s], %[sv]\n\t"                                                             \
+    EK_DWL_PAIR_STORE_ASM                                                                   \
+    "cmp " n ", #0\n\t"                                                                       \
+    "beq 2f\n\t"                                                                            \
+    EK_DWL_MID_PAIRS_ASM(n)                                                                 \
+    "2:\n\t"                                                                                \
+    "ldr r4, [%[s]]\n\t"                                                                    \
+    "mov r5, %[z]\n\t"                                                                      \
+    EK_DWL_PAIR_STORE_ASM
 
 /* n >= 1 pairs with both pixels inside the input. */
 static inline void dwl_gather_mid(const int8_t *s, int32_t sv, uint32_t *d, int32_t pw, int32_t n)
 {
     uint32_t *d1 = d + pw, *d2 = d + 2 * pw, *d3 = d + 3 * pw;
-    __asm__ volatile(EK_DWL_MID_PAIRS_ASM
+    __asm__ volatile(EK_DWL_MID_PAIRS_ASM("%[n]")
                      : [s] "+r"(s), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [n] "+r"(n)
                      : [sv] "r"(sv)
                      : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
@@ -722,17 +737,7 @@ static __attribute__((noinline)) void dwl_gather_pad1(const int8_t *s, int32_t s
     /* One asm for the row (its edge pairs in C cost more than a small map's middle). */
     uint32_t *d1 = d + pw, *d2 = d + 2 * pw, *d3 = d + 3 * pw;
     __asm__ volatile(
-        "mov r4, %[z]\n\t"
-        "ldr r5, [%[s]]\n\t"
-        "add %[s], %[s], %[sv]\n\t"
-        EK_DWL_PAIR_STORE_ASM
-        "cmp %[n], #0\n\t"
-        "beq 2f\n\t"
-        EK_DWL_MID_PAIRS_ASM
-        "2:\n\t"
-        "ldr r4, [%[s]]\n\t"
-        "mov r5, %[z]\n\t"
-        EK_DWL_PAIR_STORE_ASM
+        EK_DWL_PAD1_ROW_ASM("%[n]")
         : [s] "+r"(s), [d0] "+r"(d), [d1] "+r"(d1), [d2] "+r"(d2), [d3] "+r"(d3), [n] "+r"(n)
         : [sv] "r"(sv), [z] "r"(zp4)
         : "r4", "r5", "r6", "r8", "r9", "cc", "memory");
@@ -782,24 +787,8 @@ static __attribute__((noinline)) void dwl_gather_rows_pad1(const int8_t *in_g, i
         int32_t rows = j_hi - j_lo;
         __asm__ volatile(
             "10:\n\t"
-            "mov r4, %[z]\n\t"
-            "ldr r5, [%[s]]\n\t"
-            "add %[s], %[s], %[sv]\n\t"
-            EK_DWL_PAIR_STORE_ASM
             "ldr lr, %[n]\n\t"
-            "cmp lr, #0\n\t"
-            "beq 2f\n\t"
-            "1:\n\t"
-            "ldr r4, [%[s]]\n\t"
-            "ldr r5, [%[s], %[sv]]\n\t"
-            "add %[s], %[s], %[sv], lsl #1\n\t"
-            EK_DWL_PAIR_STORE_ASM
-            "subs lr, lr, #1\n\t"
-            "bne 1b\n\t"
-            "2:\n\t"
-            "ldr r4, [%[s]]\n\t"
-            "mov r5, %[z]\n\t"
-            EK_DWL_PAIR_STORE_ASM
+            EK_DWL_PAD1_ROW_ASM("lr")
             "ldr r6, %[s_next]\n\t"
             "add %[s], %[s], r6\n\t"
             "ldr r6, %[rows]\n\t"
